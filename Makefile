@@ -1,0 +1,50 @@
+# lancedb: PGXS build, tests and benchmarks.
+#
+#   make                  build the extension (WERROR=1 turns warnings into errors)
+#   make install          install into the PostgreSQL found by PG_CONFIG
+#   make installcheck     pg_regress suites (sql/, expected/) on a temporary
+#                         instance with lancedb preloaded
+#   make tapcheck         TAP tests (test/t/) with PostgreSQL::Test::Cluster
+#   make unitcheck        C unit tests (test/unit/), plain and with ASan/UBSan
+#
+# scripts/test.sh runs all of them from a fresh machine; see README.md.
+
+EXTENSION = lancedb
+MODULE_big = lancedb
+DATA = $(wildcard extension/lancedb--*.sql)
+
+VECTOR_OBJS = src/vector/vector.o src/vector/vector_io.o src/vector/vector_ops.o \
+	src/vector/vector_agg.o src/vector/distance.o src/vector/distance_avx2.o
+OBJS = src/lancedb.o $(VECTOR_OBJS)
+
+# Only the SQL entry points are exported: pgvector (or anything else) loaded
+# in the same backend must never bind to our internal symbols, nor we to its.
+# The server headers are system headers to the compiler, so -Wextra speaks
+# about our code only.
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(includedir_server) -fvisibility=hidden \
+	-DPGDLLEXPORT='__attribute__((visibility("default")))'
+PG_CFLAGS = -Wall -Wextra
+ifdef WERROR
+PG_CFLAGS += -Werror
+endif
+
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --temp-instance=tmp_regress --temp-config=$(srcdir)/test/regress.conf \
+	--load-extension=lancedb
+
+EXTRA_CLEAN = tmp_regress tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: tapcheck unitcheck
+
+# PGXS's prove_installcheck, pointed at test/t/.
+tapcheck:
+	$(prove_installcheck)
+tapcheck: PROVE_TESTS = test/t/*.pl
+
+unitcheck:
+	$(MAKE) -C test/unit run
+	$(MAKE) -C test/unit run-sanitize

@@ -15,7 +15,12 @@ DATA = $(wildcard extension/lancedb--*.sql)
 
 VECTOR_OBJS = src/vector/vector.o src/vector/vector_io.o src/vector/vector_ops.o \
 	src/vector/vector_agg.o src/vector/distance.o src/vector/distance_avx2.o
-OBJS = src/lancedb.o $(VECTOR_OBJS)
+LANCE_DIR = src/lance
+include $(LANCE_DIR)/lance.mk
+LANCE_OBJS = $(LANCE_SRCS:.c=.o)
+
+OBJS = src/lancedb.o $(VECTOR_OBJS) $(LANCE_OBJS)
+SHLIB_LINK += $(LANCE_LIBS)
 
 # Only the SQL entry points are exported: pgvector (or anything else) loaded
 # in the same backend must never bind to our internal symbols, nor we to its.
@@ -32,13 +37,16 @@ REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --temp-instance=tmp_regress --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=lancedb
 
-EXTRA_CLEAN = tmp_regress tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = tmp_regress tmp_check results regression.diffs regression.out \
+	$(LANCE_PROTO_C) $(LANCE_PROTO_H)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 .PHONY: tapcheck unitcheck
+
+$(LANCE_OBJS): | $(LANCE_PROTO_H)
 
 # PGXS's prove_installcheck, pointed at test/t/.
 tapcheck:

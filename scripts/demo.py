@@ -76,8 +76,14 @@ def render(image, color):
     if color:
         shade = np.rint(img * (len(GRAYS) - 1) / 255).astype(int)
         for top, bottom in zip(shade[0::2], shade[1::2]):
-            cells = (f"\x1b[38;5;{GRAYS[t]};48;5;{GRAYS[b]}m\u2580" for t, b in zip(top, bottom))
-            lines.append("".join(cells) + "\x1b[0m")
+            # '▀' in the top pixel's colour on the bottom pixel's; escapes only on change
+            line, last = [], None
+            for t, b in zip(top, bottom):
+                if (t, b) != last:
+                    line.append(f"\x1b[38;5;{GRAYS[t]};48;5;{GRAYS[b]}m")
+                    last = (t, b)
+                line.append("\u2580")
+            lines.append("".join(line) + "\x1b[0m")
     else:
         pairs = (img[0::2] + img[1::2]) / 2
         level = np.minimum((pairs * len(ASCII_RAMP) / 256).astype(int), len(ASCII_RAMP) - 1)
@@ -126,6 +132,8 @@ def main():
     ap.add_argument("--show", type=int, default=3, help="queries to draw with their neighbours")
     ap.add_argument("--min-recall", type=float, default=0.999, help="fail below this recall@10")
     args = ap.parse_args()
+    if not 1 <= args.queries <= 10000:
+        ap.error("--queries must be between 1 and 10000")
 
     conn = psycopg2.connect(host=args.host, port=args.port, dbname=args.dbname)
     cur = conn.cursor()
@@ -158,7 +166,8 @@ def main():
     literals = [fm.vector_literal(q) for q in queries]
     cur.execute("EXPLAIN (COSTS OFF) EXECUTE knn(%s)", (literals[0],))
     # the plan for the first query, its vector literal shortened to $1
-    plan = "; ".join(re.sub(r"'\[[^']*\]'::vector", "$1", line.strip()) for (line,) in cur.fetchall())
+    plan = "; ".join(re.sub(r"'\[[^']*\]'::vector", "$1", line.strip().removeprefix("->").strip())
+                     for (line,) in cur.fetchall())
     done(f"{method}\n   plan: {plan}")
 
     done = step(f"{len(queries)} queries: EXECUTE knn(<test image>), timed one by one")
@@ -189,7 +198,7 @@ def main():
         worst_err = max(worst_err, float(err.max()))
         wrong_dist += int(np.sum(err > DIST_RTOL))
         same_label += sum(1 for r in rows if r[1] == query_labels[q])
-    recall = hits / (K * len(results)) if results else 1.0
+    recall = hits / (K * len(results))
     done()
 
     color = use_color()
@@ -207,18 +216,16 @@ def main():
     print(f"   rows loaded       {len(train_images)} in {load_time:.2f} s "
           f"({len(train_images) / load_time:,.0f} rows/s)")
     print(f"   table size        {size} (pg_total_relation_size, with TOAST and primary key)")
-    if len(latencies):
-        print(f"   latency           mean {latencies.mean() * 1000:.1f} ms, "
-              f"p50 {percentile_ms(latencies, 50):.1f} ms, p95 {percentile_ms(latencies, 95):.1f} ms "
-              f"({len(latencies)} queries, client side)")
-        print(f"   throughput        {len(latencies) / total:.1f} queries/s (one client)")
+    print(f"   latency           mean {latencies.mean() * 1000:.1f} ms, "
+          f"p50 {percentile_ms(latencies, 50):.1f} ms, p95 {percentile_ms(latencies, 95):.1f} ms "
+          f"({len(latencies)} queries, client side)")
+    print(f"   throughput        {len(latencies) / total:.1f} queries/s (one client)")
     print(f"   recall@{K}         {recall:.4f} (a hit is within {DIST_RTOL:g} relative of the "
           f"exact {K}th distance)")
     print(f"   distances         {wrong_dist} off by more than {DIST_RTOL:g} relative "
           f"(worst {worst_err:.2g})")
-    if results:
-        print(f"   same label        {same_label}/{K * len(results)} neighbours "
-              f"({100 * same_label / (K * len(results)):.1f}%) share the query's class")
+    print(f"   same label        {same_label}/{K * len(results)} neighbours "
+          f"({100 * same_label / (K * len(results)):.1f}%) share the query's class")
 
     failures = []
     if recall < args.min_recall:

@@ -43,8 +43,10 @@ lancedb_ensure_user() {
 		useradd --create-home --shell /bin/bash "$LANCEDB_USER"
 }
 
+# Runs from / so that a caller's working directory the user cannot read
+# (such as /root) draws no warnings; every caller passes absolute paths.
 lancedb_as_user() {
-	runuser -u "$LANCEDB_USER" -- env PATH="$PG_BINDIR:$PATH" HOME="$(getent passwd "$LANCEDB_USER" | cut -d: -f6)" "$@"
+	(cd / && runuser -u "$LANCEDB_USER" -- env PATH="$PG_BINDIR:$PATH" HOME="$(getent passwd "$LANCEDB_USER" | cut -d: -f6)" "$@")
 }
 
 # Copy the source tree (tracked and untracked-but-not-ignored files, as they

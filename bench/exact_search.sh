@@ -12,17 +12,4 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-lancedb_require_root
-lancedb_install_packages "${LANCEDB_BUILD_PACKAGES[@]}" \
-	dataset-fashion-mnist python3 python3-numpy python3-psycopg2
-lancedb_ensure_user
-
-work=$(lancedb_stage_tree bench)
-trap 'lancedb_stop_cluster "$work"; rm -rf "$work"' EXIT
-lancedb_build_and_install "$work"
-
-lancedb_log "starting a throwaway cluster"
-lancedb_start_cluster "$work" 54330
-
-lancedb_log "benchmark: exact search"
-lancedb_as_user /usr/bin/python3 "$work/bench/exact_search.py" --host "$work" --port 54330 "$@"
+lancedb_fashion_client bench 54330 bench/exact_search.py "$@"

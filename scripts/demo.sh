@@ -10,16 +10,4 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-lancedb_require_root
-lancedb_install_packages "${LANCEDB_BUILD_PACKAGES[@]}" \
-	dataset-fashion-mnist python3 python3-numpy python3-psycopg2
-lancedb_ensure_user
-
-work=$(lancedb_stage_tree demo)
-trap 'lancedb_stop_cluster "$work"; rm -rf "$work"' EXIT
-lancedb_build_and_install "$work"
-
-lancedb_log "starting a throwaway cluster"
-lancedb_start_cluster "$work" 54329
-
-lancedb_as_user /usr/bin/python3 "$work/scripts/demo.py" --host "$work" --port 54329 "$@"
+lancedb_fashion_client demo 54329 scripts/demo.py "$@"

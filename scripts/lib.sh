@@ -93,3 +93,26 @@ lancedb_stop_cluster() {
 	lancedb_as_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 ||
 		lancedb_as_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
 }
+
+# lancedb_fashion_client NAME PORT SCRIPT [ARGS...]: what the demo and the
+# SQL benchmarks share.  Installs the client's packages, builds and installs
+# the extension from a scratch copy, starts a throwaway cluster on PORT, and
+# runs the Python client SCRIPT (a path inside the tree) against it as the
+# unprivileged user.  The cluster and the scratch tree are removed on exit.
+lancedb_fashion_client() {
+	local name=$1 port=$2 script=$3
+	shift 3
+	lancedb_require_root
+	lancedb_install_packages "${LANCEDB_BUILD_PACKAGES[@]}" \
+		dataset-fashion-mnist python3 python3-numpy python3-psycopg2
+	lancedb_ensure_user
+
+	work=$(lancedb_stage_tree "$name")
+	trap 'lancedb_stop_cluster "$work"; rm -rf "$work"' EXIT
+	lancedb_build_and_install "$work"
+
+	lancedb_log "starting a throwaway cluster"
+	lancedb_start_cluster "$work" "$port"
+
+	lancedb_as_user /usr/bin/python3 "$work/$script" --host "$work" --port "$port" "$@"
+}

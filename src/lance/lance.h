@@ -162,6 +162,11 @@ extern void LanceSchemaReset(LanceSchema *schema);
 extern int	LanceSchemaAddField(LanceSchema *schema, const LanceField *field,
 								LanceError *error);
 
+/* Append a copy of one schema-level metadata entry. */
+extern int	LanceSchemaAddMetadata(LanceSchema *schema, const char *key,
+								   const void *value, size_t value_len,
+								   LanceError *error);
+
 /* Deep copy of 'source' into an initialised, empty 'target'. */
 extern int	LanceSchemaCopy(LanceSchema *target, const LanceSchema *source,
 							LanceError *error);

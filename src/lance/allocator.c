@@ -1,0 +1,188 @@
+/*
+ * allocator.c
+ *	  The default LanceAllocator (malloc/realloc/free) and the helpers the
+ *	  library uses to allocate through whatever allocator the caller gave.
+ *
+ * Every allocation in src/lance goes through LanceAlloc/LanceRealloc/
+ * LanceFree (lance_internal.h) so the PostgreSQL layer can route memory to a
+ * memory context; NULL as allocator means this default.
+ */
+#include "lance/lance_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void *
+default_alloc(void *ctx, size_t size)
+{
+	(void) ctx;
+	return malloc(size == 0 ? 1 : size);
+}
+
+static void *
+default_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size)
+{
+	(void) ctx;
+	(void) old_size;
+	return realloc(ptr, new_size == 0 ? 1 : new_size);
+}
+
+static void
+default_free(void *ctx, void *ptr, size_t size)
+{
+	(void) ctx;
+	(void) size;
+	free(ptr);
+}
+
+static const LanceAllocator default_allocator = {
+	default_alloc, default_realloc, default_free, NULL
+};
+
+const LanceAllocator *
+LanceAllocatorDefault(void)
+{
+	return &default_allocator;
+}
+
+void *
+LanceAlloc(const LanceAllocator *a, size_t size)
+{
+	if (a == NULL)
+		a = &default_allocator;
+	return a->alloc(a->ctx, size);
+}
+
+void *
+LanceAllocZero(const LanceAllocator *a, size_t size)
+{
+	void	   *p = LanceAlloc(a, size);
+
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+void *
+LanceRealloc(const LanceAllocator *a, void *ptr, size_t old_size, size_t new_size)
+{
+	if (a == NULL)
+		a = &default_allocator;
+	if (ptr == NULL)
+		return a->alloc(a->ctx, new_size);
+	return a->realloc(a->ctx, ptr, old_size, new_size);
+}
+
+void
+LanceFree(const LanceAllocator *a, void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return;
+	if (a == NULL)
+		a = &default_allocator;
+	a->free(a->ctx, ptr, size);
+}
+
+char *
+LanceStrdup(const LanceAllocator *a, const char *s)
+{
+	size_t		n;
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	copy = LanceAlloc(a, n);
+	if (copy != NULL)
+		memcpy(copy, s, n);
+	return copy;
+}
+
+void
+LanceStrfree(const LanceAllocator *a, char *s)
+{
+	if (s != NULL)
+		LanceFree(a, s, strlen(s) + 1);
+}
+
+/* ---- growable byte buffer ---- */
+
+void
+LanceBufInit(LanceBuf *buf, const LanceAllocator *a)
+{
+	buf->data = NULL;
+	buf->len = 0;
+	buf->cap = 0;
+	buf->allocator = a;
+}
+
+void
+LanceBufReset(LanceBuf *buf)
+{
+	LanceFree(buf->allocator, buf->data, buf->cap);
+	buf->data = NULL;
+	buf->len = 0;
+	buf->cap = 0;
+}
+
+int
+LanceBufReserve(LanceBuf *buf, size_t extra)
+{
+	size_t		need;
+	size_t		cap;
+	uint8_t    *p;
+
+	if (extra > SIZE_MAX - buf->len)
+		return ENOMEM;
+	need = buf->len + extra;
+	if (need <= buf->cap)
+		return 0;
+	cap = buf->cap < 64 ? 64 : buf->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = LanceRealloc(buf->allocator, buf->data, buf->cap, cap);
+	if (p == NULL)
+		return ENOMEM;
+	buf->data = p;
+	buf->cap = cap;
+	return 0;
+}
+
+int
+LanceBufAppend(LanceBuf *buf, const void *data, size_t len)
+{
+	int			rc;
+
+	if (len == 0)
+		return 0;
+	rc = LanceBufReserve(buf, len);
+	if (rc != 0)
+		return rc;
+	memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	return 0;
+}
+
+int
+LanceBufAppendByte(LanceBuf *buf, uint8_t byte, size_t count)
+{
+	int			rc;
+
+	if (count == 0)
+		return 0;
+	rc = LanceBufReserve(buf, count);
+	if (rc != 0)
+		return rc;
+	memset(buf->data + buf->len, byte, count);
+	buf->len += count;
+	return 0;
+}
+
+int
+LanceBufPad(LanceBuf *buf, size_t base, size_t align, uint8_t byte)
+{
+	size_t		rel = buf->len - base;
+	size_t		rem = rel % align;
+
+	return rem == 0 ? 0 : LanceBufAppendByte(buf, byte, align - rem);
+}

@@ -1,0 +1,130 @@
+/*
+ * lance_internal.h
+ *	  Helpers shared by the files of src/lance; not part of the public API.
+ *
+ * Allocation through the caller's LanceAllocator, a growable byte buffer,
+ * overflow-checked size arithmetic and little-endian loads/stores.  Every
+ * length or offset that comes from disk goes through the checked helpers
+ * before it is used.
+ */
+#ifndef LANCE_LANCE_INTERNAL_H
+#define LANCE_LANCE_INTERNAL_H
+
+#include "lance/lance.h"
+
+#include <errno.h>
+#include <string.h>
+
+extern void *LanceAlloc(const LanceAllocator *a, size_t size);
+extern void *LanceAllocZero(const LanceAllocator *a, size_t size);
+extern void *LanceRealloc(const LanceAllocator *a, void *ptr, size_t old_size,
+						  size_t new_size);
+extern void LanceFree(const LanceAllocator *a, void *ptr, size_t size);
+extern char *LanceStrdup(const LanceAllocator *a, const char *s);
+extern void LanceStrfree(const LanceAllocator *a, char *s);
+
+/* A growable byte buffer owned by 'allocator'. */
+typedef struct LanceBuf
+{
+	uint8_t    *data;
+	size_t		len;
+	size_t		cap;
+	const LanceAllocator *allocator;
+} LanceBuf;
+
+extern void LanceBufInit(LanceBuf *buf, const LanceAllocator *a);
+extern void LanceBufReset(LanceBuf *buf);
+extern int	LanceBufReserve(LanceBuf *buf, size_t extra);
+extern int	LanceBufAppend(LanceBuf *buf, const void *data, size_t len);
+extern int	LanceBufAppendByte(LanceBuf *buf, uint8_t byte, size_t count);
+/* Pad with 'byte' until (len - base) is a multiple of 'align'. */
+extern int	LanceBufPad(LanceBuf *buf, size_t base, size_t align, uint8_t byte);
+
+/* Overflow-checked arithmetic: false on overflow. */
+static inline bool
+LanceAddU64(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return !__builtin_add_overflow(a, b, out);
+}
+
+static inline bool
+LanceMulU64(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return !__builtin_mul_overflow(a, b, out);
+}
+
+/* True when [offset, offset+length) lies inside [0, size). */
+static inline bool
+LanceRangeOk(uint64_t offset, uint64_t length, uint64_t size)
+{
+	uint64_t	end;
+
+	return LanceAddU64(offset, length, &end) && end <= size;
+}
+
+static inline uint16_t
+LanceLoadU16(const uint8_t *p)
+{
+	return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+static inline uint32_t
+LanceLoadU32(const uint8_t *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);			/* little-endian hosts only (x86-64, arm64) */
+	return v;
+}
+
+static inline uint64_t
+LanceLoadU64(const uint8_t *p)
+{
+	uint64_t	v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline void
+LanceStoreU16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+}
+
+static inline void
+LanceStoreU32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static inline void
+LanceStoreU64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static inline bool
+LanceBitGet(const uint8_t *bits, uint64_t i)
+{
+	return (bits[i >> 3] >> (i & 7)) & 1;
+}
+
+static inline void
+LanceBitSet(uint8_t *bits, uint64_t i, bool v)
+{
+	if (v)
+		bits[i >> 3] |= (uint8_t) (1u << (i & 7));
+	else
+		bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
+/* Is row i of 'column' (honouring column->offset) valid? */
+static inline bool
+LanceColumnIsValid(const LanceColumn *c, int64_t i)
+{
+	return c->validity == NULL || LanceBitGet(c->validity, (uint64_t) (c->offset + i));
+}
+
+#endif							/* LANCE_LANCE_INTERNAL_H */

@@ -26,7 +26,7 @@ word_bytes(unsigned uncompressed_bits, LanceError *error)
 		case 64:
 			return uncompressed_bits / 8;
 		default:
-			codec_error(error, ENOTSUP,
+			LanceErrorSet(error, ENOTSUP,
 						"bitpacking: expected an uncompressed width of 8, 16, 32 or 64 bits but found %u",
 						uncompressed_bits);
 			return 0;
@@ -46,11 +46,11 @@ LanceBitpackUnpackBlock(unsigned uncompressed_bits, unsigned bit_width,
 	if (bytes == 0)
 		return ENOTSUP;
 	if (bit_width > t)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "bitpacking: expected a bit width of at most %u but found %u",
 						   t, bit_width);
 	if (packed_len != LanceBitpackBlockBytes(bit_width))
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "bitpacking: expected %zu packed bytes for width %u but found %zu",
 						   LanceBitpackBlockBytes(bit_width), bit_width, packed_len);
 	if (bit_width == 0)
@@ -99,7 +99,7 @@ check_output(unsigned uncompressed_bits, uint64_t num_values, size_t out_capacit
 		return 0;
 	if (num_values > out_capacity / bytes)
 	{
-		*code = codec_error(error, EINVAL,
+		*code = LanceErrorSet(error, EINVAL,
 							"bitpacking: expected room for %llu values of %u bytes but found %zu bytes",
 							(unsigned long long) num_values, bytes, out_capacity);
 		return 0;
@@ -144,17 +144,17 @@ LanceInlineBitpackDecode(unsigned uncompressed_bits,
 		size_t		n;
 
 		if (data_len - pos < bytes)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "inline bitpacking: expected a %u-byte width word at offset %zu but found %zu bytes",
 							   bytes, pos, data_len - pos);
 		width = codec_load_uint(data + pos, bytes);
 		pos += bytes;
 		if (width > uncompressed_bits)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "inline bitpacking: expected a bit width of at most %u but found %llu",
 							   uncompressed_bits, (unsigned long long) width);
 		if (data_len - pos < LanceBitpackBlockBytes((unsigned) width))
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "inline bitpacking: expected %zu packed bytes for width %llu but found %zu",
 							   LanceBitpackBlockBytes((unsigned) width),
 							   (unsigned long long) width, data_len - pos);
@@ -168,7 +168,7 @@ LanceInlineBitpackDecode(unsigned uncompressed_bits,
 		done += n;
 	}
 	if (pos != data_len)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "inline bitpacking: expected %zu bytes for %llu values but found %zu",
 						   pos, (unsigned long long) num_values, data_len);
 	return 0;
@@ -191,7 +191,7 @@ LanceOutOfLineBitpackDecode(unsigned uncompressed_bits, unsigned bit_width,
 	if (bytes == 0)
 		return rc;
 	if (bit_width > uncompressed_bits)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "out-of-line bitpacking: expected a bit width of at most %u but found %u",
 						   uncompressed_bits, bit_width);
 	whole = num_values / LANCE_BITPACK_BLOCK_VALUES;
@@ -201,12 +201,12 @@ LanceOutOfLineBitpackDecode(unsigned uncompressed_bits, unsigned bit_width,
 	full_len = (size_t) whole * block_bytes;
 
 	if (tail == 0 && data_len != full_len)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "out-of-line bitpacking: expected %zu bytes for %llu values of width %u but found %zu",
 						   full_len, (unsigned long long) num_values, bit_width, data_len);
 	if (tail != 0 && data_len != full_len + tail * bytes &&
 		data_len != full_len + block_bytes)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "out-of-line bitpacking: expected %zu or %zu bytes for %llu values of width %u but found %zu",
 						   full_len + tail * bytes, full_len + block_bytes,
 						   (unsigned long long) num_values, bit_width, data_len);

@@ -18,17 +18,17 @@ LanceByteStreamSplitDecode(unsigned bits_per_value,
 	size_t		n;
 
 	if (bits_per_value == 0 || bits_per_value % 8 != 0 || bits_per_value > 64)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "byte stream split: expected a width of 8 to 64 bits in whole bytes but found %u",
 						   bits_per_value);
 	b = bits_per_value / 8;
 	if (num_values > out_capacity / b)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "byte stream split: expected room for %llu values of %u bytes but found %zu bytes",
 						   (unsigned long long) num_values, b, out_capacity);
 	n = (size_t) num_values;
 	if (in_len != n * b)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "byte stream split: expected %zu bytes for %zu values but found %zu",
 						   n * b, n, in_len);
 	for (unsigned j = 0; j < b; j++)

@@ -11,7 +11,7 @@ static int
 check_index_bits(unsigned index_bits, LanceError *error)
 {
 	if (index_bits != 8 && index_bits != 16 && index_bits != 32 && index_bits != 64)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "dictionary: expected 8, 16, 32 or 64-bit indices but found %u bits",
 						   index_bits);
 	return 0;
@@ -20,7 +20,7 @@ check_index_bits(unsigned index_bits, LanceError *error)
 static int
 bad_index(LanceError *error, uint64_t i, uint64_t index, uint64_t num_items)
 {
-	return codec_error(error, EINVAL,
+	return LanceErrorSet(error, EINVAL,
 					   "dictionary: expected index %llu to be below %llu but found %llu",
 					   (unsigned long long) i, (unsigned long long) num_items,
 					   (unsigned long long) index);
@@ -37,7 +37,7 @@ LanceDictGatherFixed(unsigned index_bits, const uint8_t *indices, uint64_t n,
 	if (rc != 0)
 		return rc;
 	if (item_bytes == 0 || n > out_capacity / item_bytes)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "dictionary: expected room for %llu items of %zu bytes but found %zu bytes",
 						   (unsigned long long) n, item_bytes, out_capacity);
 	for (uint64_t i = 0; i < n; i++)
@@ -65,7 +65,7 @@ LanceDictGatherVariable(unsigned index_bits, const uint8_t *indices, uint64_t n,
 	if (rc != 0)
 		return rc;
 	if (out_offset_bytes != 4 && out_offset_bytes != 8)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "dictionary: expected 4 or 8-byte output offsets but found %u",
 						   out_offset_bytes);
 	if (out_offsets != NULL)
@@ -82,13 +82,13 @@ LanceDictGatherVariable(unsigned index_bits, const uint8_t *indices, uint64_t n,
 		if (out_bytes != NULL)
 		{
 			if (out_capacity - total < len)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "dictionary: expected room for more than %zu bytes", out_capacity);
 			memcpy(out_bytes + total, v, len);
 		}
 		if (len > SIZE_MAX - total ||
 			(out_offset_bytes == 4 && total + len > UINT32_MAX))
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "dictionary: expected the values to fit %u-byte offsets",
 							   out_offset_bytes);
 		total += len;

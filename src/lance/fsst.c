@@ -19,12 +19,12 @@ LanceFsstTableParse(LanceFsstTable *table, const uint8_t *buf, size_t len, Lance
 	unsigned	n;
 
 	if (len != LANCE_FSST_TABLE_BYTES)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "fsst: expected a %d-byte symbol table but found %zu bytes",
 						   LANCE_FSST_TABLE_BYTES, len);
-	header = codec_load_u64(buf);
+	header = LanceLoadU64(buf);
 	if ((uint32_t) (header >> 32) != FSST_MAGIC)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "fsst: expected the symbol table magic 0x%08x but found 0x%08x",
 						   FSST_MAGIC, (unsigned) (header >> 32));
 	n = (unsigned) (header & 0xff);
@@ -35,10 +35,10 @@ LanceFsstTableParse(LanceFsstTable *table, const uint8_t *buf, size_t len, Lance
 		unsigned	l = buf[8 + 8 * n + i];
 
 		if (l < 1 || l > 8)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "fsst: expected symbol %u to be 1 to 8 bytes long but found %u",
 							   i, l);
-		table->symbols[i] = codec_load_u64(buf + 8 + 8 * i);
+		table->symbols[i] = LanceLoadU64(buf + 8 + 8 * i);
 		table->lengths[i] = (uint8_t) l;
 	}
 	return 0;
@@ -56,7 +56,7 @@ LanceFsstDecompress(const LanceFsstTable *table, const uint8_t *in, size_t in_le
 		if (out != NULL)
 		{
 			if (in_len > out_capacity)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "fsst: expected room for %zu bytes but found %zu",
 								   in_len, out_capacity);
 			memcpy(out, in, in_len);
@@ -71,13 +71,13 @@ LanceFsstDecompress(const LanceFsstTable *table, const uint8_t *in, size_t in_le
 		if (c == FSST_ESCAPE)
 		{
 			if (i + 1 >= in_len)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "fsst: expected a literal byte after the escape at %zu but found the end",
 								   i);
 			if (out != NULL)
 			{
 				if (o >= out_capacity)
-					return codec_error(error, EINVAL,
+					return LanceErrorSet(error, EINVAL,
 									   "fsst: expected room for more than %zu bytes", out_capacity);
 				out[o] = in[i + 1];
 			}
@@ -86,7 +86,7 @@ LanceFsstDecompress(const LanceFsstTable *table, const uint8_t *in, size_t in_le
 			continue;
 		}
 		if (c >= table->num_symbols)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "fsst: expected a code below %u but found %u at %zu",
 							   table->num_symbols, c, i);
 		if (out != NULL)
@@ -94,7 +94,7 @@ LanceFsstDecompress(const LanceFsstTable *table, const uint8_t *in, size_t in_le
 			uint64_t	s = table->symbols[c];
 
 			if (out_capacity - o < table->lengths[c])
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "fsst: expected room for more than %zu bytes", out_capacity);
 			for (unsigned k = 0; k < table->lengths[c]; k++)
 				out[o + k] = (uint8_t) (s >> (8 * k));
@@ -115,7 +115,7 @@ LanceFsstDecompressStrings(const LanceFsstTable *table, const LanceVarBlock *in,
 	size_t		total = 0;
 
 	if (out_offset_bytes != 4 && out_offset_bytes != 8)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "fsst: expected 4 or 8-byte output offsets but found %u",
 						   out_offset_bytes);
 	if (out_offsets != NULL)
@@ -135,7 +135,7 @@ LanceFsstDecompressStrings(const LanceFsstTable *table, const LanceVarBlock *in,
 			return rc;
 		total += n;
 		if (out_offset_bytes == 4 && total > UINT32_MAX)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "fsst: expected at most 4 GiB of strings for 32-bit offsets but found %zu bytes",
 							   total);
 		if (out_offsets != NULL)

@@ -20,7 +20,7 @@ zstd_is_bare(const uint8_t *in, size_t in_len)
 {
 	if (in_len < 8)
 		return true;
-	return codec_load_u32(in) == ZSTD_MAGIC && (in[4] & 0x10) == 0;
+	return LanceLoadU32(in) == ZSTD_MAGIC && (in[4] & 0x10) == 0;
 }
 
 int
@@ -30,13 +30,13 @@ LanceGeneralDecompressedSize(int scheme, const uint8_t *in, size_t in_len,
 	if (scheme == LANCE_COMPRESSION_LZ4)
 	{
 		if (in_len < 4)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "lz4: expected a 4-byte length prefix but found %zu bytes", in_len);
-		*size = codec_load_u32(in);
+		*size = LanceLoadU32(in);
 		return 0;
 	}
 	if (scheme != LANCE_COMPRESSION_ZSTD)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "general compression: expected scheme 1 (lz4) or 2 (zstd) but found %d",
 						   scheme);
 	if (in_len == 0)
@@ -49,20 +49,20 @@ LanceGeneralDecompressedSize(int scheme, const uint8_t *in, size_t in_len,
 		unsigned long long n = ZSTD_getFrameContentSize(in, in_len);
 
 		if (n == ZSTD_CONTENTSIZE_ERROR)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "zstd: expected a zstd frame but found %zu bytes that are not one",
 							   in_len);
 		if (n == ZSTD_CONTENTSIZE_UNKNOWN || n > SIZE_MAX)
-			return codec_error(error, ENOTSUP,
+			return LanceErrorSet(error, ENOTSUP,
 							   "zstd: expected a frame that records its size but found none");
 		*size = (size_t) n;
 		return 0;
 	}
 	{
-		uint64_t	n = codec_load_u64(in);
+		uint64_t	n = LanceLoadU64(in);
 
 		if (n > SIZE_MAX)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "zstd: expected a plausible length prefix but found %llu",
 							   (unsigned long long) n);
 		*size = (size_t) n;
@@ -81,7 +81,7 @@ LanceGeneralDecompress(int scheme, const uint8_t *in, size_t in_len,
 	if (rc != 0)
 		return rc;
 	if (size > out_capacity)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "general compression: expected at most %zu decompressed bytes but the buffer declares %zu",
 						   out_capacity, size);
 	*out_len = size;
@@ -90,11 +90,11 @@ LanceGeneralDecompress(int scheme, const uint8_t *in, size_t in_len,
 		int			n;
 
 		if (in_len - 4 > INT32_MAX || size > INT32_MAX)
-			return codec_error(error, ENOTSUP,
+			return LanceErrorSet(error, ENOTSUP,
 							   "lz4: expected a block under 2 GiB but found %zu bytes", size);
 		n = LZ4_decompress_safe((const char *) in + 4, (char *) out, (int) (in_len - 4), (int) size);
 		if (n < 0 || (size_t) n != size)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "lz4: expected a block of %zu bytes but found corrupt data (%d)",
 							   size, n);
 		return 0;
@@ -113,10 +113,10 @@ LanceGeneralDecompress(int scheme, const uint8_t *in, size_t in_len,
 		}
 		n = ZSTD_decompress(out, size, frame, frame_len);
 		if (ZSTD_isError(n))
-			return codec_error(error, EINVAL, "zstd: expected %zu bytes but found corrupt data (%s)",
+			return LanceErrorSet(error, EINVAL, "zstd: expected %zu bytes but found corrupt data (%s)",
 							   size, ZSTD_getErrorName(n));
 		if (n != size)
-			return codec_error(error, EINVAL, "zstd: expected %zu bytes but found %zu", size, n);
+			return LanceErrorSet(error, EINVAL, "zstd: expected %zu bytes but found %zu", size, n);
 	}
 	return 0;
 }

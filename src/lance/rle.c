@@ -21,16 +21,16 @@ LanceRleDecode(unsigned bits_per_value,
 
 	if (bits_per_value != 8 && bits_per_value != 16 && bits_per_value != 32 &&
 		bits_per_value != 64)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "rle: expected 8, 16, 32 or 64-bit values but found %u bits",
 						   bits_per_value);
 	bytes = bits_per_value / 8;
 	if (num_values > out_capacity / bytes)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "rle: expected room for %llu values of %u bytes but found %zu bytes",
 						   (unsigned long long) num_values, bytes, out_capacity);
 	if (values_len % bytes != 0 || values_len / bytes != run_lengths_len)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "rle: expected %zu bytes of run values for %zu run lengths but found %zu",
 						   run_lengths_len * bytes, run_lengths_len, values_len);
 	runs = run_lengths_len;
@@ -46,7 +46,7 @@ LanceRleDecode(unsigned bits_per_value,
 		done += n;
 	}
 	if (done != num_values)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "rle: expected runs covering %llu values but found %llu",
 						   (unsigned long long) num_values, (unsigned long long) done);
 	return 0;

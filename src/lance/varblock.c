@@ -17,7 +17,7 @@ check_offsets(const char *what, unsigned ob, const uint8_t *offsets, uint64_t n,
 	uint64_t	prev = codec_load_uint(offsets, ob);
 
 	if (prev < min_first || prev > base_len)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "%s: expected the first offset in [%llu, %zu] but found %llu",
 						   what, (unsigned long long) min_first, base_len,
 						   (unsigned long long) prev);
@@ -26,7 +26,7 @@ check_offsets(const char *what, unsigned ob, const uint8_t *offsets, uint64_t n,
 		uint64_t	cur = codec_load_uint(offsets + i * ob, ob);
 
 		if (cur < prev || cur > base_len)
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "%s: expected offset %llu in [%llu, %zu] but found %llu",
 							   what, (unsigned long long) i, (unsigned long long) prev,
 							   base_len, (unsigned long long) cur);
@@ -43,12 +43,12 @@ LanceVarBlockParseMiniBlock(unsigned bits_per_offset, const uint8_t *buf, size_t
 	int			rc;
 
 	if (bits_per_offset != 32 && bits_per_offset != 64)
-		return codec_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						   "variable values: expected 32 or 64-bit offsets but found %u bits",
 						   bits_per_offset);
 	ob = bits_per_offset / 8;
 	if (num_values >= len / ob)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "variable values: expected %llu offsets of %u bytes but found %zu bytes",
 						   (unsigned long long) num_values + 1, ob, len);
 	rc = check_offsets("variable values", ob, buf, num_values, (num_values + 1) * ob, len, error);
@@ -73,7 +73,7 @@ LanceVarBlockParseBlock(const uint8_t *buf, size_t len, uint64_t num_values,
 	int			rc;
 
 	if (len < 8)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "variable block: expected at least 8 header bytes but found %zu", len);
 	if (buf[1] != 0 || buf[2] != 0 || buf[3] != 0)
 	{
@@ -82,48 +82,48 @@ LanceVarBlockParseBlock(const uint8_t *buf, size_t len, uint64_t num_values,
 		if (bits == 32)
 		{
 			if (len < 9)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "variable block: expected 9 header bytes but found %zu", len);
-			bytes_start = codec_load_u32(buf + 5);
+			bytes_start = LanceLoadU32(buf + 5);
 			offsets_start = 9;
 		}
 		else if (bits == 64)
 		{
 			if (len < 17)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "variable block: expected 17 header bytes but found %zu", len);
-			bytes_start = codec_load_u64(buf + 9);
+			bytes_start = LanceLoadU64(buf + 9);
 			offsets_start = 17;
 		}
 		else
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "variable block: expected 32 or 64 bits per offset but found %u", bits);
 	}
 	else
 	{
-		bits = codec_load_u32(buf);
+		bits = LanceLoadU32(buf);
 		if (bits == 32)
 		{
-			bytes_start = codec_load_u32(buf + 4);
+			bytes_start = LanceLoadU32(buf + 4);
 			offsets_start = 8;
 		}
 		else if (bits == 64)
 		{
 			if (len < 16)
-				return codec_error(error, EINVAL,
+				return LanceErrorSet(error, EINVAL,
 								   "variable block: expected 16 header bytes but found %zu", len);
-			bytes_start = codec_load_u64(buf + 8);
+			bytes_start = LanceLoadU64(buf + 8);
 			offsets_start = 16;
 		}
 		else
-			return codec_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							   "variable block: expected 32 or 64 bits per offset but found %u", bits);
 	}
 	ob = bits / 8;
 	if (bytes_start > len || bytes_start < offsets_start ||
 		(bytes_start - offsets_start) / ob != num_values + 1 ||
 		(bytes_start - offsets_start) % ob != 0)
-		return codec_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						   "variable block: expected %llu offsets of %u bytes before the values but found bytes_start %llu in %zu bytes",
 						   (unsigned long long) num_values + 1, ob,
 						   (unsigned long long) bytes_start, len);

@@ -10,7 +10,7 @@
  * not given (ASan) and without undefined behaviour (UBSan).
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -I src \
- *	  test/fuzz/fuzz_codecs.c src/lance/{bitpack,fsst,varblock,rle,dict,general,bytestream_split}.c \
+ *	  test/fuzz/fuzz_codecs.c src/lance/{bitpack,fsst,varblock,rle,dict,general,bytestream_split,error}.c \
  *	  -lzstd -llz4
  */
 #include <stdint.h>

@@ -6,6 +6,8 @@
 #                         instance with lancedb preloaded
 #   make tapcheck         TAP tests (test/t/) with PostgreSQL::Test::Cluster
 #   make unitcheck        C unit tests (test/unit/), plain and with ASan/UBSan
+#   make interopcheck     round trips against the real LanceDB (test/interop/;
+#                         its install.sh fetches the pinned npm packages once)
 #
 # scripts/test.sh runs all of them from a fresh machine; see README.md.
 
@@ -44,7 +46,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: tapcheck unitcheck
+.PHONY: tapcheck unitcheck interopcheck
 
 $(LANCE_OBJS): | $(LANCE_PROTO_H)
 
@@ -56,3 +58,6 @@ tapcheck: PROVE_TESTS = test/t/*.pl
 unitcheck:
 	$(MAKE) -C test/unit run
 	$(MAKE) -C test/unit run-sanitize
+
+interopcheck:
+	bash test/interop/run.sh

@@ -4,9 +4,11 @@
 #
 # Suites: C unit tests (plain and under ASan/UBSan), pg_regress (sql/,
 # expected/) on a temporary instance with lancedb preloaded, and TAP tests
-# (test/t/) with PostgreSQL::Test::Cluster.  Each TAP assertion and each
-# pg_regress test counts as one test; a suite that dies without reporting a
-# failure counts as one failed test.  Exit status is non-zero on any failure.
+# (test/t/) with PostgreSQL::Test::Cluster, and the interop suite against the
+# real LanceDB (test/interop/; its pinned npm packages are installed once).
+# Each TAP assertion and each pg_regress test counts as one test; a suite
+# that dies without reporting a failure counts as one failed test.  Exit
+# status is non-zero on any failure.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -70,6 +72,8 @@ else
 	run_suite unit tap make -C "$work" -s unitcheck
 	run_suite regress regress make -C "$work" -s installcheck
 	run_suite tap tap make -C "$work" -s tapcheck PROVE_FLAGS=--verbose
+	bash "$work/test/interop/install.sh" >/dev/null || echo "installing the interop suite's npm packages failed"
+	run_suite interop tap make -C "$work" -s interopcheck
 fi
 
 echo

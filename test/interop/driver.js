@@ -1,0 +1,124 @@
+// test/interop/driver.js: the interop suite against the real LanceDB, as TAP.
+//
+//   node driver.js SCRATCH_DIR
+//
+// Part A: LanceDB writes the fixtures of lib/fixtures.js (formats 2.0 and
+// 2.1, several fragments, deletions, stable row ids, every covered type,
+// nulls).  We check that LanceDB reads back what it was given (this proves
+// the harness), then that our `lance-inspect dump` returns exactly the same
+// rows.  Parts B and C (our writer, LanceDB reading it; byte-identical data
+// files) live in lib/writer_tests.js and run when write_dataset is built.
+//
+// Environment: LANCE_INSPECT = path of the lance-inspect binary (part A's
+// second half is skipped without it), WRITE_DATASET = path of
+// test/interop/write_dataset (parts B and C are skipped without it).
+
+'use strict';
+
+// LanceDB's native module logs through env_logger, configured by LANCEDB_LOG
+// (RUST_LOG is set too for anything else Rust in the process).
+process.env.LANCEDB_LOG = process.env.LANCEDB_LOG || 'error';
+process.env.RUST_LOG = process.env.RUST_LOG || 'error';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const tap = require('./lib/tap');
+const { FIXTURES, buildFixture } = require('./lib/fixtures');
+const { writeFixture, dumpRows, dataFileVersions } = require('./lib/lancedb');
+const { parseJsonExact, jsonValue, compareRows } = require('./lib/canon');
+
+const FOOTER = { default: '2.1', '2.1': '2.1', '2.0': '0.3' };
+
+// Rows of our CLI's dump of a dataset, canonicalised with the fixture's types.
+function inspectRows(binary, datasetDir, types) {
+	const out = execFileSync(binary, ['dump', datasetDir],
+		{ encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+	const rows = [];
+	const lines = out.split('\n').filter((l) => l.trim() !== '');
+	lines.forEach((line, n) => {
+		const obj = parseJsonExact(line);
+		if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+			throw new Error('line ' + (n + 1) + ' is not a JSON object: ' + line.slice(0, 200));
+		const row = {};
+		for (const [name, t] of types) {
+			if (!(name in obj))
+				throw new Error('line ' + (n + 1) + ' has no column "' + name + '": ' + line.slice(0, 200));
+			row[name] = jsonValue(obj[name], t, 'line ' + (n + 1) + ' column ' + name);
+		}
+		if ('_rowid' in obj)
+			row._rowid = jsonValue(obj._rowid, 'uint64', 'line ' + (n + 1) + ' _rowid');
+		rows.push(row);
+	});
+	return rows;
+}
+
+async function partA(scratch) {
+	const dbDir = path.join(scratch, 'lancedb');
+	const inspect = process.env.LANCE_INSPECT;
+	for (const fixture of FIXTURES) {
+		const built = buildFixture(fixture);
+		const dir = path.join(dbDir, fixture.name + '.lance');
+		const table = await tap.guard('A ' + fixture.name + ': LanceDB writes it',
+			() => writeFixture(dbDir, fixture, built));
+		if (!table)
+			continue;
+		const withId = [['_rowid', 'uint64'], ...built.types];
+		const lancedbRows = await dumpRows(table, built.types);
+		fs.writeFileSync(path.join(scratch, fixture.name + '.lancedb.jsonl'),
+			lancedbRows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+		tap.check('A ' + fixture.name + ': LanceDB counts ' + built.expected.length + ' rows',
+			(await table.countRows()) === built.expected.length ? null
+				: 'countRows() = ' + (await table.countRows()));
+		tap.check('A ' + fixture.name + ': LanceDB reads back every value it was given, with the expected row ids',
+			compareRows(lancedbRows, built.expected, withId, ['LanceDB', 'input']));
+		const want = FOOTER[fixture.format];
+		const versions = dataFileVersions(dir);
+		const bad = versions.filter((v) => v.major + '.' + v.minor !== want);
+		tap.check('A ' + fixture.name + ': ' + versions.length + ' data files with footer version ' + want,
+			versions.length === fixture.adds.length && bad.length === 0 ? null
+				: 'expected ' + fixture.adds.length + ' files of ' + want + ', found ' +
+				versions.map((v) => v.file + ' ' + v.major + '.' + v.minor).join(', '));
+
+		const name = 'A ' + fixture.name + ': lance-inspect dump returns the same rows as LanceDB';
+		if (!inspect) {
+			tap.skip(name, 'lance-inspect is not built');
+			continue;
+		}
+		await tap.guard(name, async () => {
+			const ours = inspectRows(inspect, dir, built.types);
+			const hasIds = ours.length > 0 && ours.every((r) => '_rowid' in r);
+			const cols = hasIds ? withId : built.types;
+			tap.check(name + (hasIds ? ' and row ids' : ''),
+				compareRows(ours, lancedbRows, cols, ['lance-inspect', 'LanceDB']));
+		});
+	}
+}
+
+async function main() {
+	const scratch = process.argv[2];
+	if (!scratch) {
+		process.stderr.write('usage: node driver.js SCRATCH_DIR\n');
+		process.exit(2);
+	}
+	fs.mkdirSync(scratch, { recursive: true });
+	const started = Date.now();
+	await partA(scratch);
+	if (process.env.WRITE_DATASET) {
+		const { partB, partC } = require('./lib/writer_tests');
+		await partB(scratch, process.env.WRITE_DATASET);
+		await partC(scratch, process.env.WRITE_DATASET);
+	} else {
+		tap.skip('B: LanceDB opens datasets our writer made', 'write_dataset is not built');
+		tap.skip('C: our data files are byte-identical to LanceDB\'s', 'write_dataset is not built');
+	}
+	tap.diag('interop suite took ' + ((Date.now() - started) / 1000).toFixed(1) + ' s');
+	process.exitCode = tap.done() ? 1 : 0;
+}
+
+main().catch((e) => {
+	tap.check('interop driver runs to the end', e.stack || String(e));
+	tap.done();
+	process.exitCode = 1;
+});

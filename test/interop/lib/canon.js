@@ -381,6 +381,12 @@ function compareRows(actual, expected, columns, labels) {
 			}
 		}
 		const clip = (s) => (s.length > 400 ? s.slice(0, 400) + '...' : s);
+		const x = actual[i][col], y = expected[i][col];
+		if (Array.isArray(x) && Array.isArray(y)) {
+			const j = x.findIndex((v, k) => JSON.stringify(v) !== JSON.stringify(y[k]));
+			col += j < 0 ? ' (lengths ' + x.length + ' and ' + y.length + ')'
+				: ' item ' + j + ' (' + JSON.stringify(x[j]) + ' vs ' + JSON.stringify(y[j]) + ')';
+		}
 		return 'first difference at row ' + i + ', column ' + col + ':\n' +
 			la + ':      ' + clip(JSON.stringify(actual[i][col])) + '\n' +
 			le + ': ' + clip(JSON.stringify(expected[i][col])) + '\n' +

@@ -294,8 +294,10 @@ function columnTypes(fixture) {
 	return batch.schema.fields.map((f) => [f.name, lanceTypeOf(arrow, f.type)]);
 }
 
-// Build a fixture's batches (one per create/add) and the rows, with the row
-// ids LanceDB should report, that remain after its deletes.
+// Build a fixture's batches (one per create/add) and the rows that remain
+// after its deletes, with the row ids LanceDB should report (_rowid: the row
+// address, or the stable row id) and their row addresses (_rowaddr:
+// fragment << 32 | offset; every create/add makes one fragment).
 function buildFixture(fixture, seed = 42) {
 	const batches = [];
 	const types = columnTypes(fixture);
@@ -305,8 +307,9 @@ function buildFixture(fixture, seed = 42) {
 		const batch = makeBatch(fixture.columns, seed, n, base);
 		batches.push(batch);
 		arrowRows(new arrow.Table([batch]), types).forEach((row, off) => {
-			const rowid = fixture.stableRowIds ? BigInt(base + off) : (BigInt(frag) << 32n) | BigInt(off);
-			expected.push({ _rowid: rowid.toString(), ...row });
+			const addr = (BigInt(frag) << 32n) | BigInt(off);
+			const rowid = fixture.stableRowIds ? BigInt(base + off) : addr;
+			expected.push({ _rowid: rowid.toString(), _rowaddr: addr.toString(), ...row });
 		});
 		base += n;
 	});

@@ -22,38 +22,13 @@ process.env.RUST_LOG = process.env.RUST_LOG || 'error';
 
 const fs = require('fs');
 const path = require('path');
-const { execFileSync } = require('child_process');
 const tap = require('./lib/tap');
 const { FIXTURES, buildFixture } = require('./lib/fixtures');
 const { writeFixture, dumpRows, dataFileVersions } = require('./lib/lancedb');
-const { parseJsonExact, jsonValue, compareRows } = require('./lib/canon');
+const { compareRows } = require('./lib/canon');
+const { inspectRows } = require('./lib/inspect');
 
 const FOOTER = { default: '2.1', '2.1': '2.1', '2.0': '0.3' };
-
-// Rows of `lance-inspect dump --with-rowaddr` (format: tools/README.md) of a
-// dataset, canonicalised with the fixture's types.
-function inspectRows(binary, datasetDir, types) {
-	const out = execFileSync(binary, ['dump', datasetDir, '--with-rowaddr'],
-		{ encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
-	const rows = [];
-	const lines = out.split('\n');
-	if (lines.pop() !== '')
-		throw new Error('the dump does not end in a newline');
-	const keys = JSON.stringify(['_rowaddr', ...types.map(([name]) => name)]);
-	lines.forEach((line, n) => {
-		const where = 'line ' + (n + 1);
-		const obj = parseJsonExact(line);
-		if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
-			throw new Error(where + ' is not a JSON object: ' + line.slice(0, 200));
-		if (JSON.stringify(Object.keys(obj)) !== keys)
-			throw new Error(where + ' has keys ' + JSON.stringify(Object.keys(obj)) + ', expected ' + keys);
-		const row = { _rowaddr: jsonValue(obj._rowaddr, 'uint64', where + ' _rowaddr') };
-		for (const [name, t] of types)
-			row[name] = jsonValue(obj[name], t, where + ' column ' + name);
-		rows.push(row);
-	});
-	return rows;
-}
 
 async function partA(scratch) {
 	const dbDir = path.join(scratch, 'lancedb');

@@ -13,7 +13,7 @@ PG_BINDIR=/usr/lib/postgresql/15/bin
 
 # Packages every build needs.
 LANCEDB_BUILD_PACKAGES=(build-essential git postgresql-15 postgresql-server-dev-15 clang
-	libprotobuf-c-dev protobuf-c-compiler libzstd-dev liblz4-dev libroaring-dev)
+	libprotobuf-c-dev protobuf-c-compiler libzstd-dev liblz4-dev libroaring-dev liburing-dev)
 
 lancedb_log() { printf '\n=== %s\n' "$*"; }
 

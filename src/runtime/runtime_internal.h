@@ -1,0 +1,189 @@
+/*
+ * runtime_internal.h
+ *	  State shared by the files of src/runtime/; not for consumers (they use
+ *	  runtime.h only).
+ *
+ * Locking.  One mutex per runtime, Runtime.mu, guards all of the runtime's
+ * state and all of its batches and requests.  Nothing is done under it that
+ * can block for long: system calls under it are io_uring_enter with no wait,
+ * eventfd writes and close().  The process-wide registry mutex (runtime.c) is
+ * taken before a Runtime.mu, never after.  Threads of the runtime take only
+ * Runtime.mu.
+ *
+ * A request's life: ADDED (in its batch, not issued) -> QUEUED (on
+ * Runtime.queue, waiting for a slot) -> RUNNING (handed to the kernel or a
+ * worker) -> DONE.  Requests live inside their batch's allocation, except
+ * read-ahead hints, which live in Runtime.hints.
+ */
+#ifndef LANCEDB_RUNTIME_RUNTIME_INTERNAL_H
+#define LANCEDB_RUNTIME_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "runtime/runtime.h"
+
+#define RUNTIME_HINT_SLOTS 16
+#define RUNTIME_MAX_THREADS RUNTIME_MAX_WORKERS
+#define RUNTIME_MAX_OWN_FDS 4
+#define RUNTIME_MAX_BATCH_READS (1 << 20)
+#define RUNTIME_THREAD_STACK ((size_t) 512 << 10)
+
+/*
+ * Data blocks of freed batches are kept for reuse (fresh memory costs a page
+ * fault per page on every batch): at most this many, of at most
+ * RUNTIME_CACHE_BLOCK_MAX bytes each.
+ */
+#define RUNTIME_CACHE_SLOTS 4
+#define RUNTIME_CACHE_BLOCK_MAX ((size_t) 4 << 20)
+
+typedef struct RuntimeBlock
+{
+	void	   *data;
+	size_t		bytes;
+} RuntimeBlock;
+
+typedef enum RuntimeRequestState
+{
+	RUNTIME_REQ_ADDED = 0,
+	RUNTIME_REQ_QUEUED,
+	RUNTIME_REQ_RUNNING,
+	RUNTIME_REQ_DONE
+} RuntimeRequestState;
+
+typedef enum RuntimeRequestKind
+{
+	RUNTIME_REQ_READ = 0,
+	RUNTIME_REQ_HINT
+} RuntimeRequestKind;
+
+typedef struct RuntimeRequest
+{
+	struct RuntimeRequest *rq_prev;	/* Runtime.queue links, while QUEUED */
+	struct RuntimeRequest *rq_next;
+	struct RuntimeBatch *rq_batch;	/* NULL for a hint */
+	RuntimeRequestKind rq_kind;
+	RuntimeRequestState rq_state;
+	int			rq_index;		/* in its batch */
+	int			rq_fd;
+	int			rq_error;		/* once DONE: 0 or errno */
+	bool		rq_cancel_sent; /* io_uring: a cancel was submitted for it */
+	int64_t		rq_offset;		/* start, or RUNTIME_OFFSET_CURRENT */
+	size_t		rq_length;		/* asked for */
+	size_t		rq_done;		/* bytes read so far (short reads resume) */
+	char	   *rq_dest;		/* inside the batch's data */
+} RuntimeRequest;
+
+struct RuntimeBatch
+{
+	struct Runtime *b_rt;
+	struct RuntimeBatch *b_prev;	/* Runtime.batches links */
+	struct RuntimeBatch *b_next;
+	int			b_max_reads;
+	int			b_nreads;		/* added */
+	int			b_nsubmitted;	/* [0, b_nsubmitted) were submitted */
+	int			b_ncompleted;	/* DONE among the submitted */
+	int			b_nreturned;	/* given out by RuntimeBatchWaitNext */
+	int			b_inflight;		/* QUEUED or RUNNING */
+	bool		b_released;		/* the caller gave it up */
+	bool		b_armed;		/* an EAGAIN wait wants an eventfd write */
+	int			b_wake_at;		/* ... when b_ncompleted reaches this */
+	int			b_notify_fd;	/* caller's eventfd or -1 */
+	int			b_nfds;
+	int			b_fds[RUNTIME_BATCH_MAX_FDS];	/* adopted */
+	size_t		b_max_bytes;
+	size_t		b_used_bytes;
+	size_t		b_alloc_bytes;	/* counted in Runtime.held_bytes */
+	size_t		b_data_bytes;	/* size of b_data's block */
+	char	   *b_data;			/* page-aligned, >= b_max_bytes */
+	RuntimeRequest *b_reqs;		/* b_max_reads */
+	int		   *b_order;		/* indexes in completion order */
+};
+
+struct Runtime;
+
+/*
+ * A backend: a const vtable plus private data, set by its start function.
+ * Every op except start and release is called with Runtime.mu held.
+ */
+typedef struct RuntimeBackendOps
+{
+	const char *name;
+	RuntimeMethod method;
+	/* sets up ring or threads; on failure leaves nothing behind */
+	int			(*start) (struct Runtime *rt, RuntimeError *error);
+	/* issue QUEUED requests while slots are free; collect what is complete */
+	void		(*kick) (struct Runtime *rt);
+	/* try to stop a RUNNING request whose batch was released */
+	void		(*cancel) (struct Runtime *rt, RuntimeRequest *req);
+	/* shutting down: cancel everything, wake the threads so they can exit */
+	void		(*stop) (struct Runtime *rt);
+	/* after every thread has exited: free ring, fds, private data */
+	void		(*release) (struct Runtime *rt);
+} RuntimeBackendOps;
+
+extern const RuntimeBackendOps RuntimeUringOps;
+extern const RuntimeBackendOps RuntimePreadOps;
+
+struct Runtime
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;			/* blocking waiters; thread exits */
+	RuntimeConfig config;
+	const RuntimeBackendOps *ops;
+	void	   *private_data;	/* the backend's */
+
+	/* identity, fixed at creation */
+	int			pid;
+	unsigned long fork_gen;
+	struct Runtime *reg_next;	/* the process registry (runtime.c) */
+	int			own_fds[RUNTIME_MAX_OWN_FDS];	/* closed in a fork child */
+	int			nown_fds;
+
+	bool		stopping;
+	int			nwaiters;		/* threads in cv waits */
+
+	/* QUEUED requests, oldest first */
+	RuntimeRequest *queue_head;
+	RuntimeRequest *queue_tail;
+	int			nqueued;
+	int			inflight;		/* RUNNING requests */
+
+	struct RuntimeBatch *batches;
+	int			nbatches;
+	size_t		held_bytes;
+	RuntimeBlock cache[RUNTIME_CACHE_SLOTS];	/* empty slots have data NULL */
+
+	RuntimeRequest hints[RUNTIME_HINT_SLOTS];
+	RuntimeRequest *free_hints; /* linked through rq_next */
+
+	uint64_t	reads_done;
+	uint64_t	hints_done;
+	uint64_t	hints_dropped;
+
+	/* threads */
+	int			nthreads;
+	int			threads_alive;	/* started and not yet at their exit */
+	pthread_t	threads[RUNTIME_MAX_THREADS];
+	bool		thread_exited[RUNTIME_MAX_THREADS];
+
+	char		fallback_reason[RUNTIME_ERROR_MESSAGE_SIZE];
+};
+
+/* runtime.c */
+extern bool RuntimeIsOwn(const Runtime *rt);
+extern int	RuntimeThreadStart(Runtime *rt, const char *name, void *(*fn) (void *),
+							   RuntimeError *error);
+extern void RuntimeThreadExiting(Runtime *rt, int slot);
+extern int	RuntimeThreadSlot(Runtime *rt);
+extern void RuntimeAddOwnFd(Runtime *rt, int fd);
+extern void RuntimeDeadline(struct timespec *ts, int timeout_ms);
+
+/* batch.c, all with Runtime.mu held */
+extern RuntimeRequest *RuntimeQueuePop(Runtime *rt);
+extern void RuntimeQueuePushFront(Runtime *rt, RuntimeRequest *req);
+extern void RuntimeRequestComplete(Runtime *rt, RuntimeRequest *req, int error);
+extern void RuntimeBatchDrop(struct RuntimeBatch *batch);
+extern void RuntimeCacheFree(Runtime *rt);
+
+#endif							/* LANCEDB_RUNTIME_RUNTIME_INTERNAL_H */

@@ -5,7 +5,8 @@
 #   make installcheck     pg_regress suites (sql/, expected/) on a temporary
 #                         instance with lancedb preloaded
 #   make tapcheck         TAP tests (test/t/) with PostgreSQL::Test::Cluster
-#   make unitcheck        C unit tests (test/unit/), plain and with ASan/UBSan
+#   make unitcheck        C unit tests (test/unit/), plain, with ASan/UBSan, and
+#                         the runtime's with ThreadSanitizer
 #   make interopcheck     round trips against the real LanceDB (test/interop/;
 #                         its install.sh fetches the pinned npm packages once)
 #
@@ -21,8 +22,13 @@ LANCE_DIR = src/lance
 include $(LANCE_DIR)/lance.mk
 LANCE_OBJS = $(LANCE_SRCS:.c=.o)
 
-OBJS = src/lancedb.o $(VECTOR_OBJS) $(LANCE_OBJS)
-SHLIB_LINK += $(LANCE_LIBS)
+RUNTIME_DIR = src/runtime
+include $(RUNTIME_DIR)/runtime.mk
+RUNTIME_OBJS = $(RUNTIME_SRCS:.c=.o)
+STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o
+
+OBJS = src/lancedb.o $(VECTOR_OBJS) $(LANCE_OBJS) $(RUNTIME_OBJS) $(STORAGE_OBJS)
+SHLIB_LINK += $(LANCE_LIBS) $(RUNTIME_LIBS)
 
 # Only the SQL entry points are exported: pgvector (or anything else) loaded
 # in the same backend must never bind to our internal symbols, nor we to its.
@@ -58,6 +64,7 @@ tapcheck: PROVE_TESTS = test/t/*.pl
 unitcheck:
 	$(MAKE) -C test/unit run
 	$(MAKE) -C test/unit run-sanitize
+	$(MAKE) -C test/unit run-tsan
 
 interopcheck:
 	bash test/interop/run.sh

@@ -198,3 +198,22 @@ CREATE OPERATOR CLASS vector_ops
 	OPERATOR 4 >= ,
 	OPERATOR 5 > ,
 	FUNCTION 1 vector_cmp(vector, vector);
+
+-- internal: for tests of the I/O runtime only (test/t/*runtime*.pl); not part
+-- of the interface, may change or go without notice.  Reading server files
+-- needs the privileges of pg_read_server_files, checked in C as well.
+
+CREATE FUNCTION lancedb_debug_read(path text, offsets bigint[], length integer) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION lancedb_debug_read(text, bigint[], integer) FROM PUBLIC;
+COMMENT ON FUNCTION lancedb_debug_read(text, bigint[], integer) IS
+	'internal, for tests: one batch of reads through the I/O runtime';
+
+CREATE FUNCTION lancedb_debug_io_stats(OUT method text, OUT pid integer, OUT creator_pid integer,
+		OUT threads integer, OUT live_batches integer, OUT in_flight integer,
+		OUT held_bytes bigint, OUT reads_done bigint, OUT fallback_reason text)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION lancedb_debug_io_stats() FROM PUBLIC;
+COMMENT ON FUNCTION lancedb_debug_io_stats() IS
+	'internal, for tests: the I/O runtime of the calling process';

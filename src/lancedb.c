@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "storage/io.h"
 #include "utils/guc.h"
 #include "vector/vector.h"
 
@@ -23,5 +24,6 @@ void
 _PG_init(void)
 {
 	VectorInit();
+	LanceIoInit();				/* settings only, unless a debug setting says so */
 	MarkGUCPrefixReserved("lancedb");
 }

@@ -15,7 +15,9 @@
  * directory is fsynced afterwards so the new name survives a crash.
  * (Fact sheet 3.5: this is what lance 8 itself does on a local filesystem.)
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE			/* renameat2, RENAME_NOREPLACE */
+#endif
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>

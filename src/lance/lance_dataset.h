@@ -336,6 +336,96 @@ extern int	LanceRowIdsEncode(const LanceRowIds *ids, uint8_t **bytes, size_t *le
 extern int	LanceRowIdsEncodeRange(uint64_t start, uint64_t end, const LanceAllocator *allocator,
 								   uint8_t **bytes, size_t *len, LanceError *error);
 
+/* ---------------------------------------------------------------------------
+ * Datasets
+ * ------------------------------------------------------------------------- */
+
+/* What we write as Manifest.writer_version (lance's own name triggers its bug workarounds). */
+#define LANCE_WRITER_LIBRARY "lancedb-postgres"
+#define LANCE_WRITER_VERSION "0.1.0"
+
+/*
+ * An open dataset: one version's manifest.  Opening never modifies the
+ * directory.  The struct is public for reading; change it only through the
+ * functions below.
+ */
+typedef struct LanceDataset
+{
+	char	   *path;			/* the dataset directory */
+	LanceManifest manifest;		/* of the opened version */
+	LanceVersionNaming naming;	/* the scheme _versions/ uses */
+	uint64_t	latest_version; /* newest version when opened */
+	const LanceAllocator *allocator;
+} LanceDataset;
+
+/*
+ * Open the dataset at 'path' at 'version' (0 = latest).  ENOENT if there is
+ * no such dataset or version; ENOTSUP if the version needs reader features
+ * this library lacks (flags >= 64), files in other base paths, or external
+ * row id files; EINVAL if the manifest is corrupt or inconsistent (a data
+ * file whose field and column lists differ in length, stable row ids missing
+ * on a fragment).
+ */
+extern int	LanceDatasetOpen(LanceDataset *ds, const char *path, uint64_t version,
+							 const LanceAllocator *allocator, LanceError *error);
+extern void LanceDatasetClose(LanceDataset *ds);
+
+/* Live rows of the opened version (deleted rows not counted). */
+extern uint64_t LanceDatasetCountRows(const LanceDataset *ds);
+
+/* The fragment with this id, or NULL. */
+extern const LanceFragment *LanceDatasetFindFragment(const LanceDataset *ds, uint64_t fragment_id);
+
+/* "<dataset>/data/<file path>" */
+extern int	LanceDatasetDataFilePath(const LanceDataset *ds, const LanceDataFile *file,
+									 char *buffer, size_t buffer_size, LanceError *error);
+
+/*
+ * The schema of a manifest as a LanceSchema (initialised, empty 'schema').
+ * ENOTSUP names the first logical type the library cannot represent.
+ */
+extern int	LanceManifestGetSchema(const LanceManifest *manifest, LanceSchema *schema,
+								   LanceError *error);
+
+/* Replace the manifest's fields and schema metadata with 'schema', as lance 8 writes them. */
+extern int	LanceManifestSetSchema(LanceManifest *manifest, const LanceSchema *schema,
+								   LanceError *error);
+
+/*
+ * Create a new dataset at 'path' (version 1, V2 naming) with 'schema' and
+ * the given fragments, whose data files are already written and durable
+ * under <path>/data/.  Fragment ids are assigned 0, 1, ... in order (the ids
+ * passed in are ignored); deletion files and row ids in them are not
+ * allowed.  'data_format_version' is "2.0" or "2.1".  With 'stable_row_ids'
+ * every fragment gets a Range of row ids and reader/writer flag 2.  EEXIST
+ * if the dataset exists already.
+ */
+extern int	LanceDatasetCreate(const char *path, const LanceSchema *schema,
+							   const LanceFragment *fragments, int32_t num_fragments,
+							   const char *data_format_version, bool stable_row_ids,
+							   const LanceAllocator *allocator, LanceError *error);
+
+/*
+ * Commit version latest+1 = the opened version plus 'fragments' (ids
+ * assigned after max_fragment_id; row ids assigned if the dataset uses
+ * stable row ids).  'ds' must be open at its latest version.  EEXIST if
+ * another writer committed first: reopen and retry.  On success 'ds' is
+ * the new version.
+ */
+extern int	LanceDatasetAppend(LanceDataset *ds, const LanceFragment *fragments,
+							   int32_t num_fragments, LanceError *error);
+
+/*
+ * Commit version latest+1 with 'rows' (row offsets, any order) of fragment
+ * 'fragment_id' deleted in addition to those deleted already: a new .bin
+ * deletion file replaces the fragment's old one, and a fragment with every
+ * row deleted is removed.  Feature flag 1 is set while any fragment has a
+ * deletion file.  EEXIST as for append; ENOENT for an unknown fragment;
+ * EINVAL for a row offset >= physical_rows.
+ */
+extern int	LanceDatasetDelete(LanceDataset *ds, uint64_t fragment_id, const uint32_t *rows,
+							   int64_t num_rows, LanceError *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,8 @@
 #   make unitcheck        C unit tests (test/unit/), plain and with ASan/UBSan
 #   make interopcheck     round trips against the real LanceDB (test/interop/;
 #                         its install.sh fetches the pinned npm packages once)
+#   make fuzzcheck        a bounded libFuzzer run of every test/fuzz/ target
+#                         (FUZZ_TIME seconds each, default 20), TAP output
 #
 # scripts/test.sh runs all of them from a fresh machine; see README.md.
 
@@ -46,7 +48,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: tapcheck unitcheck interopcheck
+.PHONY: tapcheck unitcheck interopcheck fuzzcheck
 
 $(LANCE_OBJS): | $(LANCE_PROTO_H)
 
@@ -61,3 +63,6 @@ unitcheck:
 
 interopcheck:
 	bash test/interop/run.sh
+
+fuzzcheck:
+	$(MAKE) -C test/fuzz -s run

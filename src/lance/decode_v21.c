@@ -406,7 +406,7 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 		uint8_t    *dest;
 
 		/* a run of consecutive rows, bounded by MAX_READ_SPAN */
-		while (k + run < req->n && req_row(req, k + run) == r0 + run &&
+		while (out->scatter == NULL && k + run < req->n && req_row(req, k + run) == r0 + run &&
 			   (run + 1) * stride <= MAX_READ_SPAN)
 			run++;
 		bytes = run * stride;

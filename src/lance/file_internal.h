@@ -110,6 +110,13 @@ typedef struct LanceOut
 	LanceBuf	validity;		/* one byte per row (1 valid); packed at the end */
 	LanceBuf	values;
 	LanceBuf	offsets;		/* uint64, length + 1 entries */
+	/*
+	 * Random access to fixed-width values in unsorted order: row number
+	 * 'length' goes to position scatter[length] of the pre-sized buffers, so
+	 * no permuting copy is needed afterwards.  NULL: append in order.
+	 */
+	const uint64_t *scatter;
+	uint64_t	scatter_len;
 } LanceOut;
 
 /* Append rows to 'out': a validity byte per row, and the row's value. */
@@ -118,7 +125,8 @@ extern int	LanceOutAppendFixed(LanceOut *out, const uint8_t *value, bool valid,
 								LanceError *error);
 extern int	LanceOutAppendVar(LanceOut *out, const uint8_t *value, uint64_t len,
 							  bool valid, LanceError *error);
-/* Room for 'rows' more fixed-width rows; returns where their values go. */
+/* Room for 'rows' more fixed-width rows (1 when scattering); returns
+ * where their values go. */
 extern uint8_t *LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc);
 
 /* The page decoders: append rows[0..n) (page-relative, ascending or not)

@@ -46,7 +46,21 @@ out_row_bytes(const LanceOut *out)
 int
 LanceOutAppendNull(LanceOut *out, LanceError *error)
 {
-	int			rc = LanceBufAppendByte(&out->validity, 0, 1);
+	int			rc;
+
+	if (out->scatter != NULL)
+	{
+		uint64_t	pos;
+
+		if (out->length >= out->scatter_len)
+			return LanceErrorSet(error, EINVAL, "a page gave more rows than requested");
+		pos = out->scatter[out->length++];
+		out->validity.data[pos] = 0;
+		memset(out->values.data + pos * out_row_bytes(out), 0, out_row_bytes(out));
+		out->null_count++;
+		return 0;
+	}
+	rc = LanceBufAppendByte(&out->validity, 0, 1);
 
 	if (rc == 0 && out->bits_per_value != 0)
 		rc = LanceBufAppendByte(&out->values, 0, out_row_bytes(out));
@@ -66,7 +80,21 @@ LanceOutAppendNull(LanceOut *out, LanceError *error)
 int
 LanceOutAppendFixed(LanceOut *out, const uint8_t *value, bool valid, LanceError *error)
 {
-	int			rc = LanceBufAppendByte(&out->validity, valid ? 1 : 0, 1);
+	int			rc;
+
+	if (out->scatter != NULL)
+	{
+		uint64_t	pos;
+
+		if (out->length >= out->scatter_len)
+			return LanceErrorSet(error, EINVAL, "a page gave more rows than requested");
+		pos = out->scatter[out->length++];
+		out->validity.data[pos] = valid;
+		memcpy(out->values.data + pos * out_row_bytes(out), value, out_row_bytes(out));
+		out->null_count += !valid;
+		return 0;
+	}
+	rc = LanceBufAppendByte(&out->validity, valid ? 1 : 0, 1);
 
 	if (rc == 0)
 		rc = LanceBufAppend(&out->values, value, out_row_bytes(out));
@@ -102,6 +130,21 @@ LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc)
 	size_t		bytes = (size_t) rows * out_row_bytes(out);
 	uint8_t    *p;
 
+	if (out->scatter != NULL)
+	{
+		uint64_t	pos;
+
+		if (rows != 1 || out->length >= out->scatter_len)
+		{
+			*rc = LanceErrorSet(error, EINVAL, "a page gave more rows than requested");
+			return NULL;
+		}
+		pos = out->scatter[out->length];
+		*rc = 0;
+		out->length += rows;	/* callers pass 1 when scattering */
+		out->validity.data[pos] = 1;
+		return out->values.data + pos * out_row_bytes(out);
+	}
 	*rc = LanceBufAppendByte(&out->validity, 1, (size_t) rows);
 	if (*rc == 0)
 		*rc = LanceBufReserve(&out->values, bytes);
@@ -814,6 +857,21 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 	out_init(&o, &r->schema.fields[field], a);
 	reserve_out(&o, num_rows);
 	rc = LanceBufAppendByte(&o.offsets, 0, 8);
+	if (rc == 0 && perm != NULL && o.bits_per_value >= 8)
+	{
+		/* fixed width: decoders write each row straight to its place */
+		if ((rc = LanceBufReserve(&o.values, num_rows * out_row_bytes(&o) + 1)) == 0 &&
+			(rc = LanceBufReserve(&o.validity, num_rows + 1)) == 0)
+		{
+			o.values.len = num_rows * out_row_bytes(&o);
+			o.validity.len = num_rows;
+			o.scatter = perm;
+			o.scatter_len = num_rows;
+			perm = NULL;
+		}
+		else
+			rc = LanceErrorSet(error, rc, "out of memory");
+	}
 	for (size_t p = 0; rc == 0 && p < ci->num_pages && k < num_rows; p++)
 	{
 		const LancePageInfo *pg = &ci->pages[p];
@@ -841,6 +899,7 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 						   num_rows, (unsigned long long) o.length);
 	if (rc == 0)
 		rc = out_to_array(&o, &r->schema.fields[field], perm, out, error);
+	perm = perm ? perm : (uint64_t *) o.scatter;
 	out_reset(&o);
 done:
 	LanceFree(a, sorted, (num_rows + 1) * sizeof(uint64_t));

@@ -9,6 +9,8 @@
 #                         the runtime's with ThreadSanitizer
 #   make interopcheck     round trips against the real LanceDB (test/interop/;
 #                         its install.sh fetches the pinned npm packages once)
+#   make fuzzcheck        a bounded libFuzzer run of every test/fuzz/ target
+#                         (FUZZ_TIME seconds each, default 20), TAP output
 #
 # scripts/test.sh runs all of them from a fresh machine; see README.md.
 
@@ -52,7 +54,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: tapcheck unitcheck interopcheck
+.PHONY: tapcheck unitcheck interopcheck fuzzcheck
 
 $(LANCE_OBJS): | $(LANCE_PROTO_H)
 
@@ -68,3 +70,6 @@ unitcheck:
 
 interopcheck:
 	bash test/interop/run.sh
+
+fuzzcheck:
+	$(MAKE) -C test/fuzz -s run

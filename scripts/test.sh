@@ -2,7 +2,8 @@
 # scripts/test.sh: install what the tests need, build with warnings as errors,
 # run every suite, and end with one line "N passed, N failed".
 #
-# Suites: C unit tests (plain and under ASan/UBSan), pg_regress (sql/,
+# Suites: C unit tests (plain and under ASan/UBSan), a bounded libFuzzer run
+# of the Lance decoders (test/fuzz/), pg_regress (sql/,
 # expected/) on a temporary instance with lancedb preloaded, and TAP tests
 # (test/t/) with PostgreSQL::Test::Cluster, and the interop suite against the
 # real LanceDB (test/interop/; its pinned npm packages are installed once).
@@ -70,6 +71,7 @@ if [ "$build_status" != 0 ]; then
 	failed=$((failed + 1))
 else
 	run_suite unit tap make -C "$work" -s unitcheck
+	run_suite fuzz tap make -C "$work" -s fuzzcheck
 	run_suite regress regress make -C "$work" -s installcheck
 	run_suite tap tap make -C "$work" -s tapcheck PROVE_FLAGS=--verbose
 	bash "$work/test/interop/install.sh" >/dev/null || echo "installing the interop suite's npm packages failed"

@@ -1,0 +1,228 @@
+/*
+ * decode_v20.c
+ *	  Page decoder for Lance file format 2.0: walks a page's ArrayEncoding
+ *	  tree (Nullable, FixedSizeList, Binary, and leaves through the
+ *	  dispatcher in compress.c) and appends the requested rows.
+ *
+ * A 2.0 page is decoded whole (its buffers are read once per call); pages
+ * are at most a few MiB, and the reader only visits pages that hold a
+ * requested row.  Item validity inside fixed-size lists is read past (items
+ * are reported valid); List, Dictionary, SimpleStruct and the compressed
+ * leaves are refused with ENOTSUP naming them.
+ */
+#include "lance/compress.h"
+#include "lance/file_internal.h"
+
+typedef struct PageValues
+{
+	LanceDecoded vals;
+	LanceDecoded validity_dec;	/* keeps 'validity' alive */
+	const uint8_t *validity;	/* row bitmap or NULL (all valid) */
+	uint8_t    *nulls;			/* binary: 1 byte per row, or NULL */
+	bool		all_null;
+} PageValues;
+
+static int	decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs,
+						  size_t nbufs, uint64_t n, PageValues *pv, const LanceAllocator *a,
+						  LanceError *error);
+
+/* binary{indices: (nullable{no_nulls{})flat 64, bytes: flat 8, null_adjustment} */
+static int
+decode_binary(const Lance__Encodings__Binary *bin, const LanceBytes *bufs, size_t nbufs,
+			  uint64_t n, PageValues *pv, const LanceAllocator *a, LanceError *error)
+{
+	const Lance__Encodings__ArrayEncoding *ix = bin->indices;
+	LanceDecoded idx,
+				bytes;
+	uint64_t   *offsets;
+	uint64_t	adj = bin->null_adjustment;
+	uint64_t	prev = 0;
+	int			rc;
+
+	if (ix != NULL && ix->array_encoding_case == LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_NULLABLE &&
+		ix->nullable->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS)
+		ix = ix->nullable->no_nulls->values;
+	LanceDecodedInit(&idx, a);
+	LanceDecodedInit(&bytes, a);
+	rc = LanceDecompress20(ix, bufs, nbufs, n, a, &idx, error);
+	if (rc == 0 && idx.bits_per_value != 64)
+		rc = LanceErrorSet(error, EINVAL, "expected 64-bit binary offsets but found %u bits",
+						   idx.bits_per_value);
+	if (rc == 0 && (bin->bytes == NULL ||
+					bin->bytes->array_encoding_case != LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_FLAT))
+		rc = LanceErrorSet(error, ENOTSUP, "binary bytes encoded with %s are not supported",
+						   LanceArrayEncodingName(bin->bytes));
+	if (rc == 0)
+		rc = LanceDecompress20(bin->bytes, bufs, nbufs, 0, a, &bytes, error);
+	if (rc == 0 && bytes.bits_per_value != 8)
+		rc = LanceErrorSet(error, EINVAL, "expected 8-bit binary bytes but found %u bits",
+						   bytes.bits_per_value);
+	offsets = rc == 0 ? LanceDecodedAlloc(&pv->vals, (size_t) (n + 1) * sizeof(uint64_t)) : NULL;
+	pv->nulls = rc == 0 ? LanceDecodedAlloc(&pv->vals, (size_t) n + 1) : NULL;
+	if (rc == 0 && (offsets == NULL || pv->nulls == NULL))
+		rc = LanceErrorSet(error, ENOMEM, "out of memory");
+	if (rc == 0)
+		offsets[0] = 0;
+	for (uint64_t i = 0; rc == 0 && i < n; i++)
+	{
+		uint64_t	end = LanceLoadU64(idx.values + i * 8);
+		bool		null = adj > 0 && end >= adj;
+
+		if (null)
+			end -= adj;
+		if (end < prev || end > bytes.values_len)
+			rc = LanceErrorSet(error, EINVAL, "binary offset %llu of row %llu is out of range",
+							   (unsigned long long) end, (unsigned long long) i);
+		pv->nulls[i] = null;
+		offsets[i + 1] = end;
+		prev = end;
+	}
+	if (rc == 0)
+	{
+		pv->vals.num_values = n;
+		pv->vals.bits_per_value = 0;
+		pv->vals.offsets = offsets;
+		pv->vals.values = bytes.values;
+		pv->vals.values_len = bytes.values_len;
+	}
+	LanceDecodedReset(&idx);
+	LanceDecodedReset(&bytes);	/* Flat: points into bufs, owns nothing */
+	return rc;
+}
+
+static int
+decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs, size_t nbufs,
+			  uint64_t n, PageValues *pv, const LanceAllocator *a, LanceError *error)
+{
+	if (enc == NULL)
+		return LanceErrorSet(error, EINVAL, "an array encoding is missing");
+	switch (enc->array_encoding_case)
+	{
+		case LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_NULLABLE:
+			{
+				const Lance__Encodings__Nullable *nl = enc->nullable;
+
+				if (pv->validity != NULL || pv->all_null)
+					return LanceErrorSet(error, ENOTSUP, "nested Nullable encodings are not supported");
+				switch (nl->nullability_case)
+				{
+					case LANCE__ENCODINGS__NULLABLE__NULLABILITY_ALL_NULLS:
+						pv->all_null = true;
+						return 0;
+					case LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS:
+						return decode_values(nl->no_nulls->values, bufs, nbufs, n, pv, a, error);
+					case LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS:
+						{
+							LanceDecoded *v = &pv->validity_dec;
+							int			rc;
+
+							rc = LanceDecompress20(nl->some_nulls->validity, bufs, nbufs, n, a, v, error);
+							if (rc == 0 && v->bits_per_value != 1)
+								rc = LanceErrorSet(error, EINVAL, "a validity bitmap of %u bits per value",
+												   v->bits_per_value);
+							pv->validity = v->values;
+							if (rc != 0)
+								return rc;
+							return decode_values(nl->some_nulls->values, bufs, nbufs, n, pv, a, error);
+						}
+					default:
+						return LanceErrorSet(error, EINVAL, "Nullable encoding without a case");
+				}
+			}
+		case LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_FIXED_SIZE_LIST:
+			{
+				const Lance__Encodings__FixedSizeList *fsl = enc->fixed_size_list;
+				const Lance__Encodings__ArrayEncoding *items = fsl->items;
+				uint64_t	total;
+				int			rc;
+
+				if (fsl->dimension == 0 || !LanceMulU64(n, fsl->dimension, &total))
+					return LanceErrorSet(error, EINVAL, "FixedSizeList of dimension %u", fsl->dimension);
+				/* Item validity: skip the Nullable wrapper, keep the values. */
+				if (items != NULL && items->array_encoding_case == LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_NULLABLE)
+				{
+					const Lance__Encodings__Nullable *nl = items->nullable;
+
+					if (nl->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS)
+						items = nl->no_nulls->values;
+					else if (nl->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS)
+						items = nl->some_nulls->values;
+					else
+						return LanceErrorSet(error, ENOTSUP, "FixedSizeList with all-null items is not supported");
+				}
+				rc = LanceDecompress20(items, bufs, nbufs, total, a, &pv->vals, error);
+				if (rc != 0)
+					return rc;
+				if (pv->vals.bits_per_value < 8 ||
+					(uint64_t) pv->vals.bits_per_value * fsl->dimension > UINT32_MAX)
+					return LanceErrorSet(error, ENOTSUP, "FixedSizeList of %u-bit items is not supported",
+										 pv->vals.bits_per_value);
+				pv->vals.bits_per_value *= fsl->dimension;
+				pv->vals.num_values = n;
+				return 0;
+			}
+		case LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_BINARY:
+			return decode_binary(enc->binary, bufs, nbufs, n, pv, a, error);
+		default:
+			return LanceDecompress20(enc, bufs, nbufs, n, a, &pv->vals, error);
+	}
+}
+
+int
+LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	LanceBytes	bufs[8];
+	uint8_t    *owned[8] = {0};
+	PageValues	pv;
+	int			rc = 0;
+
+	if (page->num_buffers > 8)
+		return LanceErrorSet(error, ENOTSUP, "2.0 pages with %zu buffers are not supported",
+							 page->num_buffers);
+	for (size_t b = 0; rc == 0 && b < page->num_buffers; b++)
+	{
+		rc = LanceReadBytes(req->io, page->buffer_offsets[b], page->buffer_sizes[b],
+							req->allocator, &owned[b], error);
+		bufs[b].data = owned[b];
+		bufs[b].len = page->buffer_sizes[b];
+	}
+	memset(&pv, 0, sizeof(pv));
+	LanceDecodedInit(&pv.vals, req->allocator);
+	LanceDecodedInit(&pv.validity_dec, req->allocator);
+	if (rc == 0)
+		rc = decode_values(page->array, bufs, page->num_buffers, page->num_rows, &pv,
+						   req->allocator, error);
+	if (rc == 0 && !pv.all_null)
+	{
+		if (out->bits_per_value != pv.vals.bits_per_value)
+			rc = LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
+							   out->bits_per_value, pv.vals.bits_per_value);
+	}
+	for (uint64_t i = 0; rc == 0 && i < req->n; i++)
+	{
+		uint64_t	r = req->rows ? req->rows[i] : req->first + i;
+		bool		valid = !pv.all_null &&
+			(pv.validity == NULL || LanceBitGet(pv.validity, r)) &&
+			(pv.nulls == NULL || !pv.nulls[r]);
+
+		if (!valid)
+			rc = LanceOutAppendNull(out, error);
+		else if (pv.vals.bits_per_value == 0)
+			rc = LanceOutAppendVar(out, pv.vals.values + pv.vals.offsets[r],
+								   pv.vals.offsets[r + 1] - pv.vals.offsets[r], true, error);
+		else if (pv.vals.bits_per_value == 1)
+		{
+			uint8_t		v = LanceBitGet(pv.vals.values, r);
+
+			rc = LanceOutAppendFixed(out, &v, true, error);
+		}
+		else
+			rc = LanceOutAppendFixed(out, pv.vals.values + r * (pv.vals.bits_per_value / 8), true, error);
+	}
+	LanceDecodedReset(&pv.vals);
+	LanceDecodedReset(&pv.validity_dec);
+	for (size_t b = 0; b < page->num_buffers; b++)
+		LanceFree(req->allocator, owned[b], (size_t) page->buffer_sizes[b]);
+	return rc;
+}

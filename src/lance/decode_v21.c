@@ -1,0 +1,628 @@
+/*
+ * decode_v21.c
+ *	  Page decoder for Lance file format 2.1: mini-block, full-zip and
+ *	  all-null layouts, for range reads and random access.
+ *
+ * Only the bytes needed are read: a mini-block page's chunk metadata and
+ * then just the chunks covering the requested rows (consecutive chunks in
+ * one read); a fixed-width full-zip page only the requested rows' bytes
+ * (straight into the output when there is no control word); a variable
+ * full-zip page its repetition index and the requested items.  Every
+ * offset and length from disk is checked against its buffer before use.
+ * Nested layouts (repetition levels, i.e. lists) and mini-block
+ * dictionaries are refused with ENOTSUP; value encodings go through the
+ * dispatcher (compress.h).
+ */
+#include "lance/compress.h"
+#include "lance/file_internal.h"
+
+#define MAX_READ_SPAN (16u << 20)	/* bytes read at once for a scan */
+
+/* Row i of the request (page-relative). */
+static inline uint64_t
+req_row(const LancePageRead *req, uint64_t i)
+{
+	return req->rows ? req->rows[i] : req->first + i;
+}
+
+/* Accept a single item layer: ALL_VALID_ITEM or NULLABLE_ITEM. */
+static int
+check_layers(const Lance__Encodings21__RepDefLayer *layers, size_t n, LanceError *error)
+{
+	if (n != 1 || (layers[0] != LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM &&
+				   layers[0] != LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM))
+		return LanceErrorSet(error, ENOTSUP,
+							 "pages with %zu rep/def layers (first %d) are not supported: nested data",
+							 n, n > 0 ? (int) layers[0] : -1);
+	return 0;
+}
+
+/* Append row r of a decoded block (fixed or variable) to 'out'. */
+static int
+emit_decoded(LanceOut *out, const LanceDecoded *d, uint64_t r, bool valid, LanceError *error)
+{
+	if (!valid)
+		return LanceOutAppendNull(out, error);
+	if (d->bits_per_value == 0)
+		return LanceOutAppendVar(out, d->values + d->offsets[r],
+								 d->offsets[r + 1] - d->offsets[r], true, error);
+	if (d->bits_per_value == 1)
+	{
+		uint8_t		b = LanceBitGet(d->values, r) ? 1 : 0;
+
+		return LanceOutAppendFixed(out, &b, true, error);
+	}
+	return LanceOutAppendFixed(out, d->values + r * (d->bits_per_value / 8), true, error);
+}
+
+/* ---------------------------------------------------------------------------
+ * Mini-block
+ * ------------------------------------------------------------------------- */
+
+typedef struct ChunkMap
+{
+	uint64_t	num_chunks;
+	uint64_t   *byte_start;		/* num_chunks + 1 */
+	uint64_t   *row_start;		/* num_chunks + 1 */
+} ChunkMap;
+
+static int
+load_chunk_map(const LancePageRead *req, uint64_t num_items, ChunkMap *map, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	uint8_t    *meta = NULL;
+	uint64_t	n,
+				bytes = 0,
+				rows = 0;
+	int			rc;
+
+	memset(map, 0, sizeof(*map));
+	if (page->buffer_sizes[0] % 2 != 0)
+		return LanceErrorSet(error, EINVAL, "mini-block chunk metadata has an odd size %llu",
+							 (unsigned long long) page->buffer_sizes[0]);
+	n = page->buffer_sizes[0] / 2;
+	if (n == 0)
+		return LanceErrorSet(error, EINVAL, "a mini-block page without chunks");
+	rc = LanceReadBytes(req->io, page->buffer_offsets[0], page->buffer_sizes[0],
+						req->allocator, &meta, error);
+	if (rc != 0)
+		return rc;
+	map->byte_start = LanceAlloc(req->allocator, (size_t) (n + 1) * sizeof(uint64_t));
+	map->row_start = LanceAlloc(req->allocator, (size_t) (n + 1) * sizeof(uint64_t));
+	map->num_chunks = n;
+	if (map->byte_start == NULL || map->row_start == NULL)
+		rc = LanceErrorSet(error, ENOMEM, "out of memory");
+	for (uint64_t i = 0; rc == 0 && i < n; i++)
+	{
+		uint16_t	word = LanceLoadU16(meta + i * 2);
+		uint64_t	count;
+
+		map->byte_start[i] = bytes;
+		map->row_start[i] = rows;
+		bytes += ((uint64_t) (word >> 4) + 1) * 8;
+		if (i == n - 1 && (word & 0xF) == 0)
+			count = num_items > rows ? num_items - rows : 0;
+		else
+			count = (uint64_t) 1 << (word & 0xF);
+		if (count == 0)
+			rc = LanceErrorSet(error, EINVAL, "mini-block chunk %llu holds no values",
+							   (unsigned long long) i);
+		rows += count;
+	}
+	if (rc == 0 && rows != num_items)
+		rc = LanceErrorSet(error, EINVAL, "mini-block chunks hold %llu values but the page has %llu",
+						   (unsigned long long) rows, (unsigned long long) num_items);
+	if (rc == 0 && bytes > page->buffer_sizes[1])
+		rc = LanceErrorSet(error, EINVAL, "mini-block chunks need %llu bytes but the buffer has %llu",
+						   (unsigned long long) bytes, (unsigned long long) page->buffer_sizes[1]);
+	if (rc == 0)
+	{
+		map->byte_start[n] = bytes;
+		map->row_start[n] = rows;
+	}
+	LanceFree(req->allocator, meta, (size_t) page->buffer_sizes[0]);
+	return rc;
+}
+
+static void
+free_chunk_map(const LancePageRead *req, ChunkMap *map)
+{
+	LanceFree(req->allocator, map->byte_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
+	LanceFree(req->allocator, map->row_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
+}
+
+static uint64_t
+find_chunk(const ChunkMap *map, uint64_t row)
+{
+	uint64_t	lo = 0,
+				hi = map->num_chunks;
+
+	while (hi - lo > 1)
+	{
+		uint64_t	mid = (lo + hi) / 2;
+
+		if (map->row_start[mid] <= row)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Decode one chunk's values and definition levels and append the request's
+ * rows [*k, ...) that fall in it; advances *k.
+ */
+static int
+decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
+			 const uint8_t *p, uint64_t len, uint64_t row0, uint64_t nvals,
+			 uint64_t *k, LanceOut *out, LanceError *error)
+{
+	bool		has_def = mb->def_compression != NULL;
+	uint64_t	nb = mb->num_buffers;
+	uint64_t	off = 0;
+	uint64_t	hdr;
+	uint16_t	num_levels,
+				def_bytes = 0;
+	LanceBytes	bufs[8];
+	LanceBytes	defbuf = {NULL, 0};
+	LanceDecoded vals,
+				defs;
+	int			rc;
+
+	hdr = 2 + (has_def ? 2 : 0) + 2 * nb;
+	if (len < hdr)
+		return LanceErrorSet(error, EINVAL, "mini-block chunk of %llu bytes is shorter than its header",
+							 (unsigned long long) len);
+	num_levels = LanceLoadU16(p);
+	off = 2;
+	if (has_def)
+	{
+		def_bytes = LanceLoadU16(p + off);
+		off += 2;
+	}
+	for (uint64_t b = 0; b < nb; b++)
+		bufs[b].len = LanceLoadU16(p + off + 2 * b);
+	off = (hdr + 7) & ~(uint64_t) 7;
+	if (has_def)
+	{
+		if (num_levels != nvals)
+			return LanceErrorSet(error, EINVAL, "mini-block chunk has %u levels for %llu values",
+								 num_levels, (unsigned long long) nvals);
+		if (!LanceRangeOk(off, def_bytes, len))
+			return LanceErrorSet(error, EINVAL, "mini-block definition levels run past the chunk");
+		defbuf.data = p + off;
+		defbuf.len = def_bytes;
+		off = (off + def_bytes + 7) & ~(uint64_t) 7;
+	}
+	for (uint64_t b = 0; b < nb; b++)
+	{
+		if (!LanceRangeOk(off, bufs[b].len, len))
+			return LanceErrorSet(error, EINVAL, "mini-block value buffer runs past the chunk");
+		bufs[b].data = p + off;
+		off = (off + bufs[b].len + 7) & ~(uint64_t) 7;
+	}
+	LanceDecodedInit(&vals, req->allocator);
+	LanceDecodedInit(&defs, req->allocator);
+	rc = LanceDecompress21(mb->value_compression, bufs, (size_t) nb, nvals,
+						   req->allocator, &vals, error);
+	if (rc == 0 && out->bits_per_value != 0 && vals.bits_per_value != out->bits_per_value)
+		rc = LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
+						   out->bits_per_value, vals.bits_per_value);
+	if (rc == 0 && out->bits_per_value == 0 && vals.bits_per_value != 0)
+		rc = LanceErrorSet(error, EINVAL, "expected variable-width values but the page has fixed-width ones");
+	if (rc == 0 && has_def)
+	{
+		rc = LanceDecompress21(mb->def_compression, &defbuf, 1, nvals, req->allocator, &defs, error);
+		if (rc == 0 && defs.bits_per_value != 16)
+			rc = LanceErrorSet(error, EINVAL, "expected 16-bit definition levels but found %u bits",
+							   defs.bits_per_value);
+	}
+	while (rc == 0 && *k < req->n)
+	{
+		uint64_t	r = req_row(req, *k);
+		bool		valid;
+
+		if (r < row0 || r >= row0 + nvals)
+			break;
+		r -= row0;
+		valid = !has_def || LanceLoadU16(defs.values + r * 2) == 0;
+		rc = emit_decoded(out, &vals, r, valid, error);
+		(*k)++;
+	}
+	LanceDecodedReset(&vals);
+	LanceDecodedReset(&defs);
+	return rc;
+}
+
+static int
+decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
+				 LanceOut *out, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	ChunkMap	map;
+	uint64_t	k = 0;
+	uint8_t    *span = NULL;
+	size_t		span_cap = 0;
+	int			rc;
+
+	if (mb->rep_compression != NULL)
+		return LanceErrorSet(error, ENOTSUP, "mini-block pages with repetition levels (lists) are not supported");
+	if (mb->dictionary != NULL)
+		return LanceErrorSet(error, ENOTSUP, "mini-block pages with a dictionary are not supported");
+	if ((rc = check_layers(mb->layers, mb->n_layers, error)) != 0)
+		return rc;
+	if (mb->num_buffers < 1 || mb->num_buffers > 8)
+		return LanceErrorSet(error, EINVAL, "mini-block page with %llu value buffers per chunk",
+							 (unsigned long long) mb->num_buffers);
+	if (page->num_buffers < 2)
+		return LanceErrorSet(error, EINVAL, "a mini-block page needs 2 buffers but has %zu",
+							 page->num_buffers);
+	if (mb->num_items != page->num_rows)
+		return LanceErrorSet(error, EINVAL, "mini-block page has %llu items for %llu rows",
+							 (unsigned long long) mb->num_items, (unsigned long long) page->num_rows);
+	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0)
+	{
+		free_chunk_map(req, &map);
+		return rc;
+	}
+	while (rc == 0 && k < req->n)
+	{
+		uint64_t	c0 = find_chunk(&map, req_row(req, k));
+		uint64_t	c1 = c0;
+		uint64_t	bytes;
+		/*
+		 * Extend the span over the following chunks the (ascending) request
+		 * needs, so consecutive chunks cost one read.
+		 */
+		for (uint64_t j = k; j < req->n; j++)
+		{
+			uint64_t	r = req_row(req, j);
+
+			if (r < map.row_start[c1 + 1])
+				continue;
+			if (c1 + 1 < map.num_chunks && r < map.row_start[c1 + 2] &&
+				map.byte_start[c1 + 2] - map.byte_start[c0] <= MAX_READ_SPAN)
+			{
+				c1++;
+				continue;
+			}
+			break;
+		}
+		bytes = map.byte_start[c1 + 1] - map.byte_start[c0];
+		if (bytes > span_cap)
+		{
+			LanceFree(req->allocator, span, span_cap);
+			span = LanceAlloc(req->allocator, (size_t) bytes);
+			span_cap = span ? (size_t) bytes : 0;
+			if (span == NULL)
+			{
+				rc = LanceErrorSet(error, ENOMEM, "out of memory");
+				break;
+			}
+		}
+		rc = req->io->read(req->io->ctx, page->buffer_offsets[1] + map.byte_start[c0],
+						   (size_t) bytes, span);
+		if (rc != 0)
+		{
+			rc = LanceErrorSet(error, rc, "cannot read mini-block chunks: %s", strerror(rc));
+			break;
+		}
+		for (uint64_t c = c0; rc == 0 && c <= c1 && k < req->n; c++)
+		{
+			uint64_t	r = req_row(req, k);
+
+			if (r < map.row_start[c] || r >= map.row_start[c + 1])
+				continue;
+			rc = decode_chunk(req, mb, span + (map.byte_start[c] - map.byte_start[c0]),
+							  map.byte_start[c + 1] - map.byte_start[c], map.row_start[c],
+							  map.row_start[c + 1] - map.row_start[c], &k, out, error);
+		}
+	}
+	LanceFree(req->allocator, span, span_cap);
+	free_chunk_map(req, &map);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Full-zip
+ * ------------------------------------------------------------------------- */
+
+static int
+ctrl_bytes(uint32_t bits, uint32_t *bytes)
+{
+	*bytes = bits == 0 ? 0 : bits <= 8 ? 1 : bits <= 16 ? 2 : bits <= 32 ? 4 : 0;
+	return bits > 32 ? EINVAL : 0;
+}
+
+static uint32_t
+load_ctrl(const uint8_t *p, uint32_t n)
+{
+	return n == 1 ? p[0] : n == 2 ? LanceLoadU16(p) : n == 4 ? LanceLoadU32(p) : 0;
+}
+
+/* Fixed width: value bits, and the bytes of per-value FSL validity in front. */
+static int
+fullzip_fixed_shape(const Lance__Encodings21__FullZipLayout *fz, uint32_t *value_bytes,
+					uint32_t *prefix, LanceError *error)
+{
+	const Lance__Encodings21__CompressiveEncoding *vc = fz->value_compression;
+	uint64_t	bits = fz->bits_per_value;
+
+	*prefix = 0;
+	if (vc == NULL)
+		return LanceErrorSet(error, EINVAL, "full-zip page without a value encoding");
+	if (vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FIXED_SIZE_LIST)
+	{
+		const Lance__Encodings21__FixedSizeList *fsl = vc->fixed_size_list;
+
+		if (fsl->values == NULL ||
+			fsl->values->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT)
+			return LanceErrorSet(error, ENOTSUP, "full-zip FixedSizeList of %s is not supported",
+								 LanceCompressiveEncodingName(fsl->values));
+		if (fsl->has_validity)
+			*prefix = (uint32_t) ((fsl->items_per_value + 7) / 8);
+	}
+	else if (vc->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT)
+		return LanceErrorSet(error, ENOTSUP, "full-zip values encoded with %s are not supported",
+							 LanceCompressiveEncodingName(vc));
+	if (bits == 0 || bits % 8 != 0 || bits / 8 <= *prefix || bits > ((uint64_t) 1 << 31))
+		return LanceErrorSet(error, EINVAL, "full-zip page with %llu bits per value",
+							 (unsigned long long) bits);
+	*value_bytes = (uint32_t) (bits / 8) - *prefix;
+	return 0;
+}
+
+static int
+decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZipLayout *fz,
+					 uint32_t cb, LanceOut *out, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	uint32_t	vbytes = 0,
+				prefix = 0;
+	uint64_t	stride,
+				need = 0;
+	uint8_t    *tmp = NULL;
+	size_t		tmp_cap = 0;
+	uint64_t	k = 0;
+	int			rc;
+
+	if ((rc = fullzip_fixed_shape(fz, &vbytes, &prefix, error)) != 0)
+		return rc;
+	if (out->bits_per_value == 1 || vbytes * 8 != out->bits_per_value)
+		return LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
+							 out->bits_per_value, vbytes * 8);
+	stride = (uint64_t) cb + prefix + vbytes;
+	if (page->num_buffers < 1 || !LanceMulU64(stride, page->num_rows, &need) ||
+		need > page->buffer_sizes[0])
+		return LanceErrorSet(error, EINVAL, "full-zip page of %llu rows needs %llu bytes but has %llu",
+							 (unsigned long long) page->num_rows, (unsigned long long) need,
+							 (unsigned long long) (page->num_buffers ? page->buffer_sizes[0] : 0));
+	while (rc == 0 && k < req->n)
+	{
+		uint64_t	r0 = req_row(req, k);
+		uint64_t	run = 1;
+		uint64_t	bytes;
+		uint8_t    *dest;
+
+		/* a run of consecutive rows, bounded by MAX_READ_SPAN */
+		while (out->scatter == NULL && k + run < req->n && req_row(req, k + run) == r0 + run &&
+			   (run + 1) * stride <= MAX_READ_SPAN)
+			run++;
+		bytes = run * stride;
+		if (cb == 0 && prefix == 0)
+		{
+			dest = LanceOutReserveFixed(out, run, error, &rc);
+			if (dest == NULL)
+				break;
+			rc = req->io->read(req->io->ctx, page->buffer_offsets[0] + r0 * stride, (size_t) bytes, dest);
+			if (rc != 0)
+			{
+				rc = LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
+				break;
+			}
+			k += run;
+			continue;
+		}
+		if (bytes > tmp_cap)
+		{
+			LanceFree(req->allocator, tmp, tmp_cap);
+			tmp = LanceAlloc(req->allocator, (size_t) bytes);
+			tmp_cap = tmp ? (size_t) bytes : 0;
+			if (tmp == NULL)
+			{
+				rc = LanceErrorSet(error, ENOMEM, "out of memory");
+				break;
+			}
+		}
+		rc = req->io->read(req->io->ctx, page->buffer_offsets[0] + r0 * stride, (size_t) bytes, tmp);
+		if (rc != 0)
+		{
+			rc = LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
+			break;
+		}
+		for (uint64_t i = 0; rc == 0 && i < run; i++)
+		{
+			const uint8_t *item = tmp + i * stride;
+			bool		valid = (load_ctrl(item, cb) & ((1u << fz->bits_def) - 1)) == 0;
+
+			rc = valid ? LanceOutAppendFixed(out, item + cb + prefix, true, error) :
+				LanceOutAppendNull(out, error);
+		}
+		k += run;
+	}
+	LanceFree(req->allocator, tmp, tmp_cap);
+	return rc;
+}
+
+static uint64_t
+load_index(const uint8_t *p, uint32_t w, uint64_t i)
+{
+	p += i * w;
+	return w == 1 ? p[0] : w == 2 ? LanceLoadU16(p) : w == 4 ? LanceLoadU32(p) : LanceLoadU64(p);
+}
+
+static int
+decode_fullzip_variable(const LancePageRead *req, const Lance__Encodings21__FullZipLayout *fz,
+						uint32_t cb, LanceOut *out, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	const Lance__Encodings21__CompressiveEncoding *vc = fz->value_compression;
+	uint32_t	lw = fz->bits_per_offset / 8;
+	uint64_t	index_size,
+				w,
+				k = 0;
+	uint8_t    *index = NULL;
+	uint8_t    *tmp = NULL;
+	size_t		tmp_cap = 0;
+	int			rc;
+
+	if (vc == NULL || vc->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE)
+		return LanceErrorSet(error, ENOTSUP, "full-zip variable-width values encoded with %s are not supported",
+							 LanceCompressiveEncodingName(vc));
+	if (lw != 4 && lw != 8)
+		return LanceErrorSet(error, EINVAL, "full-zip page with %u-bit lengths", fz->bits_per_offset);
+	if (out->bits_per_value != 0)
+		return LanceErrorSet(error, EINVAL, "expected fixed-width values but the page has variable-width ones");
+	if (page->num_buffers < 2)
+		return LanceErrorSet(error, EINVAL, "a variable full-zip page needs 2 buffers but has %zu",
+							 page->num_buffers);
+	index_size = page->buffer_sizes[1];
+	w = index_size / (page->num_rows + 1);
+	if ((w != 1 && w != 2 && w != 4 && w != 8) || w * (page->num_rows + 1) != index_size)
+		return LanceErrorSet(error, EINVAL, "full-zip repetition index of %llu bytes for %llu rows",
+							 (unsigned long long) index_size, (unsigned long long) page->num_rows);
+	rc = LanceReadBytes(req->io, page->buffer_offsets[1], index_size, req->allocator, &index, error);
+	while (rc == 0 && k < req->n)
+	{
+		uint64_t	r = req_row(req, k);
+		uint64_t	run = 1;
+		uint64_t	start,
+					end;
+
+		while (k + run < req->n && req_row(req, k + run) == r + run)
+			run++;
+		start = load_index(index, (uint32_t) w, r);
+		end = load_index(index, (uint32_t) w, r + run);
+		if (end < start || end > page->buffer_sizes[0] || end - start > MAX_READ_SPAN * 4ull)
+		{
+			rc = LanceErrorSet(error, EINVAL, "full-zip repetition index entry %llu..%llu is out of range",
+							   (unsigned long long) start, (unsigned long long) end);
+			break;
+		}
+		if (end - start > tmp_cap || tmp == NULL)
+		{
+			LanceFree(req->allocator, tmp, tmp_cap);
+			tmp_cap = (size_t) (end - start) + 1;
+			tmp = LanceAlloc(req->allocator, tmp_cap);
+			if (tmp == NULL)
+			{
+				tmp_cap = 0;
+				rc = LanceErrorSet(error, ENOMEM, "out of memory");
+				break;
+			}
+		}
+		rc = req->io->read(req->io->ctx, page->buffer_offsets[0] + start, (size_t) (end - start), tmp);
+		if (rc != 0)
+		{
+			rc = LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
+			break;
+		}
+		for (uint64_t i = 0; rc == 0 && i < run; i++)
+		{
+			uint64_t	a = load_index(index, (uint32_t) w, r + i) - start;
+			uint64_t	b = load_index(index, (uint32_t) w, r + i + 1) - start;
+			const uint8_t *item = tmp + a;
+			uint64_t	len;
+
+			if (b < a || b > end - start || b - a < cb)
+			{
+				rc = LanceErrorSet(error, EINVAL, "full-zip item %llu is malformed",
+								   (unsigned long long) (r + i));
+				break;
+			}
+			if ((load_ctrl(item, cb) & ((1u << fz->bits_def) - 1)) != 0)
+			{
+				rc = LanceOutAppendNull(out, error);
+				continue;
+			}
+			if (b - a < cb + lw)
+			{
+				rc = LanceErrorSet(error, EINVAL, "full-zip item %llu has no length", (unsigned long long) (r + i));
+				break;
+			}
+			len = lw == 4 ? LanceLoadU32(item + cb) : LanceLoadU64(item + cb);
+			if (len != b - a - cb - lw)
+			{
+				rc = LanceErrorSet(error, EINVAL, "full-zip item %llu: expected %llu bytes but found %llu",
+								   (unsigned long long) (r + i), (unsigned long long) len,
+								   (unsigned long long) (b - a - cb - lw));
+				break;
+			}
+			rc = LanceOutAppendVar(out, item + cb + lw, len, true, error);
+		}
+		k += run;
+	}
+	LanceFree(req->allocator, tmp, tmp_cap);
+	LanceFree(req->allocator, index, (size_t) index_size);
+	return rc;
+}
+
+static int
+decode_fullzip(const LancePageRead *req, const Lance__Encodings21__FullZipLayout *fz,
+			   LanceOut *out, LanceError *error)
+{
+	uint32_t	cb;
+	int			rc;
+
+	if (fz->bits_rep != 0)
+		return LanceErrorSet(error, ENOTSUP, "full-zip pages with repetition levels (lists) are not supported");
+	if ((rc = check_layers(fz->layers, fz->n_layers, error)) != 0)
+		return rc;
+	if (fz->bits_def > 16 || ctrl_bytes(fz->bits_def, &cb) != 0)
+		return LanceErrorSet(error, EINVAL, "full-zip page with %u definition bits", fz->bits_def);
+	if (fz->num_items != req->page->num_rows || fz->num_visible_items != req->page->num_rows)
+		return LanceErrorSet(error, EINVAL, "full-zip page has %u items for %llu rows",
+							 fz->num_items, (unsigned long long) req->page->num_rows);
+	switch (fz->details_case)
+	{
+		case LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_VALUE:
+			return decode_fullzip_fixed(req, fz, cb, out, error);
+		case LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_OFFSET:
+			return decode_fullzip_variable(req, fz, cb, out, error);
+		default:
+			return LanceErrorSet(error, EINVAL, "full-zip page gives neither bits per value nor per offset");
+	}
+}
+
+int
+LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error)
+{
+	const Lance__Encodings21__PageLayout *layout = req->page->layout;
+
+	if (layout == NULL)
+		return LanceErrorSet(error, EINVAL, "a 2.1 page without a page layout");
+	switch (layout->layout_case)
+	{
+		case LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT:
+			return decode_miniblock(req, layout->mini_block_layout, out, error);
+		case LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_FULL_ZIP_LAYOUT:
+			return decode_fullzip(req, layout->full_zip_layout, out, error);
+		case LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_ALL_NULL_LAYOUT:
+			{
+				int			rc = check_layers(layout->all_null_layout->layers,
+											  layout->all_null_layout->n_layers, error);
+
+				for (uint64_t i = 0; rc == 0 && i < req->n; i++)
+					rc = LanceOutAppendNull(out, error);
+				return rc;
+			}
+		case LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_BLOB_LAYOUT:
+			return LanceErrorSet(error, ENOTSUP, "page layout BlobLayout is not supported");
+		case LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_SPARSE_LAYOUT:
+			return LanceErrorSet(error, ENOTSUP, "page layout SparseLayout is not supported");
+		default:
+			return LanceErrorSet(error, ENOTSUP, "unknown page layout (field %d)",
+								 (int) layout->layout_case);
+	}
+}

@@ -1,0 +1,467 @@
+/*
+ * encode_v21.c
+ *	  Page encoder for Lance file format 2.1 ("structural" encodings): turns
+ *	  a leaf column's buffered values into a mini-block or full-zip page, or
+ *	  an all-null layout, exactly as lance 8.0.0 does for plain encodings.
+ *
+ * Choices (fact sheet 2.4.1-2.4.3): every value null -> AllNullLayout with
+ * no buffers; values narrower than 256 bytes -> mini-block; otherwise
+ * full-zip.  Values are always Flat / Variable / FixedSizeList (we never
+ * bitpack or compress); nulls become u16 definition levels (mini-block) or a
+ * one-byte control word (full-zip).  A nullable column without nulls in the
+ * page gets no definition levels (layer ALL_VALID_ITEM), as lance does.
+ */
+#include "lance/file_internal.h"
+
+#include <stdlib.h>
+
+#define MAX_MINIBLOCK_BYTES (8 * 1024 - 6)
+#define MAX_MINIBLOCK_VALUES 4096
+#define AIM_MINICHUNK_SIZE 4096 /* variable-width chunk target */
+
+void
+LanceEncodedPageInit(LanceEncodedPage *page, const LanceAllocator *a)
+{
+	memset(page, 0, sizeof(*page));
+	page->allocator = a;
+	for (int i = 0; i < 4; i++)
+		LanceBufInit(&page->buffers[i], a);
+}
+
+void
+LanceEncodedPageReset(LanceEncodedPage *page)
+{
+	for (int i = 0; i < 4; i++)
+		LanceBufReset(&page->buffers[i]);
+	LanceFree(page->allocator, page->encoding, page->encoding_len);
+	page->encoding = NULL;
+	page->encoding_len = 0;
+	page->num_buffers = 0;
+}
+
+int
+LanceEncodedPageSetEncoding(LanceEncodedPage *page, const ProtobufCMessage *msg,
+							const char *type_url, LanceError *error)
+{
+	Lance__Wire__Any any = LANCE__WIRE__ANY__INIT;
+	size_t		len = protobuf_c_message_get_packed_size(msg);
+	uint8_t    *value = LanceAlloc(page->allocator, len);
+	size_t		any_len;
+
+	if (value == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding a page");
+	protobuf_c_message_pack(msg, value);
+	any.type_url = (char *) type_url;
+	any.value.data = value;
+	any.value.len = len;
+	any_len = lance__wire__any__get_packed_size(&any);
+	page->encoding = LanceAlloc(page->allocator, any_len);
+	if (page->encoding == NULL)
+	{
+		LanceFree(page->allocator, value, len);
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding a page");
+	}
+	lance__wire__any__pack(&any, page->encoding);
+	page->encoding_len = any_len;
+	LanceFree(page->allocator, value, len);
+	return 0;
+}
+
+/* The value encoding of a fixed-width leaf: flat, or FSL of flat. */
+typedef struct ValueEnc
+{
+	Lance__Encodings21__CompressiveEncoding top;
+	Lance__Encodings21__CompressiveEncoding inner;
+	Lance__Encodings21__Flat flat;
+	Lance__Encodings21__FixedSizeList fsl;
+	Lance__Encodings21__Variable var;
+	Lance__Encodings21__CompressiveEncoding offsets;
+	Lance__Encodings21__Flat offsets_flat;
+} ValueEnc;
+
+static void
+value_encoding(const LancePageValues *pv, ValueEnc *v)
+{
+	lance__encodings21__compressive_encoding__init(&v->top);
+	lance__encodings21__compressive_encoding__init(&v->inner);
+	lance__encodings21__flat__init(&v->flat);
+	lance__encodings21__fixed_size_list__init(&v->fsl);
+	lance__encodings21__variable__init(&v->var);
+	lance__encodings21__compressive_encoding__init(&v->offsets);
+	lance__encodings21__flat__init(&v->offsets_flat);
+	if (pv->bits_per_value == 0)
+	{
+		v->offsets_flat.bits_per_value = pv->offset_bytes * 8;
+		v->offsets.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+		v->offsets.flat = &v->offsets_flat;
+		v->var.offsets = &v->offsets;
+		v->top.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE;
+		v->top.variable = &v->var;
+	}
+	else if (pv->type == LANCE_TYPE_FIXED_SIZE_LIST)
+	{
+		v->flat.bits_per_value = pv->bits_per_value / (uint32_t) pv->list_size;
+		v->inner.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+		v->inner.flat = &v->flat;
+		v->fsl.items_per_value = (uint64_t) pv->list_size;
+		v->fsl.values = &v->inner;
+		v->top.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FIXED_SIZE_LIST;
+		v->top.fixed_size_list = &v->fsl;
+	}
+	else
+	{
+		v->flat.bits_per_value = pv->bits_per_value;
+		v->top.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+		v->top.flat = &v->flat;
+	}
+}
+
+/* One mini-block chunk: rows [start, start+count) with value bytes 'vals'. */
+static int
+append_chunk(LanceEncodedPage *out, const LancePageValues *pv, uint64_t start,
+			 uint64_t count, const uint8_t *vals, size_t vals_len, bool has_def,
+			 uint16_t log_num_values)
+{
+	LanceBuf   *data = &out->buffers[1];
+	size_t		base = data->len;
+	uint8_t		hdr[6];
+	size_t		hlen = 0;
+	size_t		chunk_len;
+	uint8_t		word[2];
+	int			rc;
+
+	LanceStoreU16(hdr + hlen, (uint16_t) (has_def ? count : 0));
+	hlen += 2;
+	if (has_def)
+	{
+		LanceStoreU16(hdr + hlen, (uint16_t) (count * 2));
+		hlen += 2;
+	}
+	LanceStoreU16(hdr + hlen, (uint16_t) vals_len);
+	hlen += 2;
+	if ((rc = LanceBufAppend(data, hdr, hlen)) != 0 ||
+		(rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
+		return rc;
+	if (has_def)
+	{
+		if ((rc = LanceBufReserve(data, count * 2)) != 0)
+			return rc;
+		for (uint64_t i = 0; i < count; i++)
+		{
+			LanceStoreU16(data->data + data->len,
+						  LanceBitGet(pv->validity.data, start + i) ? 0 : 1);
+			data->len += 2;
+		}
+		if ((rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
+			return rc;
+	}
+	if ((rc = LanceBufAppend(data, vals, vals_len)) != 0 ||
+		(rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
+		return rc;
+	chunk_len = data->len - base;
+	if (chunk_len > 32768)
+		return EINVAL;			/* cannot happen with the chunk sizes used */
+	LanceStoreU16(word, (uint16_t) (((chunk_len / 8 - 1) << 4) | log_num_values));
+	return LanceBufAppend(&out->buffers[0], word, 2);
+}
+
+static int
+log2u(uint64_t v)
+{
+	int			l = 0;
+
+	while ((1ull << l) < v)
+		l++;
+	return l;
+}
+
+/* Fixed-width rows in chunks of a power of two, sized as lance's ValueEncoder. */
+static int
+miniblock_fixed(const LancePageValues *pv, LanceEncodedPage *out, bool has_def)
+{
+	uint64_t	bytes_per_word,
+				values_per_word,
+				size_bytes,
+				num_vals,
+				bytes_per_chunk;
+	uint64_t	row = 0;
+	int			rc;
+
+	if (pv->bits_per_value % 8 == 0)
+	{
+		bytes_per_word = pv->bits_per_value / 8;
+		values_per_word = 1;
+		num_vals = 2;
+	}
+	else
+	{
+		bytes_per_word = pv->bits_per_value;
+		values_per_word = 8;
+		num_vals = 8;
+	}
+	size_bytes = 2 * bytes_per_word;
+	while (2 * size_bytes < MAX_MINIBLOCK_BYTES && 2 * num_vals <= MAX_MINIBLOCK_VALUES)
+	{
+		size_bytes *= 2;
+		num_vals *= 2;
+	}
+	bytes_per_chunk = bytes_per_word * (num_vals / values_per_word);
+	while (row < pv->num_rows)
+	{
+		uint64_t	count = pv->num_rows - row;
+		size_t		off = (size_t) (row * pv->bits_per_value / 8);
+		size_t		len;
+		uint16_t	lg = 0;
+
+		if (count >= num_vals)
+		{
+			count = num_vals;
+			len = bytes_per_chunk;
+			lg = (uint16_t) log2u(num_vals);
+		}
+		else
+			len = pv->values.len - off;
+		rc = append_chunk(out, pv, row, count, pv->values.data + off, len, has_def, lg);
+		if (rc != 0)
+			return rc;
+		row += count;
+	}
+	return 0;
+}
+
+/* Rows whose offsets the next variable-width chunk ends at (lance's rule). */
+static uint64_t
+next_var_chunk_end(const uint64_t *offsets, uint64_t len, uint64_t last, uint32_t w)
+{
+	uint64_t	num_values = 1;
+	uint64_t	new_num_values = 2;
+
+	for (;;)
+	{
+		uint64_t	size;
+
+		if (last + new_num_values >= len)
+		{
+			size = offsets[len - 1] - offsets[last] + (len - last) * w;
+			return size <= AIM_MINICHUNK_SIZE ? len - 1 : last + num_values;
+		}
+		size = offsets[last + new_num_values] - offsets[last] + (new_num_values + 1) * w;
+		if (size > AIM_MINICHUNK_SIZE)
+			break;
+		num_values = new_num_values;
+		new_num_values *= 2;
+	}
+	return last + new_num_values;
+}
+
+static int
+miniblock_variable(const LancePageValues *pv, LanceEncodedPage *out, bool has_def)
+{
+	const uint64_t *offsets = (const uint64_t *) pv->offsets.data;
+	uint64_t	len = pv->num_rows + 1;
+	uint32_t	w = pv->offset_bytes;
+	uint64_t	last = 0;
+	LanceBuf	block;
+	int			rc = 0;
+
+	LanceBufInit(&block, out->allocator);
+	for (;;)
+	{
+		uint64_t	end = next_var_chunk_end(offsets, len, last, w);
+		uint64_t	n = end - last;
+		uint64_t	start_bytes = (n + 1) * w;
+		uint16_t	lg = (uint16_t) (end == len - 1 ? 0 : log2u(n));
+
+		block.len = 0;
+		if ((rc = LanceBufReserve(&block, start_bytes)) != 0)
+			break;
+		for (uint64_t i = last; i <= end; i++)
+		{
+			uint64_t	o = offsets[i] - offsets[last] + start_bytes;
+
+			if (w == 4)
+				LanceStoreU32(block.data + block.len, (uint32_t) o);
+			else
+				LanceStoreU64(block.data + block.len, o);
+			block.len += w;
+		}
+		if ((rc = LanceBufAppend(&block, pv->values.data + offsets[last],
+								 offsets[end] - offsets[last])) != 0 ||
+			(rc = LanceBufPad(&block, 0, w, LANCE_PAD_BYTE)) != 0)
+			break;
+		if (block.len > 0xFFFF)
+		{
+			rc = EINVAL;
+			break;
+		}
+		rc = append_chunk(out, pv, last, n, block.data, block.len, has_def, lg);
+		if (rc != 0 || end == len - 1)
+			break;
+		last = end;
+	}
+	LanceBufReset(&block);
+	return rc;
+}
+
+static int
+encode_miniblock(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	Lance__Encodings21__PageLayout layout = LANCE__ENCODINGS21__PAGE_LAYOUT__INIT;
+	Lance__Encodings21__MiniBlockLayout mb = LANCE__ENCODINGS21__MINI_BLOCK_LAYOUT__INIT;
+	Lance__Encodings21__CompressiveEncoding def = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__INIT;
+	Lance__Encodings21__Flat def_flat = LANCE__ENCODINGS21__FLAT__INIT;
+	Lance__Encodings21__RepDefLayer layer;
+	ValueEnc	v;
+	bool		has_def = pv->null_count > 0;
+	int			rc;
+
+	rc = pv->bits_per_value ? miniblock_fixed(pv, out, has_def) :
+		miniblock_variable(pv, out, has_def);
+	if (rc != 0)
+		return LanceErrorSet(error, rc, "cannot encode a mini-block page");
+	out->num_buffers = 2;
+	value_encoding(pv, &v);
+	if (has_def)
+	{
+		def_flat.bits_per_value = 16;
+		def.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+		def.flat = &def_flat;
+		mb.def_compression = &def;
+	}
+	mb.value_compression = &v.top;
+	layer = has_def ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM :
+		LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM;
+	mb.n_layers = 1;
+	mb.layers = &layer;
+	mb.num_buffers = 1;
+	mb.num_items = pv->num_rows;
+	layout.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT;
+	layout.mini_block_layout = &mb;
+	return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
+}
+
+static int
+encode_fullzip(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	Lance__Encodings21__PageLayout layout = LANCE__ENCODINGS21__PAGE_LAYOUT__INIT;
+	Lance__Encodings21__FullZipLayout fz = LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__INIT;
+	Lance__Encodings21__RepDefLayer layer;
+	ValueEnc	v;
+	bool		has_def = pv->null_count > 0;
+	LanceBuf   *data = &out->buffers[0];
+	int			rc = 0;
+
+	if (pv->bits_per_value != 0)
+	{
+		size_t		width = pv->bits_per_value / 8;
+
+		if (!has_def)
+			rc = LanceBufAppend(data, pv->values.data, pv->values.len);
+		else
+		{
+			rc = LanceBufReserve(data, (width + 1) * pv->num_rows);
+			for (uint64_t i = 0; rc == 0 && i < pv->num_rows; i++)
+			{
+				data->data[data->len++] = LanceBitGet(pv->validity.data, i) ? 0 : 1;
+				memcpy(data->data + data->len, pv->values.data + i * width, width);
+				data->len += width;
+			}
+		}
+		out->num_buffers = 1;
+		fz.details_case = LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_VALUE;
+		fz.bits_per_value = pv->bits_per_value;
+	}
+	else
+	{
+		const uint64_t *offsets = (const uint64_t *) pv->offsets.data;
+		LanceBuf   *index = &out->buffers[1];
+		uint64_t   *starts;
+		uint64_t	total;
+		int			iw;
+
+		starts = LanceAlloc(out->allocator, (pv->num_rows + 1) * sizeof(uint64_t));
+		if (starts == NULL)
+			return LanceErrorSet(error, ENOMEM, "out of memory encoding a page");
+		for (uint64_t i = 0; rc == 0 && i < pv->num_rows; i++)
+		{
+			bool		valid = LanceBitGet(pv->validity.data, i);
+			uint64_t	len = offsets[i + 1] - offsets[i];
+			uint8_t		lenbuf[8];
+
+			starts[i] = data->len;
+			if (has_def)
+				rc = LanceBufAppendByte(data, valid ? 0 : 1, 1);
+			if (rc != 0 || !valid)
+				continue;
+			if (pv->offset_bytes == 4)
+				LanceStoreU32(lenbuf, (uint32_t) len);
+			else
+				LanceStoreU64(lenbuf, len);
+			rc = LanceBufAppend(data, lenbuf, pv->offset_bytes);
+			if (rc == 0)
+				rc = LanceBufAppend(data, pv->values.data + offsets[i], len);
+		}
+		total = data->len;
+		starts[pv->num_rows] = total;
+		iw = total <= 0xFF ? 1 : total <= 0xFFFF ? 2 : total <= 0xFFFFFFFFull ? 4 : 8;
+		if (rc == 0)
+			rc = LanceBufReserve(index, (pv->num_rows + 1) * (size_t) iw);
+		for (uint64_t i = 0; rc == 0 && i <= pv->num_rows; i++)
+		{
+			uint8_t    *p = index->data + index->len;
+
+			if (iw == 1)
+				*p = (uint8_t) starts[i];
+			else if (iw == 2)
+				LanceStoreU16(p, (uint16_t) starts[i]);
+			else if (iw == 4)
+				LanceStoreU32(p, (uint32_t) starts[i]);
+			else
+				LanceStoreU64(p, starts[i]);
+			index->len += (size_t) iw;
+		}
+		LanceFree(out->allocator, starts, (pv->num_rows + 1) * sizeof(uint64_t));
+		out->num_buffers = 2;
+		fz.details_case = LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_OFFSET;
+		fz.bits_per_offset = pv->offset_bytes * 8;
+	}
+	if (rc != 0)
+		return LanceErrorSet(error, rc, "cannot encode a full-zip page");
+	value_encoding(pv, &v);
+	fz.bits_def = has_def ? 1 : 0;
+	fz.num_items = (uint32_t) pv->num_rows;
+	fz.num_visible_items = (uint32_t) pv->num_rows;
+	fz.value_compression = &v.top;
+	layer = has_def ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM :
+		LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM;
+	fz.n_layers = 1;
+	fz.layers = &layer;
+	layout.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_FULL_ZIP_LAYOUT;
+	layout.full_zip_layout = &fz;
+	return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
+}
+
+int
+LanceEncodePageV21(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	if (pv->num_rows > UINT32_MAX)
+		return LanceErrorSet(error, EINVAL, "a 2.1 page holds at most 2^32-1 rows");
+	if (pv->null_count == pv->num_rows)
+	{
+		Lance__Encodings21__PageLayout layout = LANCE__ENCODINGS21__PAGE_LAYOUT__INIT;
+		Lance__Encodings21__AllNullLayout an = LANCE__ENCODINGS21__ALL_NULL_LAYOUT__INIT;
+		Lance__Encodings21__RepDefLayer layer = LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM;
+
+		an.n_layers = 1;
+		an.layers = &layer;
+		layout.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_ALL_NULL_LAYOUT;
+		layout.all_null_layout = &an;
+		out->num_buffers = 0;
+		return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
+	}
+	if (pv->bits_per_value != 0 ?
+		pv->bits_per_value / 8 < LANCE_FULLZIP_MIN_BYTES :
+		pv->max_length < LANCE_FULLZIP_MIN_BYTES)
+		return encode_miniblock(pv, out, error);
+	return encode_fullzip(pv, out, error);
+}

@@ -1,0 +1,151 @@
+/*
+ * file_internal.h
+ *	  Types shared by the data file writer, reader and page codecs: a page's
+ *	  accumulated values (writer side), an encoded page, the decoded column
+ *	  metadata (reader side), and the page encoder/decoder entry points.
+ *
+ * Fact sheet: /work/shared/reference/lance-format.md sections 2.2-2.5.
+ */
+#ifndef LANCE_FILE_INTERNAL_H
+#define LANCE_FILE_INTERNAL_H
+
+#include "lance/lance_file.h"
+#include "lance/lance_internal.h"
+#include "lance/proto/encodings_v2_0.pb-c.h"
+#include "lance/proto/encodings_v2_1.pb-c.h"
+#include "lance/proto/file2.pb-c.h"
+
+#define LANCE_FOOTER_SIZE 40
+#define LANCE_MAGIC "LANC"
+#define LANCE_ALIGN 64
+#define LANCE_PAD_BYTE 0x48		/* 'H': between buffers in the file */
+#define LANCE_CHUNK_PAD 0xFE	/* inside mini-block chunks */
+#define LANCE_DEFAULT_PAGE_BYTES (8u << 20)
+#define LANCE_FULLZIP_MIN_BYTES 256 /* values this wide or wider: full-zip */
+
+#define LANCE_URL_PAGE_LAYOUT "/lance.encodings21.PageLayout"
+#define LANCE_URL_ARRAY_ENCODING "/lance.encodings.ArrayEncoding"
+#define LANCE_URL_COLUMN_ENCODING "/lance.encodings.ColumnEncoding"
+
+/*
+ * The values of one leaf column waiting to become a page, in an Arrow-like
+ * layout: validity bitmap (always kept), fixed-width rows packed in
+ * 'values' (bool: a bitmap), or variable-width bytes with num_rows + 1
+ * uint64 offsets starting at 0.
+ */
+typedef struct LancePageValues
+{
+	LanceTypeId type;			/* the field's type */
+	LanceTypeId item_type;		/* fixed_size_list item type */
+	int32_t		list_size;
+	uint32_t	bits_per_value; /* fixed width: bits per row; 0: variable */
+	uint32_t	offset_bytes;	/* variable width: 4 or 8 on disk */
+	uint64_t	num_rows;
+	uint64_t	null_count;
+	uint64_t	max_length;		/* variable width: longest value */
+	LanceBuf	validity;
+	LanceBuf	values;
+	LanceBuf	offsets;
+} LancePageValues;
+
+/* A page ready to write: up to 4 buffers and its encoding (Any bytes). */
+typedef struct LanceEncodedPage
+{
+	LanceBuf	buffers[4];
+	int			num_buffers;
+	uint8_t    *encoding;		/* serialized lance.wire.Any */
+	size_t		encoding_len;
+	const LanceAllocator *allocator;
+} LanceEncodedPage;
+
+extern void LanceEncodedPageInit(LanceEncodedPage *page, const LanceAllocator *a);
+extern void LanceEncodedPageReset(LanceEncodedPage *page);
+
+/* Serialize 'msg' wrapped in lance.wire.Any{type_url, value} into page->encoding. */
+extern int	LanceEncodedPageSetEncoding(LanceEncodedPage *page,
+										const ProtobufCMessage *msg,
+										const char *type_url, LanceError *error);
+
+/* Encoders: one page from 'pv' (num_rows > 0). */
+extern int	LanceEncodePageV21(const LancePageValues *pv, LanceEncodedPage *out,
+							   LanceError *error);
+extern int	LanceEncodePageV20(const LancePageValues *pv, LanceEncodedPage *out,
+							   LanceError *error);
+
+/* ---------------------------------------------------------------------------
+ * Reader side
+ * ------------------------------------------------------------------------- */
+
+/* One page of a column as the reader keeps it after Open (read-only). */
+typedef struct LancePageInfo
+{
+	uint64_t	first_row;
+	uint64_t	num_rows;
+	size_t		num_buffers;
+	const uint64_t *buffer_offsets;
+	const uint64_t *buffer_sizes;
+	Lance__Encodings21__PageLayout *layout; /* 2.1 */
+	Lance__Encodings__ArrayEncoding *array; /* 2.0 */
+} LancePageInfo;
+
+typedef struct LanceColumnInfo
+{
+	Lance__File__V2__ColumnMetadata *meta;
+	LancePageInfo *pages;
+	size_t		num_pages;
+} LanceColumnInfo;
+
+/*
+ * What a page decoder produces: the rows asked for, appended to an output
+ * under construction.  Fixed width: bytes_per_row bytes each (bool: one
+ * byte per row, 0/1, packed at the end); variable width: offsets (uint64,
+ * num_rows + 1) and bytes.
+ */
+typedef struct LanceOut
+{
+	LanceTypeId type;
+	uint32_t	bits_per_value; /* 0: variable width */
+	uint64_t	length;			/* rows appended so far */
+	uint64_t	null_count;
+	LanceBuf	validity;		/* one byte per row (1 valid); packed at the end */
+	LanceBuf	values;
+	LanceBuf	offsets;		/* uint64, length + 1 entries */
+	/*
+	 * Random access to fixed-width values in unsorted order: row number
+	 * 'length' goes to position scatter[length] of the pre-sized buffers, so
+	 * no permuting copy is needed afterwards.  NULL: append in order.
+	 */
+	const uint64_t *scatter;
+	uint64_t	scatter_len;
+} LanceOut;
+
+/* Append rows to 'out': a validity byte per row, and the row's value. */
+extern int	LanceOutAppendNull(LanceOut *out, LanceError *error);
+extern int	LanceOutAppendFixed(LanceOut *out, const uint8_t *value, bool valid,
+								LanceError *error);
+extern int	LanceOutAppendVar(LanceOut *out, const uint8_t *value, uint64_t len,
+							  bool valid, LanceError *error);
+/* Room for 'rows' more fixed-width rows (1 when scattering); returns
+ * where their values go. */
+extern uint8_t *LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc);
+
+/* The page decoders: append rows[0..n) (page-relative, ascending or not)
+ * of one page to 'out'.  'rows' NULL means the range [first, first + n). */
+typedef struct LancePageRead
+{
+	const LanceFileIo *io;
+	const LancePageInfo *page;
+	const LanceAllocator *allocator;
+	const uint64_t *rows;
+	uint64_t	first;
+	uint64_t	n;
+} LancePageRead;
+
+extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
+extern int	LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error);
+
+/* Read [offset, offset+length) of the file into a new allocation. */
+extern int	LanceReadBytes(const LanceFileIo *io, uint64_t offset, uint64_t length,
+						   const LanceAllocator *a, uint8_t **out, LanceError *error);
+
+#endif							/* LANCE_FILE_INTERNAL_H */

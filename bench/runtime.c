@@ -24,7 +24,8 @@
  * goal stated in issue 4 is a ratio of at least 1.5 for batches of 64 or
  * more; the last lines say where it is met.  Informational: exits 0.
  *
- *	usage: runtime [DIR]	(the file goes in DIR, default bench/build)
+ *	usage: runtime [DIR [warm|cold|both [WORKERS]]]
+ *		the file goes in DIR (default build); WORKERS sets the pool's size
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -292,6 +293,9 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "build";
+	const char *which = argc > 2 ? argv[2] : "both";
+	bool		do_warm = strcmp(which, "cold") != 0;
+	bool		do_cold = strcmp(which, "warm") != 0;
 	RuntimeConfig cfg;
 	RuntimeError err;
 	RuntimeStats st;
@@ -325,6 +329,8 @@ main(int argc, char **argv)
 		uring = NULL;
 	}
 	cfg.method = RUNTIME_METHOD_PREAD;
+	if (argc > 3)
+		cfg.workers = atoi(argv[3]);
 	if (RuntimeOpen(&cfg, &pool, &err) != 0)
 	{
 		fprintf(stderr, "pread pool: %s\n", err.message);
@@ -334,22 +340,26 @@ main(int argc, char **argv)
 	printf("%d records of %d bytes, %d cores online; runtime queue depth %d, pread pool %d workers\n",
 		   NREC, REC, (int) sysconf(_SC_NPROCESSORS_ONLN), cfg.queue_depth, cfg.workers);
 
-	Warm();
-	Measure(uring, pool, false, warm);
-	Print("warm (page cache)", warm, uring != NULL);
+	if (do_warm)
+	{
+		Warm();
+		Measure(uring, pool, false, warm);
+		Print("warm (page cache)", warm, uring != NULL);
+	}
 
 	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-	can_cold = Evict();
+	can_cold = do_cold && Evict();
 	if (can_cold)
 	{
 		Measure(uring, pool, true, cold);
 		Print("cold (evicted before every pass, POSIX_FADV_RANDOM)", cold, uring != NULL);
 	}
-	else
+	else if (do_cold)
 		printf("\ncold: skipped, the page cache would not drop the file here\n");
 
 	printf("\n");
-	Goal("warm", warm, uring != NULL);
+	if (do_warm)
+		Goal("warm", warm, uring != NULL);
 	if (can_cold)
 		Goal("cold", cold, uring != NULL);
 	if (checked_bad != 0)

@@ -69,6 +69,27 @@ RuntimeQueuePop(Runtime *rt)
 }
 
 /*
+ * Takes the newest QUEUED read of 'batch' (its reads sit at the tail of the
+ * queue when it was just submitted, away from the workers at the head) and
+ * marks it RUNNING; NULL if the batch has none queued.
+ */
+RuntimeRequest *
+RuntimeQueueTakeOwn(Runtime *rt, RuntimeBatch *batch)
+{
+	RuntimeRequest *req;
+
+	for (req = rt->queue_tail; req != NULL; req = req->rq_prev)
+		if (req->rq_batch == batch)
+		{
+			QueueUnlink(rt, req);
+			req->rq_state = RUNTIME_REQ_RUNNING;
+			rt->inflight++;
+			return req;
+		}
+	return NULL;
+}
+
+/*
  * Puts a RUNNING request back at the head of the queue (the rest of a short
  * read, or a retry).  If its batch was released meanwhile it completes as
  * cancelled instead.
@@ -114,14 +135,24 @@ BatchFree(RuntimeBatch *b)
 		close(b->b_fds[i]);
 	if (b->b_data_bytes <= RUNTIME_CACHE_BLOCK_MAX && !rt->stopping)
 	{
+		int			victim = 0;
+
+		/* an empty slot, else the least recently cached block makes room */
 		for (i = 0; i < RUNTIME_CACHE_SLOTS; i++)
+		{
 			if (rt->cache[i].data == NULL)
 			{
-				rt->cache[i].data = b->b_data;
-				rt->cache[i].bytes = b->b_data_bytes;
-				b->b_data = NULL;
+				victim = i;
 				break;
 			}
+			if (rt->cache[i].stamp < rt->cache[victim].stamp)
+				victim = i;
+		}
+		free(rt->cache[victim].data);
+		rt->cache[victim].data = b->b_data;
+		rt->cache[victim].bytes = b->b_data_bytes;
+		rt->cache[victim].stamp = ++rt->cache_clock;
+		b->b_data = NULL;
 	}
 	free(b->b_data);
 	free(b);
@@ -418,13 +449,28 @@ RuntimeBatchSubmit(RuntimeBatch *b, RuntimeError *error)
 		rc = RuntimeErrorSet(error, EINVAL, "expected an open runtime but it is closing");
 	else if (b->b_nsubmitted < b->b_nreads)
 	{
+		int			added = b->b_nreads - b->b_nsubmitted;
+
 		for (i = b->b_nsubmitted; i < b->b_nreads; i++)
 		{
 			QueueAppend(rt, &b->b_reqs[i]);
 			b->b_inflight++;
 		}
 		b->b_nsubmitted = b->b_nreads;
-		rt->ops->kick(rt);
+
+		/*
+		 * A few reads: the caller tries them itself first (from the page
+		 * cache, never blocking) and wakes workers only for the rest, which
+		 * beats a thread hand-off.  Many: workers start at once and the
+		 * caller joins in when it waits.
+		 */
+		if (rt->ops->assist != NULL && added <= RUNTIME_INLINE_READS)
+		{
+			b->b_assist_all = true;
+			rt->ops->assist(rt, b);
+		}
+		else
+			rt->ops->kick(rt);
 	}
 	pthread_mutex_unlock(&rt->mu);
 	return rc;
@@ -444,6 +490,13 @@ Satisfied(const RuntimeBatch *b, WaitMode mode)
 	return b->b_nreturned < b->b_ncompleted || b->b_nreturned == b->b_nsubmitted;
 }
 
+/* Satisfied() for the backends' assist op. */
+bool
+RuntimeBatchWaitDone(const RuntimeBatch *b, bool all)
+{
+	return Satisfied(b, all ? WAIT_ALL : WAIT_NEXT);
+}
+
 static int
 Wait(RuntimeBatch *b, WaitMode mode, int timeout_ms, int *index, RuntimeError *error)
 {
@@ -461,9 +514,17 @@ Wait(RuntimeBatch *b, WaitMode mode, int timeout_ms, int *index, RuntimeError *e
 	if (timeout_ms > 0)
 		RuntimeDeadline(&deadline, timeout_ms);
 
-	/* collect completions that are already there (io_uring) */
+	/*
+	 * Collect completions that are already there (io_uring), and do what
+	 * reads the caller can do at once itself (pread pool).
+	 */
 	if (!Satisfied(b, mode))
 		rt->ops->kick(rt);
+	if (!Satisfied(b, mode) && rt->ops->assist != NULL)
+	{
+		b->b_assist_all = mode == WAIT_ALL;
+		rt->ops->assist(rt, b);
+	}
 	while (!Satisfied(b, mode))
 	{
 		if (timeout_ms == 0)

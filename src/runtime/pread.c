@@ -7,7 +7,8 @@
  * config.workers threads are started with the runtime; each takes the oldest
  * QUEUED request, drops Runtime.mu for the system call, and takes it again
  * to complete the request.  At most min(workers, queue_depth) requests run
- * at once.
+ * at once.  A waiting caller also does its own batch's reads that are in
+ * the page cache (PreadAssist).
  *
  * A pread cannot be cancelled: a worker blocked in a read that never ends
  * (a pipe with no writer data) stays blocked, and the batch's memory stays
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "runtime/runtime_internal.h"
@@ -30,6 +32,7 @@ typedef struct PreadPrivate
 {
 	pthread_cond_t work;		/* workers wait here for QUEUED requests */
 	int			idle;			/* workers waiting on it */
+	bool		no_nowait;		/* RWF_NOWAIT is not supported: no assist */
 } PreadPrivate;
 
 #define PRIV(rt) ((PreadPrivate *) (rt)->private_data)
@@ -159,6 +162,60 @@ PreadKick(Runtime *rt)
 	}
 }
 
+/*
+ * The waiting caller's share of the work: its own batch's queued reads, done
+ * in the caller's thread with preadv2(RWF_NOWAIT), which copies from the page
+ * cache and never waits for the disk (EAGAIN instead).  A read that hits the
+ * cache then costs no hand-off to a worker, and since the caller takes its
+ * reads from the tail of the queue while the workers take from the head, the
+ * two read one batch in parallel.  The first read that would block (or that
+ * RWF_NOWAIT cannot do) goes back to the queue for a worker and the caller
+ * stops helping, so a waiting PostgreSQL backend never sleeps in here and
+ * stays interruptible.  Stream reads are left to the workers.
+ */
+static void
+PreadAssist(Runtime *rt, RuntimeBatch *b)
+{
+	PreadPrivate *priv = PRIV(rt);
+
+	while (!priv->no_nowait && !rt->stopping && !RuntimeBatchWaitDone(b, b->b_assist_all))
+	{
+		RuntimeRequest *req = RuntimeQueueTakeOwn(rt, b);
+		struct iovec iov;
+		ssize_t		n;
+		int			error;
+
+		if (req == NULL)
+			break;
+		if (req->rq_offset == RUNTIME_OFFSET_CURRENT)
+		{
+			RuntimeQueuePushFront(rt, req);
+			break;
+		}
+		/* the request cannot be freed while RUNNING: its batch is ours */
+		pthread_mutex_unlock(&rt->mu);
+		iov.iov_base = req->rq_dest + req->rq_done;
+		iov.iov_len = req->rq_length - req->rq_done;
+		n = preadv2(req->rq_fd, &iov, 1, (off_t) (req->rq_offset + (int64_t) req->rq_done),
+					RWF_NOWAIT);
+		error = n < 0 ? errno : 0;
+		pthread_mutex_lock(&rt->mu);
+		if (n > 0)
+			req->rq_done += (size_t) n;
+		if (n < 0 || (n > 0 && req->rq_done < req->rq_length))
+		{
+			/* not (all) in the page cache, or not for RWF_NOWAIT: a worker's */
+			if (error == EOPNOTSUPP)
+				priv->no_nowait = true;
+			RuntimeQueuePushFront(rt, req);
+			break;
+		}
+		rt->inflight--;
+		RuntimeRequestComplete(rt, req, 0);		/* n == 0 is EOF */
+	}
+	PreadKick(rt);
+}
+
 static void
 PreadCancel(Runtime *rt, RuntimeRequest *req)
 {
@@ -190,6 +247,7 @@ const RuntimeBackendOps RuntimePreadOps = {
 	.method = RUNTIME_METHOD_PREAD,
 	.start = PreadStart,
 	.kick = PreadKick,
+	.assist = PreadAssist,
 	.cancel = PreadCancel,
 	.stop = PreadStop,
 	.release = PreadRelease,

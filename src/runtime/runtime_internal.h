@@ -29,6 +29,9 @@
 #define RUNTIME_MAX_BATCH_READS (1 << 20)
 #define RUNTIME_THREAD_STACK ((size_t) 512 << 10)
 
+/* submits of at most this many reads are tried inline first (assist op) */
+#define RUNTIME_INLINE_READS 8
+
 /*
  * Data blocks of freed batches are kept for reuse (fresh memory costs a page
  * fault per page on every batch): at most this many, of at most
@@ -41,6 +44,7 @@ typedef struct RuntimeBlock
 {
 	void	   *data;
 	size_t		bytes;
+	uint64_t	stamp;			/* when it was cached; the oldest goes first */
 } RuntimeBlock;
 
 typedef enum RuntimeRequestState
@@ -87,6 +91,7 @@ struct RuntimeBatch
 	int			b_inflight;		/* QUEUED or RUNNING */
 	bool		b_released;		/* the caller gave it up */
 	bool		b_armed;		/* an EAGAIN wait wants an eventfd write */
+	bool		b_assist_all;	/* the waiter that assists waits for all */
 	int			b_wake_at;		/* ... when b_ncompleted reaches this */
 	int			b_notify_fd;	/* caller's eventfd or -1 */
 	int			b_nfds;
@@ -114,6 +119,11 @@ typedef struct RuntimeBackendOps
 	int			(*start) (struct Runtime *rt, RuntimeError *error);
 	/* issue QUEUED requests while slots are free; collect what is complete */
 	void		(*kick) (struct Runtime *rt);
+	/*
+	 * optional (NULL: none): the waiting caller does some of its batch's
+	 * QUEUED reads itself, without blocking; may drop and retake Runtime.mu
+	 */
+	void		(*assist) (struct Runtime *rt, struct RuntimeBatch *batch);
 	/* try to stop a RUNNING request whose batch was released */
 	void		(*cancel) (struct Runtime *rt, RuntimeRequest *req);
 	/* shutting down: cancel everything, wake the threads so they can exit */
@@ -153,6 +163,7 @@ struct Runtime
 	int			nbatches;
 	size_t		held_bytes;
 	RuntimeBlock cache[RUNTIME_CACHE_SLOTS];	/* empty slots have data NULL */
+	uint64_t	cache_clock;
 
 	RuntimeRequest hints[RUNTIME_HINT_SLOTS];
 	RuntimeRequest *free_hints; /* linked through rq_next */
@@ -182,6 +193,8 @@ extern void RuntimeDeadline(struct timespec *ts, int timeout_ms);
 /* batch.c, all with Runtime.mu held */
 extern RuntimeRequest *RuntimeQueuePop(Runtime *rt);
 extern void RuntimeQueuePushFront(Runtime *rt, RuntimeRequest *req);
+extern RuntimeRequest *RuntimeQueueTakeOwn(Runtime *rt, struct RuntimeBatch *batch);
+extern bool RuntimeBatchWaitDone(const struct RuntimeBatch *batch, bool all);
 extern void RuntimeRequestComplete(Runtime *rt, RuntimeRequest *req, int error);
 extern void RuntimeBatchDrop(struct RuntimeBatch *batch);
 extern void RuntimeCacheFree(Runtime *rt);

@@ -379,6 +379,7 @@ const RuntimeBackendOps RuntimeUringOps = {
 	.method = RUNTIME_METHOD_IO_URING,
 	.start = UringStart,
 	.kick = UringKick,
+	.assist = NULL,				/* page-cache reads already complete inline */
 	.cancel = UringCancel,
 	.stop = UringStop,
 	.release = UringRelease,

@@ -9,12 +9,14 @@
  * (straight into the output when there is no control word); a variable
  * full-zip page its repetition index and the requested items.  Every
  * offset and length from disk is checked against its buffer before use.
- * Nested layouts (repetition levels, i.e. lists) and mini-block
- * dictionaries are refused with ENOTSUP; value encodings go through the
- * dispatcher (compress.h).
+ * Mini-block dictionaries (page buffer 2) are decoded once per call and
+ * the chunk values are indices into them.  Nested layouts (repetition
+ * levels, i.e. lists) are refused with ENOTSUP; value encodings go through
+ * the dispatcher (compress.h).
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
+#include "lance/varblock.h"
 
 #define MAX_READ_SPAN (16u << 20)	/* bytes read at once for a scan */
 
@@ -58,6 +60,92 @@ emit_decoded(LanceOut *out, const LanceDecoded *d, uint64_t r, bool valid, Lance
 /* ---------------------------------------------------------------------------
  * Mini-block
  * ------------------------------------------------------------------------- */
+
+/* A decoded mini-block dictionary: fixed-width items or a variable block. */
+typedef struct Dict
+{
+	uint64_t	num_items;
+	LanceDecoded fixed;			/* fixed width */
+	LanceVarBlock var;			/* variable width */
+	bool		is_var;
+	uint8_t    *bytes;			/* page buffer 2 */
+	size_t		bytes_len;
+} Dict;
+
+static int
+load_dict(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
+		  const LanceOut *out, Dict *d, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	LanceBytes	buf;
+	int			rc;
+
+	if (page->num_buffers < 3)
+		return LanceErrorSet(error, EINVAL, "a dictionary page needs 3 buffers but has %zu",
+							 page->num_buffers);
+	d->num_items = mb->num_dictionary_items;
+	rc = LanceReadBytes(req->io, page->buffer_offsets[2], page->buffer_sizes[2],
+						req->allocator, &d->bytes, error);
+	if (rc != 0)
+		return rc;
+	d->bytes_len = (size_t) page->buffer_sizes[2];
+	buf.data = d->bytes;
+	buf.len = d->bytes_len;
+	if (out->bits_per_value == 0)
+	{
+		if (mb->dictionary->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE)
+			return LanceErrorSet(error, ENOTSUP, "a string dictionary encoded with %s is not supported",
+								 LanceCompressiveEncodingName(mb->dictionary));
+		d->is_var = true;
+		return LanceVarBlockParseBlock(d->bytes, d->bytes_len, d->num_items, &d->var, error);
+	}
+	rc = LanceDecompress21(mb->dictionary, &buf, 1, d->num_items, req->allocator, &d->fixed, error);
+	if (rc == 0 && d->fixed.bits_per_value != out->bits_per_value)
+		rc = LanceErrorSet(error, EINVAL, "expected %u-bit dictionary items but found %u bits",
+						   out->bits_per_value, d->fixed.bits_per_value);
+	return rc;
+}
+
+/* Append dictionary item number 'index' (from chunk values) to 'out'. */
+static int
+emit_dict(LanceOut *out, const Dict *d, const LanceDecoded *idx, uint64_t r, LanceError *error)
+{
+	uint64_t	i;
+	const uint8_t *p = idx->values + r * (idx->bits_per_value / 8);
+
+	switch (idx->bits_per_value)
+	{
+		case 8:
+			i = p[0];
+			break;
+		case 16:
+			i = LanceLoadU16(p);
+			break;
+		case 32:
+			i = LanceLoadU32(p);
+			break;
+		default:
+			i = LanceLoadU64(p);
+	}
+	if (i >= d->num_items)
+		return LanceErrorSet(error, EINVAL, "dictionary index %llu but the dictionary has %llu items",
+							 (unsigned long long) i, (unsigned long long) d->num_items);
+	if (d->is_var)
+	{
+		const uint8_t *v;
+		size_t		len;
+
+		LanceVarBlockValue(&d->var, i, &v, &len);
+		return LanceOutAppendVar(out, v, len, true, error);
+	}
+	if (d->fixed.bits_per_value == 1)
+	{
+		uint8_t		b = LanceBitGet(d->fixed.values, i);
+
+		return LanceOutAppendFixed(out, &b, true, error);
+	}
+	return LanceOutAppendFixed(out, d->fixed.values + i * (d->fixed.bits_per_value / 8), true, error);
+}
 
 typedef struct ChunkMap
 {
@@ -155,7 +243,7 @@ find_chunk(const ChunkMap *map, uint64_t row)
  */
 static int
 decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
-			 const uint8_t *p, uint64_t len, uint64_t row0, uint64_t nvals,
+			 const Dict *dict, const uint8_t *p, uint64_t len, uint64_t row0, uint64_t nvals,
 			 uint64_t *k, LanceOut *out, LanceError *error)
 {
 	bool		has_def = mb->def_compression != NULL;
@@ -206,10 +294,16 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 	LanceDecodedInit(&defs, req->allocator);
 	rc = LanceDecompress21(mb->value_compression, bufs, (size_t) nb, nvals,
 						   req->allocator, &vals, error);
-	if (rc == 0 && out->bits_per_value != 0 && vals.bits_per_value != out->bits_per_value)
+	if (rc == 0 && dict != NULL)
+	{
+		if (vals.bits_per_value != 8 && vals.bits_per_value != 16 &&
+			vals.bits_per_value != 32 && vals.bits_per_value != 64)
+			rc = LanceErrorSet(error, EINVAL, "dictionary indices of %u bits", vals.bits_per_value);
+	}
+	else if (rc == 0 && out->bits_per_value != 0 && vals.bits_per_value != out->bits_per_value)
 		rc = LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
 						   out->bits_per_value, vals.bits_per_value);
-	if (rc == 0 && out->bits_per_value == 0 && vals.bits_per_value != 0)
+	if (rc == 0 && dict == NULL && out->bits_per_value == 0 && vals.bits_per_value != 0)
 		rc = LanceErrorSet(error, EINVAL, "expected variable-width values but the page has fixed-width ones");
 	if (rc == 0 && has_def)
 	{
@@ -227,7 +321,10 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 			break;
 		r -= row0;
 		valid = !has_def || LanceLoadU16(defs.values + r * 2) == 0;
-		rc = emit_decoded(out, &vals, r, valid, error);
+		if (valid && dict != NULL)
+			rc = emit_dict(out, dict, &vals, r, error);
+		else
+			rc = emit_decoded(out, &vals, r, valid, error);
 		(*k)++;
 	}
 	LanceDecodedReset(&vals);
@@ -241,6 +338,7 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 {
 	const LancePageInfo *page = req->page;
 	ChunkMap	map;
+	Dict		dict;
 	uint64_t	k = 0;
 	uint8_t    *span = NULL;
 	size_t		span_cap = 0;
@@ -248,8 +346,6 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 
 	if (mb->rep_compression != NULL)
 		return LanceErrorSet(error, ENOTSUP, "mini-block pages with repetition levels (lists) are not supported");
-	if (mb->dictionary != NULL)
-		return LanceErrorSet(error, ENOTSUP, "mini-block pages with a dictionary are not supported");
 	if ((rc = check_layers(mb->layers, mb->n_layers, error)) != 0)
 		return rc;
 	if (mb->num_buffers < 1 || mb->num_buffers > 8)
@@ -261,9 +357,14 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 	if (mb->num_items != page->num_rows)
 		return LanceErrorSet(error, EINVAL, "mini-block page has %llu items for %llu rows",
 							 (unsigned long long) mb->num_items, (unsigned long long) page->num_rows);
-	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0)
+	memset(&dict, 0, sizeof(dict));
+	LanceDecodedInit(&dict.fixed, req->allocator);
+	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0 ||
+		(mb->dictionary != NULL && (rc = load_dict(req, mb, out, &dict, error)) != 0))
 	{
 		free_chunk_map(req, &map);
+		LanceDecodedReset(&dict.fixed);
+		LanceFree(req->allocator, dict.bytes, dict.bytes_len);
 		return rc;
 	}
 	while (rc == 0 && k < req->n)
@@ -314,13 +415,16 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 
 			if (r < map.row_start[c] || r >= map.row_start[c + 1])
 				continue;
-			rc = decode_chunk(req, mb, span + (map.byte_start[c] - map.byte_start[c0]),
+			rc = decode_chunk(req, mb, mb->dictionary ? &dict : NULL,
+							  span + (map.byte_start[c] - map.byte_start[c0]),
 							  map.byte_start[c + 1] - map.byte_start[c], map.row_start[c],
 							  map.row_start[c + 1] - map.row_start[c], &k, out, error);
 		}
 	}
 	LanceFree(req->allocator, span, span_cap);
 	free_chunk_map(req, &map);
+	LanceDecodedReset(&dict.fixed);
+	LanceFree(req->allocator, dict.bytes, dict.bytes_len);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 #include "lance/lance_file.h"
 #include "lance/lance_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -676,6 +677,102 @@ test_fd(void)
 	unlink(path);
 }
 
+/* Several threads reading one reader at once must all see the right data. */
+typedef struct ThreadArg
+{
+	const LanceFileReader *r;
+	const float *want;
+	int			seed;
+	int			bad;
+} ThreadArg;
+
+static void *
+reader_thread(void *p)
+{
+	ThreadArg  *t = p;
+	uint64_t	s = 0x1234567ull * (uint64_t) (t->seed + 1);
+
+	for (int iter = 0; iter < 40; iter++)
+	{
+		uint64_t	rows[64];
+		LanceArray	a;
+		LanceError	e;
+
+		for (int i = 0; i < 64; i++)
+		{
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			rows[i] = (s >> 33) % 3000;
+		}
+		LanceArrayInit(&a, NULL);
+		if (LanceFileReaderTake(t->r, 0, rows, 64, &a, &e) != 0)
+			t->bad++;
+		else
+			for (int i = 0; i < 64; i++)
+				if (memcmp((const float *) a.column.child->values + i * 96, t->want + rows[i] * 96, 96 * 4) != 0)
+					t->bad++;
+		LanceArrayReset(&a);
+		if (LanceFileReaderReadRange(t->r, 0, rows[0], 100 > 3000 - rows[0] ? 3000 - rows[0] : 100, &a, &e) != 0 ||
+			memcmp(a.column.child->values, t->want + rows[0] * 96, (size_t) a.column.length * 96 * 4) != 0)
+			t->bad++;
+		LanceArrayReset(&a);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	LanceSchema s;
+	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
+	Data		d;
+	LanceFileWriter *w;
+	LanceFileReader *r = NULL;
+	LanceFileWriterOptions o;
+	Sink		sink = {0};
+	LanceFileIo io;
+	LanceMemoryFile mem;
+	pthread_t	th[4];
+	ThreadArg	args[4];
+	int			bad = 0;
+
+	/* 96 floats = 384 bytes: full-zip, several pages */
+	f.item_type = LANCE_TYPE_FLOAT32;
+	f.list_size = 96;
+	LanceSchemaInit(&s, NULL);
+	LanceSchemaAddField(&s, &f, NULL);
+	make_data(&d, &f, 3000, 0, 0);
+	LanceFileWriterOptionsInit(&o);
+	o.page_bytes = 100000;
+	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
+	LanceFileWriterWrite(w, &d.col, 1, NULL);
+	LanceFileWriterFinish(w, NULL, NULL);
+	LanceFileWriterClose(w);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	if (LanceFileReaderOpen(&r, &io, NULL, NULL) == 0)
+	{
+		for (int i = 0; i < 4; i++)
+		{
+			args[i].r = r;
+			args[i].want = (const float *) d.values;
+			args[i].seed = i;
+			args[i].bad = 0;
+			pthread_create(&th[i], NULL, reader_thread, &args[i]);
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			pthread_join(th[i], NULL);
+			bad += args[i].bad;
+		}
+	}
+	else
+		bad = 1;
+	tap_ok(bad == 0, "4 threads taking and scanning one reader at once agree with the data (%d bad)", bad);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+	LanceSchemaReset(&s);
+}
+
 int
 main(void)
 {
@@ -685,5 +782,6 @@ main(void)
 	test_shapes();
 	test_misc();
 	test_fd();
+	test_threads();
 	return tap_done();
 }

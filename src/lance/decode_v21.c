@@ -312,6 +312,21 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 			rc = LanceErrorSet(error, EINVAL, "expected 16-bit definition levels but found %u bits",
 							   defs.bits_per_value);
 	}
+	/* Fast path: a contiguous run of plain fixed-width values, no nulls. */
+	if (rc == 0 && req->rows == NULL && !has_def && dict == NULL && out->scatter == NULL &&
+		vals.bits_per_value >= 8 && *k < req->n)
+	{
+		uint64_t	r = req_row(req, *k) - row0;
+		uint64_t	count = nvals - r < req->n - *k ? nvals - r : req->n - *k;
+		size_t		w = vals.bits_per_value / 8;
+		uint8_t    *dest = LanceOutReserveFixed(out, count, error, &rc);
+
+		if (dest != NULL)
+		{
+			memcpy(dest, vals.values + r * w, (size_t) count * w);
+			*k += count;
+		}
+	}
 	while (rc == 0 && *k < req->n)
 	{
 		uint64_t	r = req_row(req, *k);

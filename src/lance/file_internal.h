@@ -144,6 +144,14 @@ typedef struct LancePageRead
 extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
 extern int	LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error);
 
+/*
+ * A 2.1 list page (one list layer over fixed-width items): appends the
+ * requested rows to 'rows' (validity; offsets = item count after the row,
+ * via its offsets buffer) and their items to 'items'.
+ */
+extern int	LanceDecodeListPageV21(const LancePageRead *req, LanceOut *rows, LanceOut *items,
+								   LanceError *error);
+
 /* Read [offset, offset+length) of the file into a new allocation. */
 extern int	LanceReadBytes(const LanceFileIo *io, uint64_t offset, uint64_t length,
 						   const LanceAllocator *a, uint8_t **out, LanceError *error);

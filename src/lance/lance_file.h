@@ -11,8 +11,11 @@
  * Nullable/Flat/Binary/FixedSizeList trees of format 2.0.  Supported column
  * types: bool, int8..int64, uint8..uint64, float16/32/64, utf8, binary,
  * large_utf8, large_binary, date32, timestamp[us], fixed_size_list of a
- * fixed-width primitive; nullable or not.  Nested list and struct columns
- * are refused with ENOTSUP.
+ * fixed-width primitive; nullable or not.  The reader also reads
+ * list<fixed-width primitive> columns of 2.1 files (as LanceDB writes them:
+ * mini-block pages with repetition levels); the writer refuses list and
+ * struct columns with ENOTSUP, and so does the reader for 2.0 lists and
+ * structs.
  *
  * Errors follow lance.h: EINVAL corrupt input or bad arguments, ENOTSUP an
  * encoding or version this library does not implement (named in the
@@ -184,7 +187,9 @@ extern int	LanceFileReaderReadGlobalBuffer(const LanceFileReader *reader,
  * Read rows [first_row, first_row + num_rows) of top-level field number
  * 'field' (an index into LanceFileReaderSchema()->fields whose parent is
  * -1) into 'out' (initialised; reset first if used).  Only the pages and,
- * for mini-block pages, the chunks covering the range are read.
+ * for mini-block pages, the chunks covering the range are read (list pages
+ * are decoded whole).  A list comes back as int32 offsets and validity in
+ * out->column, its items in out->child (= *out->column.child).
  */
 extern int	LanceFileReaderReadRange(const LanceFileReader *reader, int32_t field,
 									 uint64_t first_row, uint64_t num_rows,

@@ -835,6 +835,80 @@ test_lancedb_files(void)
 	}
 }
 
+/* data/lancedb_list_v21.lance (made by data/lancedb_list.js with LanceDB) */
+static bool
+list_row_ok(const LanceArray *a, int64_t k, int i)
+{
+	const int32_t *o = a->column.offsets;
+	int			n;
+
+	if (i % 5 == 2)
+		return !LanceColumnIsValid(&a->column, k);
+	if (!LanceColumnIsValid(&a->column, k))
+		return false;
+	n = i % 5 == 4 ? 0 : i % 4 + 1;
+	if (o[k + 1] - o[k] != n)
+		return false;
+	for (int j = 0; j < n; j++)
+	{
+		int64_t		t = o[k] + j;
+		bool		null = (i + j) % 6 == 5;
+
+		if (LanceColumnIsValid(&a->child, t) == null)
+			return false;
+		if (!null && ((const float *) a->child.values)[t] != (float) (i * 10 + j))
+			return false;
+	}
+	return true;
+}
+
+static void
+test_lancedb_list(void)
+{
+	FILE	   *fp = fopen("data/lancedb_list_v21.lance", "rb");
+	uint8_t    *buf = malloc(1 << 16);
+	size_t		len = fp ? fread(buf, 1, 1 << 16, fp) : 0;
+	LanceMemoryFile mem;
+	LanceFileIo io;
+	LanceFileReader *r = NULL;
+	LanceArray	a;
+	LanceError	e = {{0}};
+	uint64_t	rows[6] = {29, 3, 7, 0, 3, 14};
+	bool		ok = true;
+	int			rc;
+
+	if (fp)
+		fclose(fp);
+	LanceFileIoInitMemory(&io, &mem, buf, len);
+	LanceArrayInit(&a, NULL);
+	rc = LanceFileReaderOpen(&r, &io, NULL, &e);
+	if (rc == 0)
+		rc = LanceFileReaderReadRange(r, 1, 0, 30, &a, &e);
+	for (int i = 0; rc == 0 && i < 30; i++)
+		if (!list_row_ok(&a, i, i))
+		{
+			tap_diag("list row %d differs", i);
+			ok = false;
+		}
+	tap_ok(rc == 0 && ok && a.column.type == LANCE_TYPE_LIST && a.child.type == LANCE_TYPE_FLOAT32,
+		   "LanceDB 2.1 list<float> with null lists, empty lists and null items reads back (%s)",
+		   rc ? e.message : "30 rows");
+	LanceArrayReset(&a);
+	if (rc == 0)
+		rc = LanceFileReaderReadRange(r, 1, 7, 9, &a, &e);
+	for (int i = 0; rc == 0 && ok && i < 9; i++)
+		ok = list_row_ok(&a, i, 7 + i);
+	LanceArrayReset(&a);
+	if (rc == 0)
+		rc = LanceFileReaderTake(r, 1, rows, 6, &a, &e);
+	for (int i = 0; rc == 0 && ok && i < 6; i++)
+		ok = list_row_ok(&a, i, (int) rows[i]);
+	tap_ok(rc == 0 && ok, "list rows by range and by unsorted take (%s)", rc ? e.message : "ok");
+	LanceArrayReset(&a);
+	LanceFileReaderClose(r);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -846,5 +920,6 @@ main(void)
 	test_fd();
 	test_threads();
 	test_lancedb_files();
+	test_lancedb_list();
 	return tap_done();
 }

@@ -696,9 +696,28 @@ LanceDecodeListPageV21(const LancePageRead *req, LanceOut *rows, LanceOut *items
 		return LanceErrorSet(error, EINVAL, "a 2.1 page without a page layout");
 	if (layout->layout_case == LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_ALL_NULL_LAYOUT)
 	{
+		const Lance__Encodings21__AllNullLayout *an = layout->all_null_layout;
+		ListLevels	lv = {-1, -1, -1};
+		uint8_t    *def = NULL;
+
+		/* only null and empty lists: buffer 1 holds one u16 def level per row */
 		rc = 0;
+		if (page->num_buffers >= 2)
+		{
+			if ((rc = list_levels(an->layers, an->n_layers, &lv, error)) == 0 &&
+				page->buffer_sizes[1] != page->num_rows * 2)
+				rc = LanceErrorSet(error, EINVAL, "an all-null list page has %llu bytes of levels for %llu rows",
+								   (unsigned long long) page->buffer_sizes[1],
+								   (unsigned long long) page->num_rows);
+			if (rc == 0)
+				rc = LanceReadBytes(req->io, page->buffer_offsets[1], page->buffer_sizes[1],
+									req->allocator, &def, error);
+		}
 		for (uint64_t i = 0; rc == 0 && i < req->n; i++)
-			rc = append_list_row(rows, items, false, error);
+			rc = append_list_row(rows, items,
+								 def != NULL && LanceLoadU16(def + req_row(req, i) * 2) != lv.null_list,
+								 error);
+		LanceFree(req->allocator, def, def ? (size_t) page->buffer_sizes[1] : 0);
 		return rc;
 	}
 	if (layout->layout_case != LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT ||

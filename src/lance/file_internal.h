@@ -46,6 +46,16 @@ typedef struct LancePageValues
 	LanceBuf	validity;
 	LanceBuf	values;
 	LanceBuf	offsets;
+	/*
+	 * list<fixed-width> (2.1 only): rows are lists; 'validity' and 'offsets'
+	 * (uint64 item ends, num_rows + 1 from 0) describe the rows, 'values'
+	 * and 'item_validity' the num_items items (bits_per_value each).
+	 */
+	bool		is_list;
+	uint64_t	num_items;
+	uint64_t	null_items;
+	uint64_t	empty_lists;
+	LanceBuf	item_validity;
 } LancePageValues;
 
 /* A page ready to write: up to 4 buffers and its encoding (Any bytes). */

@@ -27,7 +27,7 @@
 #define DIM 784
 #define TAKE 10000
 #define BATCH 4096
-#define REPEAT 5
+#define REPEAT 10
 
 static double
 now(void)

@@ -6,9 +6,11 @@
  *
  * A 2.0 page is decoded whole (its buffers are read once per call); pages
  * are at most a few MiB, and the reader only visits pages that hold a
- * requested row.  Item validity inside fixed-size lists is read past (items
- * are reported valid); List, Dictionary, SimpleStruct and the compressed
- * leaves are refused with ENOTSUP naming them.
+ * requested row.  Dictionary pages (lance's choice for low-cardinality
+ * strings) are gathered into plain values: u8 indices, 0 = null, item
+ * index - 1 otherwise.  Item validity inside fixed-size lists is read past
+ * (items are reported valid); List, SimpleStruct and the compressed leaves
+ * are refused with ENOTSUP naming them.
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
@@ -25,6 +27,9 @@ typedef struct PageValues
 static int	decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs,
 						  size_t nbufs, uint64_t n, PageValues *pv, const LanceAllocator *a,
 						  LanceError *error);
+static int	decode_dictionary(const Lance__Encodings__Dictionary *dict, const LanceBytes *bufs,
+							  size_t nbufs, uint64_t n, PageValues *pv, const LanceAllocator *a,
+							  LanceError *error);
 
 /* binary{indices: (nullable{no_nulls{})flat 64, bytes: flat 8, null_adjustment} */
 static int
@@ -87,6 +92,102 @@ decode_binary(const Lance__Encodings__Binary *bin, const LanceBytes *bufs, size_
 	}
 	LanceDecodedReset(&idx);
 	LanceDecodedReset(&bytes);	/* Flat: points into bufs, owns nothing */
+	return rc;
+}
+
+static void
+page_values_reset(PageValues *pv)
+{
+	LanceDecodedReset(&pv->vals);
+	LanceDecodedReset(&pv->validity_dec);
+}
+
+static bool
+page_value_valid(const PageValues *pv, uint64_t r)
+{
+	return !pv->all_null && (pv->validity == NULL || LanceBitGet(pv->validity, r)) &&
+		(pv->nulls == NULL || !pv->nulls[r]);
+}
+
+/* dictionary{indices (u8, 0 = null), items (n = num_dictionary_items)} */
+static int
+decode_dictionary(const Lance__Encodings__Dictionary *dict, const LanceBytes *bufs, size_t nbufs,
+				  uint64_t n, PageValues *pv, const LanceAllocator *a, LanceError *error)
+{
+	PageValues	ix,
+				it;
+	uint64_t	m = dict->num_dictionary_items;
+	uint64_t	total = 0;
+	uint64_t   *offsets = NULL;
+	uint8_t    *bytes = NULL;
+	int			rc;
+
+	memset(&ix, 0, sizeof(ix));
+	memset(&it, 0, sizeof(it));
+	LanceDecodedInit(&ix.vals, a);
+	LanceDecodedInit(&ix.validity_dec, a);
+	LanceDecodedInit(&it.vals, a);
+	LanceDecodedInit(&it.validity_dec, a);
+	rc = decode_values(dict->indices, bufs, nbufs, n, &ix, a, error);
+	if (rc == 0 && !ix.all_null && ix.vals.bits_per_value != 8)
+		rc = LanceErrorSet(error, ENOTSUP, "dictionary indices of %u bits are not supported",
+						   ix.vals.bits_per_value);
+	if (rc == 0)
+		rc = decode_values(dict->items, bufs, nbufs, m, &it, a, error);
+	if (rc == 0 && !it.all_null && it.vals.bits_per_value != 0)
+		rc = LanceErrorSet(error, ENOTSUP, "dictionaries of fixed-width items are not supported");
+	/* gather into offsets + bytes; an index i > 0 names item i - 1 */
+	for (int pass = 0; rc == 0 && pass < 2; pass++)
+	{
+		uint64_t	acc = 0;
+
+		if (pass == 1)
+		{
+			offsets = LanceDecodedAlloc(&pv->vals, (size_t) (n + 1) * sizeof(uint64_t));
+			bytes = LanceDecodedAlloc(&pv->vals, (size_t) total + 1);
+			pv->nulls = LanceDecodedAlloc(&pv->vals, (size_t) n + 1);
+			if (offsets == NULL || bytes == NULL || pv->nulls == NULL)
+			{
+				rc = LanceErrorSet(error, ENOMEM, "out of memory");
+				break;
+			}
+			offsets[0] = 0;
+		}
+		for (uint64_t r = 0; r < n; r++)
+		{
+			uint64_t	i = ix.all_null || !page_value_valid(&ix, r) ? 0 : ix.vals.values[r];
+			bool		null = i == 0 || !page_value_valid(&it, i - 1);
+			uint64_t	len = 0;
+
+			if (i > m)
+			{
+				rc = LanceErrorSet(error, EINVAL, "dictionary index %llu but the dictionary has %llu items",
+								   (unsigned long long) i, (unsigned long long) m);
+				break;
+			}
+			if (!null)
+				len = it.vals.offsets[i] - it.vals.offsets[i - 1];
+			if (pass == 1)
+			{
+				if (len > 0)
+					memcpy(bytes + acc, it.vals.values + it.vals.offsets[i - 1], (size_t) len);
+				pv->nulls[r] = null;
+				offsets[r + 1] = acc + len;
+			}
+			acc += len;
+		}
+		total = acc;
+	}
+	if (rc == 0)
+	{
+		pv->vals.num_values = n;
+		pv->vals.bits_per_value = 0;
+		pv->vals.offsets = offsets;
+		pv->vals.values = bytes;
+		pv->vals.values_len = total;
+	}
+	page_values_reset(&ix);
+	page_values_reset(&it);
 	return rc;
 }
 
@@ -163,6 +264,8 @@ decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs
 			}
 		case LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_BINARY:
 			return decode_binary(enc->binary, bufs, nbufs, n, pv, a, error);
+		case LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_DICTIONARY:
+			return decode_dictionary(enc->dictionary, bufs, nbufs, n, pv, a, error);
 		default:
 			return LanceDecompress20(enc, bufs, nbufs, n, a, &pv->vals, error);
 	}

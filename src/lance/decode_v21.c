@@ -9,12 +9,18 @@
  * (straight into the output when there is no control word); a variable
  * full-zip page its repetition index and the requested items.  Every
  * offset and length from disk is checked against its buffer before use.
- * Nested layouts (repetition levels, i.e. lists) and mini-block
- * dictionaries are refused with ENOTSUP; value encodings go through the
- * dispatcher (compress.h).
+ * Mini-block dictionaries (page buffer 2) are decoded once per call and
+ * the chunk values are indices into them.  Lists (one list layer over
+ * fixed-width items, mini-block with repetition levels) are decoded a
+ * whole page at a time, walking the rep/def levels (rep != 0 starts a row;
+ * def: 0 item, 1 null item, then the null/empty list levels); the
+ * repetition index is not used.  Deeper nesting and full-zip lists are
+ * refused with ENOTSUP; value encodings go through the dispatcher
+ * (compress.h).
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
+#include "lance/varblock.h"
 
 #define MAX_READ_SPAN (16u << 20)	/* bytes read at once for a scan */
 
@@ -58,6 +64,92 @@ emit_decoded(LanceOut *out, const LanceDecoded *d, uint64_t r, bool valid, Lance
 /* ---------------------------------------------------------------------------
  * Mini-block
  * ------------------------------------------------------------------------- */
+
+/* A decoded mini-block dictionary: fixed-width items or a variable block. */
+typedef struct Dict
+{
+	uint64_t	num_items;
+	LanceDecoded fixed;			/* fixed width */
+	LanceVarBlock var;			/* variable width */
+	bool		is_var;
+	uint8_t    *bytes;			/* page buffer 2 */
+	size_t		bytes_len;
+} Dict;
+
+static int
+load_dict(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
+		  const LanceOut *out, Dict *d, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	LanceBytes	buf;
+	int			rc;
+
+	if (page->num_buffers < 3)
+		return LanceErrorSet(error, EINVAL, "a dictionary page needs 3 buffers but has %zu",
+							 page->num_buffers);
+	d->num_items = mb->num_dictionary_items;
+	rc = LanceReadBytes(req->io, page->buffer_offsets[2], page->buffer_sizes[2],
+						req->allocator, &d->bytes, error);
+	if (rc != 0)
+		return rc;
+	d->bytes_len = (size_t) page->buffer_sizes[2];
+	buf.data = d->bytes;
+	buf.len = d->bytes_len;
+	if (out->bits_per_value == 0)
+	{
+		if (mb->dictionary->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE)
+			return LanceErrorSet(error, ENOTSUP, "a string dictionary encoded with %s is not supported",
+								 LanceCompressiveEncodingName(mb->dictionary));
+		d->is_var = true;
+		return LanceVarBlockParseBlock(d->bytes, d->bytes_len, d->num_items, &d->var, error);
+	}
+	rc = LanceDecompress21(mb->dictionary, &buf, 1, d->num_items, req->allocator, &d->fixed, error);
+	if (rc == 0 && d->fixed.bits_per_value != out->bits_per_value)
+		rc = LanceErrorSet(error, EINVAL, "expected %u-bit dictionary items but found %u bits",
+						   out->bits_per_value, d->fixed.bits_per_value);
+	return rc;
+}
+
+/* Append dictionary item number 'index' (from chunk values) to 'out'. */
+static int
+emit_dict(LanceOut *out, const Dict *d, const LanceDecoded *idx, uint64_t r, LanceError *error)
+{
+	uint64_t	i;
+	const uint8_t *p = idx->values + r * (idx->bits_per_value / 8);
+
+	switch (idx->bits_per_value)
+	{
+		case 8:
+			i = p[0];
+			break;
+		case 16:
+			i = LanceLoadU16(p);
+			break;
+		case 32:
+			i = LanceLoadU32(p);
+			break;
+		default:
+			i = LanceLoadU64(p);
+	}
+	if (i >= d->num_items)
+		return LanceErrorSet(error, EINVAL, "dictionary index %llu but the dictionary has %llu items",
+							 (unsigned long long) i, (unsigned long long) d->num_items);
+	if (d->is_var)
+	{
+		const uint8_t *v;
+		size_t		len;
+
+		LanceVarBlockValue(&d->var, i, &v, &len);
+		return LanceOutAppendVar(out, v, len, true, error);
+	}
+	if (d->fixed.bits_per_value == 1)
+	{
+		uint8_t		b = LanceBitGet(d->fixed.values, i);
+
+		return LanceOutAppendFixed(out, &b, true, error);
+	}
+	return LanceOutAppendFixed(out, d->fixed.values + i * (d->fixed.bits_per_value / 8), true, error);
+}
 
 typedef struct ChunkMap
 {
@@ -155,7 +247,7 @@ find_chunk(const ChunkMap *map, uint64_t row)
  */
 static int
 decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
-			 const uint8_t *p, uint64_t len, uint64_t row0, uint64_t nvals,
+			 const Dict *dict, const uint8_t *p, uint64_t len, uint64_t row0, uint64_t nvals,
 			 uint64_t *k, LanceOut *out, LanceError *error)
 {
 	bool		has_def = mb->def_compression != NULL;
@@ -206,10 +298,16 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 	LanceDecodedInit(&defs, req->allocator);
 	rc = LanceDecompress21(mb->value_compression, bufs, (size_t) nb, nvals,
 						   req->allocator, &vals, error);
-	if (rc == 0 && out->bits_per_value != 0 && vals.bits_per_value != out->bits_per_value)
+	if (rc == 0 && dict != NULL)
+	{
+		if (vals.bits_per_value != 8 && vals.bits_per_value != 16 &&
+			vals.bits_per_value != 32 && vals.bits_per_value != 64)
+			rc = LanceErrorSet(error, EINVAL, "dictionary indices of %u bits", vals.bits_per_value);
+	}
+	else if (rc == 0 && out->bits_per_value != 0 && vals.bits_per_value != out->bits_per_value)
 		rc = LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
 						   out->bits_per_value, vals.bits_per_value);
-	if (rc == 0 && out->bits_per_value == 0 && vals.bits_per_value != 0)
+	if (rc == 0 && dict == NULL && out->bits_per_value == 0 && vals.bits_per_value != 0)
 		rc = LanceErrorSet(error, EINVAL, "expected variable-width values but the page has fixed-width ones");
 	if (rc == 0 && has_def)
 	{
@@ -217,6 +315,21 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 		if (rc == 0 && defs.bits_per_value != 16)
 			rc = LanceErrorSet(error, EINVAL, "expected 16-bit definition levels but found %u bits",
 							   defs.bits_per_value);
+	}
+	/* Fast path: a contiguous run of plain fixed-width values, no nulls. */
+	if (rc == 0 && req->rows == NULL && !has_def && dict == NULL && out->scatter == NULL &&
+		vals.bits_per_value >= 8 && *k < req->n)
+	{
+		uint64_t	r = req_row(req, *k) - row0;
+		uint64_t	count = nvals - r < req->n - *k ? nvals - r : req->n - *k;
+		size_t		w = vals.bits_per_value / 8;
+		uint8_t    *dest = LanceOutReserveFixed(out, count, error, &rc);
+
+		if (dest != NULL)
+		{
+			memcpy(dest, vals.values + r * w, (size_t) count * w);
+			*k += count;
+		}
 	}
 	while (rc == 0 && *k < req->n)
 	{
@@ -227,7 +340,10 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 			break;
 		r -= row0;
 		valid = !has_def || LanceLoadU16(defs.values + r * 2) == 0;
-		rc = emit_decoded(out, &vals, r, valid, error);
+		if (valid && dict != NULL)
+			rc = emit_dict(out, dict, &vals, r, error);
+		else
+			rc = emit_decoded(out, &vals, r, valid, error);
 		(*k)++;
 	}
 	LanceDecodedReset(&vals);
@@ -241,6 +357,7 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 {
 	const LancePageInfo *page = req->page;
 	ChunkMap	map;
+	Dict		dict;
 	uint64_t	k = 0;
 	uint8_t    *span = NULL;
 	size_t		span_cap = 0;
@@ -248,8 +365,6 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 
 	if (mb->rep_compression != NULL)
 		return LanceErrorSet(error, ENOTSUP, "mini-block pages with repetition levels (lists) are not supported");
-	if (mb->dictionary != NULL)
-		return LanceErrorSet(error, ENOTSUP, "mini-block pages with a dictionary are not supported");
 	if ((rc = check_layers(mb->layers, mb->n_layers, error)) != 0)
 		return rc;
 	if (mb->num_buffers < 1 || mb->num_buffers > 8)
@@ -261,9 +376,14 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 	if (mb->num_items != page->num_rows)
 		return LanceErrorSet(error, EINVAL, "mini-block page has %llu items for %llu rows",
 							 (unsigned long long) mb->num_items, (unsigned long long) page->num_rows);
-	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0)
+	memset(&dict, 0, sizeof(dict));
+	LanceDecodedInit(&dict.fixed, req->allocator);
+	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0 ||
+		(mb->dictionary != NULL && (rc = load_dict(req, mb, out, &dict, error)) != 0))
 	{
 		free_chunk_map(req, &map);
+		LanceDecodedReset(&dict.fixed);
+		LanceFree(req->allocator, dict.bytes, dict.bytes_len);
 		return rc;
 	}
 	while (rc == 0 && k < req->n)
@@ -314,13 +434,328 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 
 			if (r < map.row_start[c] || r >= map.row_start[c + 1])
 				continue;
-			rc = decode_chunk(req, mb, span + (map.byte_start[c] - map.byte_start[c0]),
+			rc = decode_chunk(req, mb, mb->dictionary ? &dict : NULL,
+							  span + (map.byte_start[c] - map.byte_start[c0]),
 							  map.byte_start[c + 1] - map.byte_start[c], map.row_start[c],
 							  map.row_start[c + 1] - map.row_start[c], &k, out, error);
 		}
 	}
 	LanceFree(req->allocator, span, span_cap);
 	free_chunk_map(req, &map);
+	LanceDecodedReset(&dict.fixed);
+	LanceFree(req->allocator, dict.bytes, dict.bytes_len);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Mini-block lists (one list layer over fixed-width items)
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Definition levels of [item layer, list layer] (fact: lance repdef.rs
+ * assigns levels from the outermost layer down): 0 valid item, 1 null item
+ * if items are nullable; then the list layer's null and/or empty levels.
+ */
+typedef struct ListLevels
+{
+	int			null_item;		/* -1: none */
+	int			null_list;
+	int			empty_list;
+} ListLevels;
+
+static int
+list_levels(const Lance__Encodings21__RepDefLayer *layers, size_t n, ListLevels *lv,
+			LanceError *error)
+{
+	int			base;
+
+	if (n != 2 || (layers[0] != LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM &&
+				   layers[0] != LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM))
+		return LanceErrorSet(error, ENOTSUP, "list pages with %zu rep/def layers are not supported", n);
+	base = layers[0] == LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM ? 1 : 0;
+	lv->null_item = base ? 1 : -1;
+	lv->null_list = lv->empty_list = -1;
+	switch (layers[1])
+	{
+		case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_LIST:
+			break;
+		case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_LIST:
+			lv->null_list = base + 1;
+			break;
+		case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_EMPTYABLE_LIST:
+			lv->empty_list = base + 1;
+			break;
+		case LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULL_AND_EMPTY_LIST:
+			lv->null_list = base + 1;
+			lv->empty_list = base + 2;
+			break;
+		default:
+			return LanceErrorSet(error, ENOTSUP, "list layer %d is not supported", (int) layers[1]);
+	}
+	return 0;
+}
+
+/*
+ * Decode a whole list page into page-level items (appended to 'items') and
+ * per-row item end positions and validity (row_end, row_valid: one entry
+ * per top-level row of the page).
+ */
+static int
+decode_list_page(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout *mb,
+				 LanceOut *items, uint64_t *row_end, uint8_t *row_valid, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	ChunkMap	map;
+	ListLevels	lv = {-1, -1, -1};
+	uint8_t    *data = NULL;
+	uint64_t	data_len = 0;
+	int64_t		row = -1;
+	bool		has_def = mb->def_compression != NULL;
+	int			rc;
+
+	if ((rc = list_levels(mb->layers, mb->n_layers, &lv, error)) != 0)
+		return rc;
+	if (mb->dictionary != NULL)
+		return LanceErrorSet(error, ENOTSUP, "list pages with a dictionary are not supported");
+	if (mb->repetition_index_depth > 1)
+		return LanceErrorSet(error, ENOTSUP, "lists nested %u deep are not supported",
+							 mb->repetition_index_depth);
+	if (mb->num_buffers < 1 || mb->num_buffers > 8 || page->num_buffers < 2)
+		return LanceErrorSet(error, EINVAL, "malformed list page (%llu value buffers, %zu page buffers)",
+							 (unsigned long long) mb->num_buffers, page->num_buffers);
+	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) == 0)
+	{
+		data_len = map.byte_start[map.num_chunks];
+		rc = LanceReadBytes(req->io, page->buffer_offsets[1], data_len, req->allocator, &data, error);
+	}
+	for (uint64_t c = 0; rc == 0 && c < map.num_chunks; c++)
+	{
+		const uint8_t *p = data + map.byte_start[c];
+		uint64_t	len = map.byte_start[c + 1] - map.byte_start[c];
+		uint64_t	nvals = map.row_start[c + 1] - map.row_start[c];
+		uint64_t	nb = mb->num_buffers;
+		uint64_t	hdr = 4 + (has_def ? 2 : 0) + 2 * nb;
+		uint64_t	off,
+					item = 0;
+		uint16_t	num_levels,
+					rep_bytes,
+					def_bytes = 0;
+		LanceBytes	repbuf,
+					defbuf,
+					bufs[8];
+		LanceDecoded reps,
+					defs,
+					vals;
+
+		if (len < hdr)
+		{
+			rc = LanceErrorSet(error, EINVAL, "list chunk of %llu bytes is shorter than its header",
+							   (unsigned long long) len);
+			break;
+		}
+		num_levels = LanceLoadU16(p);
+		rep_bytes = LanceLoadU16(p + 2);
+		off = 4;
+		if (has_def)
+		{
+			def_bytes = LanceLoadU16(p + off);
+			off += 2;
+		}
+		for (uint64_t b = 0; b < nb; b++)
+			bufs[b].len = LanceLoadU16(p + off + 2 * b);
+		off = (hdr + 7) & ~(uint64_t) 7;
+		repbuf.data = p + off;
+		repbuf.len = rep_bytes;
+		if (!LanceRangeOk(off, rep_bytes, len))
+		{
+			rc = LanceErrorSet(error, EINVAL, "list repetition levels run past the chunk");
+			break;
+		}
+		off = (off + rep_bytes + 7) & ~(uint64_t) 7;
+		defbuf.data = p + off;
+		defbuf.len = def_bytes;
+		if (has_def && !LanceRangeOk(off, def_bytes, len))
+		{
+			rc = LanceErrorSet(error, EINVAL, "list definition levels run past the chunk");
+			break;
+		}
+		if (has_def)
+			off = (off + def_bytes + 7) & ~(uint64_t) 7;
+		for (uint64_t b = 0; b < nb && rc == 0; b++)
+		{
+			if (!LanceRangeOk(off, bufs[b].len, len))
+				rc = LanceErrorSet(error, EINVAL, "list value buffer runs past the chunk");
+			bufs[b].data = p + off;
+			off = (off + bufs[b].len + 7) & ~(uint64_t) 7;
+		}
+		if (rc != 0)
+			break;
+		LanceDecodedInit(&reps, req->allocator);
+		LanceDecodedInit(&defs, req->allocator);
+		LanceDecodedInit(&vals, req->allocator);
+		rc = LanceDecompress21(mb->rep_compression, &repbuf, 1, num_levels, req->allocator, &reps, error);
+		if (rc == 0 && reps.bits_per_value != 16)
+			rc = LanceErrorSet(error, EINVAL, "expected 16-bit repetition levels but found %u bits",
+							   reps.bits_per_value);
+		if (rc == 0 && has_def)
+		{
+			rc = LanceDecompress21(mb->def_compression, &defbuf, 1, num_levels, req->allocator, &defs, error);
+			if (rc == 0 && defs.bits_per_value != 16)
+				rc = LanceErrorSet(error, EINVAL, "expected 16-bit definition levels but found %u bits",
+								   defs.bits_per_value);
+		}
+		if (rc == 0)
+			rc = LanceDecompress21(mb->value_compression, bufs, (size_t) nb, nvals, req->allocator, &vals, error);
+		if (rc == 0 && vals.bits_per_value != items->bits_per_value)
+			rc = LanceErrorSet(error, EINVAL, "expected %u-bit list items but the page has %u-bit items",
+							   items->bits_per_value, vals.bits_per_value);
+		for (uint64_t j = 0; rc == 0 && j < num_levels; j++)
+		{
+			uint16_t	rep = LanceLoadU16(reps.values + j * 2);
+			int			def = has_def ? LanceLoadU16(defs.values + j * 2) : 0;
+
+			if (rep != 0)
+			{
+				if (row >= 0)
+					row_end[row] = items->length;
+				if (++row >= (int64_t) page->num_rows)
+				{
+					rc = LanceErrorSet(error, EINVAL, "list page holds more than its %llu rows",
+									   (unsigned long long) page->num_rows);
+					break;
+				}
+				row_valid[row] = 1;
+			}
+			else if (row < 0)
+			{
+				rc = LanceErrorSet(error, EINVAL, "list page starts inside a list");
+				break;
+			}
+			if (def == lv.null_list)
+				row_valid[row] = 0;
+			else if (def == lv.empty_list)
+				;
+			else if (def == 0 || def == lv.null_item)
+			{
+				if (item >= nvals)
+				{
+					rc = LanceErrorSet(error, EINVAL, "list chunk has more items than its %llu values",
+									   (unsigned long long) nvals);
+					break;
+				}
+				rc = emit_decoded(items, &vals, item++, def == 0, error);
+			}
+			else
+				rc = LanceErrorSet(error, EINVAL, "definition level %d is not valid for this list", def);
+		}
+		if (rc == 0 && item != nvals)
+			rc = LanceErrorSet(error, EINVAL, "list chunk used %llu of its %llu values",
+							   (unsigned long long) item, (unsigned long long) nvals);
+		LanceDecodedReset(&reps);
+		LanceDecodedReset(&defs);
+		LanceDecodedReset(&vals);
+	}
+	if (rc == 0 && row + 1 != (int64_t) page->num_rows)
+		rc = LanceErrorSet(error, EINVAL, "list page has %lld rows but should have %llu",
+						   (long long) (row + 1), (unsigned long long) page->num_rows);
+	if (rc == 0)
+		row_end[row] = items->length;
+	LanceFree(req->allocator, data, (size_t) data_len);
+	free_chunk_map(req, &map);
+	return rc;
+}
+
+/* A row of a list: validity, and the item count so far as its end offset. */
+static int
+append_list_row(LanceOut *rows, const LanceOut *items, bool valid, LanceError *error)
+{
+	uint64_t	end = items->length;
+	int			rc;
+
+	if ((rc = LanceBufAppendByte(&rows->validity, valid ? 1 : 0, 1)) != 0 ||
+		(rc = LanceBufAppend(&rows->offsets, &end, 8)) != 0)
+		return LanceErrorSet(error, rc, "out of memory");
+	rows->length++;
+	rows->null_count += !valid;
+	return 0;
+}
+
+int
+LanceDecodeListPageV21(const LancePageRead *req, LanceOut *rows, LanceOut *items,
+					   LanceError *error)
+{
+	const Lance__Encodings21__PageLayout *layout = req->page->layout;
+	const LancePageInfo *page = req->page;
+	LanceOut	tmp;
+	uint64_t   *row_end = NULL;
+	uint8_t    *row_valid = NULL;
+	size_t		rb = items->bits_per_value == 1 ? 1 : items->bits_per_value / 8;
+	int			rc;
+
+	if (layout == NULL)
+		return LanceErrorSet(error, EINVAL, "a 2.1 page without a page layout");
+	if (layout->layout_case == LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_ALL_NULL_LAYOUT)
+	{
+		const Lance__Encodings21__AllNullLayout *an = layout->all_null_layout;
+		ListLevels	lv = {-1, -1, -1};
+		uint8_t    *def = NULL;
+
+		/* only null and empty lists: buffer 1 holds one u16 def level per row */
+		rc = 0;
+		if (page->num_buffers >= 2)
+		{
+			if ((rc = list_levels(an->layers, an->n_layers, &lv, error)) == 0 &&
+				page->buffer_sizes[1] != page->num_rows * 2)
+				rc = LanceErrorSet(error, EINVAL, "an all-null list page has %llu bytes of levels for %llu rows",
+								   (unsigned long long) page->buffer_sizes[1],
+								   (unsigned long long) page->num_rows);
+			if (rc == 0)
+				rc = LanceReadBytes(req->io, page->buffer_offsets[1], page->buffer_sizes[1],
+									req->allocator, &def, error);
+		}
+		for (uint64_t i = 0; rc == 0 && i < req->n; i++)
+			rc = append_list_row(rows, items,
+								 def != NULL && LanceLoadU16(def + req_row(req, i) * 2) != lv.null_list,
+								 error);
+		LanceFree(req->allocator, def, def ? (size_t) page->buffer_sizes[1] : 0);
+		return rc;
+	}
+	if (layout->layout_case != LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT ||
+		layout->mini_block_layout->rep_compression == NULL)
+		return LanceErrorSet(error, ENOTSUP, "list pages other than mini-block with repetition are not supported");
+	if (page->num_rows > ((uint64_t) 1 << 32))
+		return LanceErrorSet(error, EINVAL, "list page of %llu rows", (unsigned long long) page->num_rows);
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.type = items->type;
+	tmp.bits_per_value = items->bits_per_value;
+	LanceBufInit(&tmp.validity, req->allocator);
+	LanceBufInit(&tmp.values, req->allocator);
+	LanceBufInit(&tmp.offsets, req->allocator);
+	row_end = LanceAllocZero(req->allocator, (size_t) page->num_rows * sizeof(uint64_t) + 1);
+	row_valid = LanceAllocZero(req->allocator, (size_t) page->num_rows + 1);
+	rc = row_end && row_valid ? decode_list_page(req, layout->mini_block_layout, &tmp, row_end, row_valid, error) :
+		LanceErrorSet(error, ENOMEM, "out of memory");
+	for (uint64_t i = 0; rc == 0 && i < req->n; i++)
+	{
+		uint64_t	r = req_row(req, i);
+		uint64_t	a = r == 0 ? 0 : row_end[r - 1];
+		uint64_t	b = row_end[r];
+
+		if (!row_valid[r])
+		{
+			rc = append_list_row(rows, items, false, error);
+			continue;
+		}
+		for (uint64_t t = a; rc == 0 && t < b; t++)
+			rc = LanceOutAppendFixed(items, tmp.values.data + t * rb, tmp.validity.data[t] != 0, error);
+		if (rc == 0)
+			rc = append_list_row(rows, items, true, error);
+	}
+	LanceFree(req->allocator, row_end, (size_t) page->num_rows * sizeof(uint64_t) + 1);
+	LanceFree(req->allocator, row_valid, (size_t) page->num_rows + 1);
+	LanceBufReset(&tmp.validity);
+	LanceBufReset(&tmp.values);
+	LanceBufReset(&tmp.offsets);
 	return rc;
 }
 

@@ -441,9 +441,268 @@ encode_fullzip(const LancePageValues *pv, LanceEncodedPage *out, LanceError *err
 	return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
 }
 
+/*
+ * A list page: mini-block with repetition levels (fact sheet 2.4, lance
+ * repdef.rs).  Per row: a null or empty list is one level (rep 1, def =
+ * its level); otherwise one level per item, rep 1 on the first, def 0 for a
+ * valid item and 1 for a null one.  Values are the items (null items keep
+ * a slot), chunked like any fixed-width values; each chunk takes the levels
+ * up to its last item, specials after it going to the next chunk (the last
+ * chunk takes the rest).  The repetition index holds, per chunk, the rows
+ * that finish in it and the levels left over after its last row start.
+ */
+static Lance__Encodings21__RepDefLayer
+layers_list(bool null_lists, bool empty_lists)
+{
+	return null_lists && empty_lists ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULL_AND_EMPTY_LIST :
+		null_lists ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_LIST :
+		empty_lists ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_EMPTYABLE_LIST :
+		LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_LIST;
+}
+
+static int
+encode_list(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	Lance__Encodings21__PageLayout layout = LANCE__ENCODINGS21__PAGE_LAYOUT__INIT;
+	Lance__Encodings21__MiniBlockLayout mb = LANCE__ENCODINGS21__MINI_BLOCK_LAYOUT__INIT;
+	Lance__Encodings21__CompressiveEncoding rep_enc = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__INIT;
+	Lance__Encodings21__CompressiveEncoding def_enc = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__INIT;
+	Lance__Encodings21__Flat flat16 = LANCE__ENCODINGS21__FLAT__INIT;
+	Lance__Encodings21__RepDefLayer layers[2];
+	ValueEnc	v;
+	const uint64_t *ends = (const uint64_t *) pv->offsets.data;
+	bool		null_items = pv->null_items > 0;
+	bool		null_lists = pv->null_count > 0;
+	bool		empty_lists = pv->empty_lists > 0;
+	bool		has_def = null_items || null_lists || empty_lists;
+	int			base = null_items ? 1 : 0;
+	int			null_def = base + 1;
+	int			empty_def = null_lists ? base + 2 : base + 1;
+	uint64_t	nlevels = 0;
+	uint16_t   *rep = NULL,
+			   *def = NULL;
+	uint64_t	bytes_per_word,
+				size_bytes,
+				num_vals,
+				bytes_per_chunk;
+	uint64_t	lvl = 0,
+				item = 0;
+	LanceBuf	index;
+	int			rc = 0;
+
+	if (pv->num_items == 0)
+	{
+		/*
+		 * Only null and empty lists: lance writes an AllNullLayout whose two
+		 * buffers are the raw u16 rep and def levels (one level per row).
+		 */
+		Lance__Encodings21__PageLayout anl = LANCE__ENCODINGS21__PAGE_LAYOUT__INIT;
+		Lance__Encodings21__AllNullLayout an = LANCE__ENCODINGS21__ALL_NULL_LAYOUT__INIT;
+		Lance__Encodings21__RepDefLayer al[2];
+
+		for (uint64_t r = 0; rc == 0 && r < pv->num_rows; r++)
+		{
+			uint8_t		lev[2];
+			bool		valid = LanceBitGet(pv->validity.data, r);
+
+			LanceStoreU16(lev, 1);
+			rc = LanceBufAppend(&out->buffers[0], lev, 2);
+			LanceStoreU16(lev, (uint16_t) (valid ? empty_def : null_def));
+			if (rc == 0)
+				rc = LanceBufAppend(&out->buffers[1], lev, 2);
+		}
+		if (rc != 0)
+			return LanceErrorSet(error, rc, "out of memory encoding a list page");
+		al[0] = LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM;
+		al[1] = layers_list(null_lists, empty_lists);
+		an.n_layers = 2;
+		an.layers = al;
+		anl.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_ALL_NULL_LAYOUT;
+		anl.all_null_layout = &an;
+		out->num_buffers = 2;
+		return LanceEncodedPageSetEncoding(out, &anl.base, LANCE_URL_PAGE_LAYOUT, error);
+	}
+	if (pv->bits_per_value % 8 != 0)
+		return LanceErrorSet(error, ENOTSUP, "lists of %u-bit items are not supported", pv->bits_per_value);
+	/* levels */
+	for (uint64_t r = 0; r < pv->num_rows; r++)
+		nlevels += ends[r + 1] > ends[r] ? ends[r + 1] - ends[r] : 1;
+	rep = LanceAlloc(out->allocator, (size_t) nlevels * 2 + 2);
+	def = LanceAlloc(out->allocator, (size_t) nlevels * 2 + 2);
+	LanceBufInit(&index, out->allocator);
+	if (rep == NULL || def == NULL)
+	{
+		rc = ENOMEM;
+		goto done;
+	}
+	for (uint64_t r = 0, j = 0; r < pv->num_rows; r++)
+	{
+		if (!LanceBitGet(pv->validity.data, r))
+		{
+			rep[j] = 1;
+			def[j++] = (uint16_t) null_def;
+		}
+		else if (ends[r + 1] == ends[r])
+		{
+			rep[j] = 1;
+			def[j++] = (uint16_t) empty_def;
+		}
+		else
+			for (uint64_t t = ends[r]; t < ends[r + 1]; t++)
+			{
+				rep[j] = t == ends[r] ? 1 : 0;
+				def[j++] = LanceBitGet(pv->item_validity.data, t) ? 0 : 1;
+			}
+	}
+	/* value chunk size, as for any fixed-width values */
+	bytes_per_word = pv->bits_per_value / 8;
+	num_vals = 2;
+	size_bytes = 2 * bytes_per_word;
+	while (2 * size_bytes < MAX_MINIBLOCK_BYTES && 2 * num_vals <= MAX_MINIBLOCK_VALUES)
+	{
+		size_bytes *= 2;
+		num_vals *= 2;
+	}
+	bytes_per_chunk = bytes_per_word * num_vals;
+	while (rc == 0 && item < pv->num_items)
+	{
+		LanceBuf   *data = &out->buffers[1];
+		size_t		base_off = data->len;
+		uint64_t	count = pv->num_items - item;
+		bool		last = count <= num_vals;
+		uint64_t	l0 = lvl,
+					taken = 0,
+					finished,
+					leftovers = 0;
+		size_t		vlen;
+		uint16_t	lg = 0;
+		uint8_t		hdr[8];
+		size_t		hlen = 0;
+		uint64_t	entry[2];
+
+		if (!last || count == num_vals)
+		{
+			count = num_vals;
+			lg = (uint16_t) log2u(num_vals);
+		}
+		vlen = last ? (size_t) (pv->num_items - item) * bytes_per_word : bytes_per_chunk;
+		/* levels of this chunk */
+		if (last)
+			lvl = nlevels;
+		else
+			while (taken < count)
+			{
+				if (def[lvl] <= base)
+					taken++;
+				lvl++;
+			}
+		if (lvl - l0 > 0xFFFF || vlen > 0xFFFF)
+		{
+			rc = LanceErrorSet(error, EINVAL, "a list chunk needs more than 65535 levels");
+			break;
+		}
+		/* repetition index: rows finishing here, leftovers after the last start */
+		finished = 0;
+		for (uint64_t j = l0 + 1; j < lvl; j++)
+			finished += rep[j] == 1;
+		if (!last)
+		{
+			uint64_t	j = lvl;
+
+			while (j > l0 && rep[j - 1] != 1)
+				j--;
+			leftovers = j > l0 ? lvl - (j - 1) : lvl - l0;
+		}
+		if (item > 0 && rep[l0] == 1 && index.len >= 16)
+		{
+			uint64_t   *prev = (uint64_t *) (index.data + index.len - 16);
+
+			if (prev[1] != 0)
+			{
+				prev[0]++;
+				prev[1] = 0;
+			}
+		}
+		if (last)
+			finished++;
+		entry[0] = finished;
+		entry[1] = leftovers;
+		if ((rc = LanceBufAppend(&index, entry, sizeof(entry))) != 0)
+			break;
+		/* the chunk */
+		LanceStoreU16(hdr, (uint16_t) (lvl - l0));
+		LanceStoreU16(hdr + 2, (uint16_t) ((lvl - l0) * 2));
+		hlen = 4;
+		if (has_def)
+		{
+			LanceStoreU16(hdr + hlen, (uint16_t) ((lvl - l0) * 2));
+			hlen += 2;
+		}
+		LanceStoreU16(hdr + hlen, (uint16_t) vlen);
+		hlen += 2;
+		if ((rc = LanceBufAppend(data, hdr, hlen)) != 0 ||
+			(rc = LanceBufPad(data, base_off, 8, LANCE_CHUNK_PAD)) != 0 ||
+			(rc = LanceBufAppend(data, rep + l0, (size_t) (lvl - l0) * 2)) != 0 ||
+			(rc = LanceBufPad(data, base_off, 8, LANCE_CHUNK_PAD)) != 0)
+			break;
+		if (has_def && ((rc = LanceBufAppend(data, def + l0, (size_t) (lvl - l0) * 2)) != 0 ||
+						(rc = LanceBufPad(data, base_off, 8, LANCE_CHUNK_PAD)) != 0))
+			break;
+		if ((rc = LanceBufAppend(data, pv->values.data + item * bytes_per_word, vlen)) != 0 ||
+			(rc = LanceBufPad(data, base_off, 8, LANCE_CHUNK_PAD)) != 0)
+			break;
+		if (data->len - base_off > 32768)
+		{
+			rc = LanceErrorSet(error, EINVAL, "a list chunk is larger than 32 KiB");
+			break;
+		}
+		{
+			uint8_t		word[2];
+
+			LanceStoreU16(word, (uint16_t) ((((data->len - base_off) / 8 - 1) << 4) | lg));
+			rc = LanceBufAppend(&out->buffers[0], word, 2);
+		}
+		item += last ? pv->num_items - item : count;
+	}
+	if (rc == 0)
+		rc = LanceBufAppend(&out->buffers[2], index.data, index.len);
+done:
+	LanceFree(out->allocator, rep, (size_t) nlevels * 2 + 2);
+	LanceFree(out->allocator, def, (size_t) nlevels * 2 + 2);
+	LanceBufReset(&index);
+	if (rc != 0)
+		return rc == ENOMEM ? LanceErrorSet(error, rc, "out of memory encoding a list page") : rc;
+	out->num_buffers = 3;
+	value_encoding(pv, &v);
+	flat16.bits_per_value = 16;
+	rep_enc.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+	rep_enc.flat = &flat16;
+	def_enc.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
+	def_enc.flat = &flat16;
+	mb.rep_compression = &rep_enc;
+	if (has_def)
+		mb.def_compression = &def_enc;
+	mb.value_compression = &v.top;
+	layers[0] = null_items ? LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_NULLABLE_ITEM :
+		LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM;
+	layers[1] = layers_list(null_lists, empty_lists);
+	mb.n_layers = 2;
+	mb.layers = layers;
+	mb.num_buffers = 1;
+	mb.repetition_index_depth = 1;
+	mb.num_items = pv->num_items;
+	layout.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT;
+	layout.mini_block_layout = &mb;
+	return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
+}
+
 int
 LanceEncodePageV21(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
 {
+	if (pv->is_list)
+	{
+		return encode_list(pv, out, error);
+	}
 	if (pv->num_rows > UINT32_MAX)
 		return LanceErrorSet(error, EINVAL, "a 2.1 page holds at most 2^32-1 rows");
 	if (pv->null_count == pv->num_rows)

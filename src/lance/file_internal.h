@@ -46,6 +46,16 @@ typedef struct LancePageValues
 	LanceBuf	validity;
 	LanceBuf	values;
 	LanceBuf	offsets;
+	/*
+	 * list<fixed-width> (2.1 only): rows are lists; 'validity' and 'offsets'
+	 * (uint64 item ends, num_rows + 1 from 0) describe the rows, 'values'
+	 * and 'item_validity' the num_items items (bits_per_value each).
+	 */
+	bool		is_list;
+	uint64_t	num_items;
+	uint64_t	null_items;
+	uint64_t	empty_lists;
+	LanceBuf	item_validity;
 } LancePageValues;
 
 /* A page ready to write: up to 4 buffers and its encoding (Any bytes). */
@@ -143,6 +153,14 @@ typedef struct LancePageRead
 
 extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
 extern int	LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error);
+
+/*
+ * A 2.1 list page (one list layer over fixed-width items): appends the
+ * requested rows to 'rows' (validity; offsets = item count after the row,
+ * via its offsets buffer) and their items to 'items'.
+ */
+extern int	LanceDecodeListPageV21(const LancePageRead *req, LanceOut *rows, LanceOut *items,
+								   LanceError *error);
 
 /* Read [offset, offset+length) of the file into a new allocation. */
 extern int	LanceReadBytes(const LanceFileIo *io, uint64_t offset, uint64_t length,

@@ -717,11 +717,177 @@ check_field(const LanceFileReader *r, int32_t field, const LanceColumnInfo **ci,
 	f = &r->schema.fields[field];
 	if (f->parent_id != -1)
 		return LanceErrorSet(error, EINVAL, "field \"%s\" is not a top-level field", f->name);
+	if (f->type == LANCE_TYPE_LIST && r->version == LANCE_FILE_VERSION_2_1 &&
+		field + 1 < r->schema.num_fields && r->schema.fields[field + 1].parent_id == f->id &&
+		(LanceTypeByteWidth(r->schema.fields[field + 1].type) > 0 ||
+		 r->schema.fields[field + 1].type == LANCE_TYPE_BOOL) &&
+		r->field_column[field + 1] >= 0)
+	{
+		*ci = &r->columns[r->field_column[field + 1]];
+		return 0;
+	}
 	if (f->type == LANCE_TYPE_LIST || f->type == LANCE_TYPE_STRUCT)
-		return LanceErrorSet(error, ENOTSUP, "reading nested field \"%s\" (list or struct) is not supported",
+		return LanceErrorSet(error, ENOTSUP, "reading nested field \"%s\" is not supported (lists only in 2.1, of fixed-width items)",
 							 f->name);
 	*ci = &r->columns[r->field_column[field]];
 	return 0;
+}
+
+/*
+ * Lists: rows (validity, item end offsets) and items in request order, with
+ * 'perm' (result row perm[s] = request row s) applied by gathering.
+ */
+static int
+list_to_array(LanceOut *rows, LanceOut *items, const LanceField *f, const LanceField *item,
+			  const uint64_t *perm, LanceArray *arr, LanceError *error)
+{
+	const LanceAllocator *a = arr->allocator;
+	uint64_t	n = rows->length;
+	const uint64_t *ends = (const uint64_t *) rows->offsets.data;	/* n + 1, from 0 */
+	LanceBuf	offsets;
+	LanceBuf	validity;
+	LanceArray	child;
+	LanceOut	gathered;
+	uint64_t   *pos = NULL;
+	size_t		rb = items->bits_per_value == 1 ? 1 : items->bits_per_value / 8;
+	int			rc = 0;
+
+	LanceBufInit(&offsets, a);
+	LanceBufInit(&validity, a);
+	LanceArrayInit(&child, a);
+	memset(&gathered, 0, sizeof(gathered));
+	gathered.type = items->type;
+	gathered.bits_per_value = items->bits_per_value;
+	LanceBufInit(&gathered.validity, a);
+	LanceBufInit(&gathered.values, a);
+	LanceBufInit(&gathered.offsets, a);
+	if (items->length > INT32_MAX)
+		return LanceErrorSet(error, EOVERFLOW, "%llu list items do not fit 32-bit offsets",
+							 (unsigned long long) items->length);
+	if (perm != NULL)
+	{
+		pos = LanceAlloc(a, (size_t) (n + 1) * sizeof(uint64_t));
+		if (pos == NULL)
+			return LanceErrorSet(error, ENOMEM, "out of memory");
+		for (uint64_t s = 0; s < n; s++)
+			pos[perm[s]] = s;
+	}
+	rc = LanceBufReserve(&offsets, (size_t) (n + 1) * 4);
+	if (rc == 0 && rows->null_count > 0)
+		rc = LanceBufAppendByte(&validity, 0, (size_t) (n + 7) / 8 + 1);
+	if (rc == 0)
+	{
+		LanceStoreU32(offsets.data, 0);
+		offsets.len = 4;
+	}
+	for (uint64_t i = 0; rc == 0 && i < n; i++)
+	{
+		uint64_t	s = perm ? pos[i] : i;
+
+		if (rows->null_count > 0 && rows->validity.data[s])
+			LanceBitSet(validity.data, i, true);
+		if (perm != NULL)
+			for (uint64_t t = ends[s]; rc == 0 && t < ends[s + 1]; t++)
+				rc = LanceOutAppendFixed(&gathered, items->values.data + t * rb,
+										 items->validity.data[t] != 0, error);
+		LanceStoreU32(offsets.data + offsets.len,
+					  (uint32_t) (perm ? gathered.length : ends[s + 1]));
+		offsets.len += 4;
+	}
+	if (rc == 0)
+	{
+		LanceField	itemf = *item;
+
+		rc = out_to_array(perm ? &gathered : items, &itemf, NULL, &child, error);
+	}
+	if (rc == 0)
+	{
+		arr->column.type = f->type;
+		arr->column.length = (int64_t) n;
+		arr->column.null_count = (int64_t) rows->null_count;
+		if (validity.data != NULL)
+			adopt(arr, 0, &validity);
+		adopt(arr, 1, &offsets);
+		arr->buffers[2] = child.buffers[2];
+		arr->sizes[2] = child.sizes[2];
+		arr->buffers[3] = child.buffers[0];
+		arr->sizes[3] = child.sizes[0];
+		child.buffers[2] = child.buffers[0] = NULL;
+		arr->child = child.column;
+		arr->column.validity = arr->buffers[0];
+		arr->column.offsets = arr->buffers[1];
+		arr->column.child = &arr->child;
+	}
+	LanceArrayReset(&child);
+	LanceBufReset(&offsets);
+	LanceBufReset(&validity);
+	out_reset(&gathered);
+	LanceFree(a, pos, (size_t) (n + 1) * sizeof(uint64_t));
+	if (rc == ENOMEM)
+		LanceErrorSet(error, rc, "out of memory");
+	return rc;
+}
+
+/* Read list rows (range when rows == NULL) of 'field' into 'out'. */
+static int
+read_list(const LanceFileReader *r, int32_t field, const LanceColumnInfo *ci,
+		  uint64_t *sorted, uint64_t first, uint64_t n, const uint64_t *perm,
+		  LanceArray *out, LanceError *error)
+{
+	const LanceField *f = &r->schema.fields[field];
+	const LanceField *item = &r->schema.fields[field + 1];
+	LanceOut	rows,
+				items;
+	uint64_t	end = first + n;
+	size_t		k = 0;
+	int			rc;
+
+	out_init(&rows, f, out->allocator);
+	rows.bits_per_value = 0;
+	out_init(&items, item, out->allocator);
+	rc = LanceBufAppendByte(&rows.offsets, 0, 8);
+	for (size_t p = 0; rc == 0 && p < ci->num_pages; p++)
+	{
+		const LancePageInfo *pg = &ci->pages[p];
+		uint64_t	pend = pg->first_row + pg->num_rows;
+		LancePageRead req;
+
+		req.io = &r->io;
+		req.page = pg;
+		req.allocator = out->allocator;
+		if (sorted == NULL)
+		{
+			uint64_t	a = first > pg->first_row ? first : pg->first_row;
+			uint64_t	b = end < pend ? end : pend;
+
+			if (a >= b)
+				continue;
+			req.rows = NULL;
+			req.first = a - pg->first_row;
+			req.n = b - a;
+		}
+		else
+		{
+			size_t		start = k;
+
+			while (k < n && sorted[k] < pend)
+				sorted[k++] -= pg->first_row;
+			if (k == start)
+				continue;
+			req.rows = sorted + start;
+			req.first = 0;
+			req.n = k - start;
+		}
+		rc = LanceDecodeListPageV21(&req, &rows, &items, error);
+	}
+	if (rc == 0 && rows.length != n)
+		rc = LanceErrorSet(error, EINVAL, "expected %llu rows but the pages gave %llu",
+						   (unsigned long long) n, (unsigned long long) rows.length);
+	if (rc == 0)
+		rc = list_to_array(&rows, &items, f, item, perm, out, error);
+	out_reset(&rows);
+	out_reset(&items);
+	return rc;
 }
 
 static int
@@ -760,6 +926,8 @@ LanceFileReaderReadRange(const LanceFileReader *r, int32_t field, uint64_t first
 		return LanceErrorSet(error, EINVAL, "rows %llu..+%llu are past the file's %llu rows",
 							 (unsigned long long) first_row, (unsigned long long) num_rows,
 							 (unsigned long long) r->num_rows);
+	if (r->schema.fields[field].type == LANCE_TYPE_LIST)
+		return read_list(r, field, ci, NULL, first_row, num_rows, NULL, out, error);
 	out_init(&o, &r->schema.fields[field], out->allocator);
 	reserve_out(&o, num_rows);
 	rc = LanceBufAppendByte(&o.offsets, 0, 8);
@@ -853,6 +1021,11 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 			sorted[s] = refs[s].row;
 			perm[s] = refs[s].index;
 		}
+	}
+	if (r->schema.fields[field].type == LANCE_TYPE_LIST)
+	{
+		rc = read_list(r, field, ci, sorted, 0, num_rows, perm, out, error);
+		goto done;
 	}
 	out_init(&o, &r->schema.fields[field], a);
 	reserve_out(&o, num_rows);

@@ -33,7 +33,7 @@ typedef struct PageRec
 
 typedef struct ColumnState
 {
-	const LanceField *field;
+	const LanceField *field;	/* the top-level field */
 	LancePageValues pv;
 	LanceBuf	pages;			/* PageRec[] */
 	uint64_t	rows_flushed;
@@ -124,6 +124,18 @@ static void
 pv_init(LancePageValues *pv, const LanceField *f, const LanceAllocator *a)
 {
 	memset(pv, 0, sizeof(*pv));
+	LanceBufInit(&pv->item_validity, a);
+	if (f->type == LANCE_TYPE_LIST)
+	{
+		/* f + 1 is the item field (validated at open) */
+		pv->is_list = true;
+		pv->type = f[1].type;
+		pv->bits_per_value = (uint32_t) (LanceTypeByteWidth(f[1].type) * 8);
+		LanceBufInit(&pv->validity, a);
+		LanceBufInit(&pv->values, a);
+		LanceBufInit(&pv->offsets, a);
+		return;
+	}
 	pv->type = f->type;
 	pv->item_type = f->item_type;
 	pv->list_size = f->list_size;
@@ -155,6 +167,10 @@ pv_init(LancePageValues *pv, const LanceField *f, const LanceAllocator *a)
 static void
 pv_clear(LancePageValues *pv)
 {
+	pv->num_items = 0;
+	pv->null_items = 0;
+	pv->empty_lists = 0;
+	pv->item_validity.len = 0;
 	pv->num_rows = 0;
 	pv->null_count = 0;
 	pv->max_length = 0;
@@ -166,6 +182,7 @@ pv_clear(LancePageValues *pv)
 static void
 pv_reset(LancePageValues *pv)
 {
+	LanceBufReset(&pv->item_validity);
 	LanceBufReset(&pv->validity);
 	LanceBufReset(&pv->values);
 	LanceBufReset(&pv->offsets);
@@ -200,6 +217,48 @@ pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
 			pv->null_count++;
 	}
 
+	if (pv->is_list)
+	{
+		const int32_t *offs = c->offsets;
+		const LanceColumn *child = c->child;
+		size_t		w = pv->bits_per_value / 8;
+
+		if (pv->offsets.len == 0 && (rc = LanceBufAppendByte(&pv->offsets, 0, 8)) != 0)
+			return rc;
+		for (int64_t i = 0; i < n; i++)
+		{
+			int64_t		row = c->offset + start + i;
+			int64_t		a = offs[row],
+						b = offs[row + 1];
+			uint64_t	end;
+
+			if (b < a || a < 0 || b > child->length + 0)
+				return EINVAL;
+			if (!LanceColumnIsValid(c, start + i))
+				b = a;			/* a null list's items are not stored */
+			else if (a == b)
+				pv->empty_lists++;
+			if ((rc = LanceBufAppend(&pv->values, (const uint8_t *) child->values +
+									 (size_t) (child->offset + a) * w, (size_t) (b - a) * w)) != 0)
+				return rc;
+			for (int64_t t = a; t < b; t++)
+			{
+				uint64_t	k = pv->num_items++;
+
+				if ((k & 7) == 0 && (rc = LanceBufAppendByte(&pv->item_validity, 0, 1)) != 0)
+					return rc;
+				if (LanceColumnIsValid(child, t))
+					LanceBitSet(pv->item_validity.data, k, true);
+				else
+					pv->null_items++;
+			}
+			end = pv->num_items;
+			if ((rc = LanceBufAppend(&pv->offsets, &end, 8)) != 0)
+				return rc;
+		}
+		pv->num_rows += (uint64_t) n;
+		return 0;
+	}
 	if (pv->bits_per_value == 1)
 	{
 		const uint8_t *bits = c->values;
@@ -323,7 +382,7 @@ LanceFileWriterClose(LanceFileWriter *w)
 		LanceBufReset(&col->pages);
 		pv_reset(&col->pv);
 	}
-	LanceFree(w->allocator, w->columns, sizeof(ColumnState) * (size_t) w->num_columns);
+	LanceFree(w->allocator, w->columns, sizeof(ColumnState) * (size_t) (w->schema.num_fields + 1));
 	LanceBufReset(&w->global_buffers);
 	LanceSchemaReset(&w->schema);
 	if (w->fd >= 0)
@@ -356,9 +415,16 @@ LanceFileWriterOpen(LanceFileWriter **writer, LanceWriteFn write, void *ctx,
 	{
 		const LanceField *f = &schema->fields[i];
 
+		if (f->type == LANCE_TYPE_LIST && options->version != LANCE_FILE_VERSION_2_0 &&
+			i + 1 < schema->num_fields && schema->fields[i + 1].parent_id == f->id &&
+			LanceTypeByteWidth(schema->fields[i + 1].type) > 0)
+		{
+			i++;				/* list<fixed-width>: its item field has the column */
+			continue;
+		}
 		if (f->type == LANCE_TYPE_LIST || f->type == LANCE_TYPE_STRUCT || f->parent_id != -1)
 			return LanceErrorSet(error, ENOTSUP,
-								 "field \"%s\": the writer does not support nested (list or struct) columns",
+								 "field \"%s\": the writer supports lists only of fixed-width items and in format 2.1, and no structs",
 								 f->name);
 	}
 	w = LanceAllocZero(options->allocator, sizeof(*w));
@@ -378,19 +444,23 @@ LanceFileWriterOpen(LanceFileWriter **writer, LanceWriteFn write, void *ctx,
 		LanceFileWriterClose(w);
 		return rc;
 	}
-	w->num_columns = schema->num_fields;
-	w->columns = LanceAllocZero(w->allocator, sizeof(ColumnState) * (size_t) (w->num_columns + 1));
+	w->columns = LanceAllocZero(w->allocator, sizeof(ColumnState) * (size_t) (schema->num_fields + 1));
 	if (w->columns == NULL)
 	{
-		w->num_columns = 0;
 		LanceFileWriterClose(w);
 		return LanceErrorSet(error, ENOMEM, "out of memory");
 	}
-	for (int32_t i = 0; i < w->num_columns; i++)
+	/* one column per top-level field (a list's column is its item's) */
+	for (int32_t i = 0; i < w->schema.num_fields; i++)
 	{
-		w->columns[i].field = &w->schema.fields[i];
-		pv_init(&w->columns[i].pv, &w->schema.fields[i], w->allocator);
-		LanceBufInit(&w->columns[i].pages, w->allocator);
+		ColumnState *col;
+
+		if (w->schema.fields[i].parent_id != -1)
+			continue;
+		col = &w->columns[w->num_columns++];
+		col->field = &w->schema.fields[i];
+		pv_init(&col->pv, &w->schema.fields[i], w->allocator);
+		LanceBufInit(&col->pages, w->allocator);
 	}
 	*writer = w;
 	return 0;
@@ -423,6 +493,9 @@ column_type_matches(const LanceField *f, const LanceColumn *c)
 {
 	if (c->type != f->type)
 		return false;
+	if (f->type == LANCE_TYPE_LIST)
+		return c->offsets != NULL && c->child != NULL && c->child->type == f[1].type &&
+			c->child->values != NULL;
 	if (f->type == LANCE_TYPE_FIXED_SIZE_LIST)
 		return c->child != NULL && c->list_size == f->list_size &&
 			c->child->type == f->item_type && c->child->values != NULL;

@@ -11,8 +11,11 @@
  * Nullable/Flat/Binary/FixedSizeList trees of format 2.0.  Supported column
  * types: bool, int8..int64, uint8..uint64, float16/32/64, utf8, binary,
  * large_utf8, large_binary, date32, timestamp[us], fixed_size_list of a
- * fixed-width primitive; nullable or not.  Nested list and struct columns
- * are refused with ENOTSUP.
+ * fixed-width primitive; nullable or not; and in format 2.1 also
+ * list<fixed-width primitive> (null lists, empty lists and null items),
+ * written and read as lance 8 does (mini-block pages with repetition
+ * levels).  Struct columns, lists in 2.0 and lists of other types are
+ * refused with ENOTSUP.
  *
  * Errors follow lance.h: EINVAL corrupt input or bad arguments, ENOTSUP an
  * encoding or version this library does not implement (named in the
@@ -89,8 +92,9 @@ typedef struct LanceFileWriterOptions
 extern void LanceFileWriterOptionsInit(LanceFileWriterOptions *options);
 
 /*
- * Start a file with 'schema' (copied; validated; top-level fields, no
- * struct or list fields) whose bytes go to write(ctx, ...).  'options' may
+ * Start a file with 'schema' (copied; validated; top-level fields, plus
+ * the item field right after each list field) whose bytes go to
+ * write(ctx, ...).  'options' may
  * be NULL.  Nothing is written until pages fill or the file is finished.
  */
 extern int	LanceFileWriterOpen(LanceFileWriter **writer, LanceWriteFn write,
@@ -107,7 +111,8 @@ extern int	LanceFileWriterOpenPath(LanceFileWriter **writer, const char *path,
 /*
  * Append a batch: columns[i] holds the values of the i-th top-level field,
  * all of the same length, in the Arrow layout LanceColumn describes (type
- * must match the field; a non-nullable field must have no nulls).  The
+ * must match the field; a non-nullable field must have no nulls; a list
+ * has int32 offsets and its items in 'child').  The
  * values are copied; the caller keeps its buffers.
  */
 extern int	LanceFileWriterWrite(LanceFileWriter *writer, const LanceColumn *columns,
@@ -184,7 +189,9 @@ extern int	LanceFileReaderReadGlobalBuffer(const LanceFileReader *reader,
  * Read rows [first_row, first_row + num_rows) of top-level field number
  * 'field' (an index into LanceFileReaderSchema()->fields whose parent is
  * -1) into 'out' (initialised; reset first if used).  Only the pages and,
- * for mini-block pages, the chunks covering the range are read.
+ * for mini-block pages, the chunks covering the range are read (list pages
+ * are decoded whole).  A list comes back as int32 offsets and validity in
+ * out->column, its items in out->child (= *out->column.child).
  */
 extern int	LanceFileReaderReadRange(const LanceFileReader *reader, int32_t field,
 									 uint64_t first_row, uint64_t num_rows,

@@ -38,6 +38,7 @@ typedef struct PreadPrivate
 #define PRIV(rt) ((PreadPrivate *) (rt)->private_data)
 
 static void *PreadThread(void *arg);
+static void PreadKick(Runtime *rt);
 
 static int
 PreadStart(Runtime *rt, RuntimeError *error)
@@ -127,6 +128,8 @@ PreadThread(void *arg)
 			priv->idle--;
 			continue;
 		}
+		if (rt->nqueued > 0 && priv->idle > 0)
+			pthread_cond_signal(&priv->work);	/* the next one, see PreadKick */
 		/* the request (and its batch) cannot be freed while RUNNING */
 		pthread_mutex_unlock(&rt->mu);
 		if (req->rq_kind == RUNTIME_REQ_HINT)
@@ -143,23 +146,20 @@ PreadThread(void *arg)
 	return NULL;
 }
 
-/* Wakes as many idle workers as there are queued requests. */
+/*
+ * Wakes one idle worker if requests are queued.  A worker that takes a
+ * request and still sees some queued wakes the next one (PreadThread), so
+ * slow reads soon have every worker, while page-cache reads, which the
+ * waiting caller takes too, do not wake a crowd of threads to fight over two
+ * cores.
+ */
 static void
 PreadKick(Runtime *rt)
 {
 	PreadPrivate *priv = PRIV(rt);
 
-	if (rt->nqueued == 0 || priv->idle == 0)
-		return;
-	if (rt->nqueued >= priv->idle)
-		pthread_cond_broadcast(&priv->work);
-	else
-	{
-		int			i;
-
-		for (i = 0; i < rt->nqueued; i++)
-			pthread_cond_signal(&priv->work);
-	}
+	if (rt->nqueued > 0 && priv->idle > 0)
+		pthread_cond_signal(&priv->work);
 }
 
 /*

@@ -34,6 +34,11 @@
  *	  its own calls on one batch).  The runtime's threads never call back into
  *	  the caller, run with every signal blocked, and touch only memory the
  *	  runtime owns.
+ *	- Memory is malloc'd by the runtime itself, not taken from a caller's
+ *	  allocator: read buffers must outlive whatever memory context the
+ *	  caller had when it gave a batch up (see RuntimeBatchRelease), and the
+ *	  runtime's threads free them.  Every allocation is bounded by
+ *	  config.max_buffer_bytes.
  *	- Symbols carry the Runtime prefix; internal ones live in
  *	  runtime_internal.h.
  */
@@ -226,7 +231,9 @@ extern int	RuntimeBatchAdoptFd(RuntimeBatch *batch, int fd, RuntimeError *error)
  * Issues every read added since the last submit.  At most queue_depth reads
  * of the runtime are in flight; the others wait in the runtime's queue and
  * are issued as slots free up, so this never blocks on I/O.  Reads already
- * in the page cache may be complete when it returns.
+ * in the page cache may be complete when it returns: io_uring completes them
+ * inside the submitting system call, and the pread pool reads a submit of a
+ * few reads in the caller's thread with RWF_NOWAIT before waking a worker.
  */
 extern int	RuntimeBatchSubmit(RuntimeBatch *batch, RuntimeError *error);
 

@@ -263,7 +263,11 @@ HangHandler(int sig)
 				   "not ok - hang detector: '%s' did not finish in time\nBail out! hang\n",
 				   hang_test);
 	if (write(STDOUT_FILENO, msg, (size_t) len) < 0)
-		_exit(3);
+		len = 0;
+	/* async-signal-safe clean-up of the test directory */
+	unlink(data_path);
+	unlink(fifo_path);
+	rmdir(test_dir);
 	_exit(3);
 }
 

@@ -45,12 +45,17 @@ LanceAllocatorDefault(void)
 	return &default_allocator;
 }
 
+/*
+ * Zero-byte requests are made one byte long for every allocator, so a NULL
+ * result always means "out of memory" (an allocator may return NULL for 0).
+ * LanceFree rounds the same way, so sizes passed back always match.
+ */
 void *
 LanceAlloc(const LanceAllocator *a, size_t size)
 {
 	if (a == NULL)
 		a = &default_allocator;
-	return a->alloc(a->ctx, size);
+	return a->alloc(a->ctx, size == 0 ? 1 : size);
 }
 
 void *
@@ -69,8 +74,9 @@ LanceRealloc(const LanceAllocator *a, void *ptr, size_t old_size, size_t new_siz
 	if (a == NULL)
 		a = &default_allocator;
 	if (ptr == NULL)
-		return a->alloc(a->ctx, new_size);
-	return a->realloc(a->ctx, ptr, old_size, new_size);
+		return LanceAlloc(a, new_size);
+	return a->realloc(a->ctx, ptr, old_size == 0 ? 1 : old_size,
+					  new_size == 0 ? 1 : new_size);
 }
 
 void
@@ -80,7 +86,7 @@ LanceFree(const LanceAllocator *a, void *ptr, size_t size)
 		return;
 	if (a == NULL)
 		a = &default_allocator;
-	a->free(a->ctx, ptr, size);
+	a->free(a->ctx, ptr, size == 0 ? 1 : size);
 }
 
 char *
@@ -98,11 +104,70 @@ LanceStrdup(const LanceAllocator *a, const char *s)
 	return copy;
 }
 
+char *
+LanceStrdupOrEmpty(const LanceAllocator *a, const char *s)
+{
+	return LanceStrdup(a, s != NULL ? s : "");
+}
+
+void *
+LanceMemdup(const LanceAllocator *a, const void *src, size_t n)
+{
+	void	   *copy = LanceAlloc(a, n);
+
+	if (copy != NULL && n > 0)
+		memcpy(copy, src, n);
+	return copy;
+}
+
 void
 LanceStrfree(const LanceAllocator *a, char *s)
 {
 	if (s != NULL)
 		LanceFree(a, s, strlen(s) + 1);
+}
+
+/*
+ * protobuf-c allocations on top of a LanceAllocator.  protobuf-c's free does
+ * not pass the size, and LanceAllocator's does, so each block carries its
+ * size in a 16-byte header (16 keeps the payload aligned for any scalar).
+ */
+static void *
+protobuf_alloc(void *ctx, size_t size)
+{
+	uint8_t    *p;
+
+	if (size > SIZE_MAX - 16)
+		return NULL;
+	p = LanceAlloc(ctx, size + 16);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	return p + 16;
+}
+
+static void
+protobuf_free(void *ctx, void *ptr)
+{
+	uint8_t    *p;
+	size_t		size;
+
+	if (ptr == NULL)
+		return;
+	p = (uint8_t *) ptr - 16;
+	memcpy(&size, p, sizeof(size));
+	LanceFree(ctx, p, size + 16);
+}
+
+ProtobufCAllocator
+LanceProtobufAllocator(const LanceAllocator *a)
+{
+	ProtobufCAllocator pa;
+
+	pa.alloc = protobuf_alloc;
+	pa.free = protobuf_free;
+	pa.allocator_data = (void *) a;
+	return pa;
 }
 
 /* ---- growable byte buffer ---- */

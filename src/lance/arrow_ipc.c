@@ -18,6 +18,9 @@
  * offsets relative to where they are stored; vectors start with a u32 count.
  */
 #include <zstd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/arrow_ipc.h"
 #include "lance/dataset_internal.h"
@@ -52,20 +55,20 @@ fb_table_at(const Fb *fb, size_t pos, FbTable *t, LanceError *error)
 	int64_t		vt;
 
 	if (pos > fb->len || fb->len - pos < 4 || pos % 4 != 0)
-		return ds_error(error, EINVAL, "flatbuffer table offset %zu out of bounds (%zu bytes)",
+		return LanceErrorSet(error, EINVAL, "flatbuffer table offset %zu out of bounds (%zu bytes)",
 						pos, fb->len);
-	vt = (int64_t) pos - (int32_t) ds_le32(fb->buf + pos);
+	vt = (int64_t) pos - (int32_t) LanceLoadU32(fb->buf + pos);
 	if (vt < 0 || (uint64_t) vt > fb->len - 4 || vt % 2 != 0)
-		return ds_error(error, EINVAL, "flatbuffer vtable offset %lld out of bounds",
+		return LanceErrorSet(error, EINVAL, "flatbuffer vtable offset %lld out of bounds",
 						(long long) vt);
 	t->fb = fb;
 	t->pos = pos;
 	t->vt = (size_t) vt;
-	t->vt_len = ds_le16(fb->buf + vt);
-	t->tbl_len = ds_le16(fb->buf + vt + 2);
+	t->vt_len = LanceLoadU16(fb->buf + vt);
+	t->tbl_len = LanceLoadU16(fb->buf + vt + 2);
 	if (t->vt_len < 4 || t->vt_len % 2 != 0 || t->vt_len > fb->len - t->vt ||
 		t->tbl_len < 4 || t->tbl_len > fb->len - pos)
-		return ds_error(error, EINVAL, "flatbuffer vtable (%u, %u) out of bounds",
+		return LanceErrorSet(error, EINVAL, "flatbuffer vtable (%u, %u) out of bounds",
 						t->vt_len, t->tbl_len);
 	return 0;
 }
@@ -83,11 +86,11 @@ fb_field(const FbTable *t, int idx, size_t size, size_t *pos, LanceError *error)
 	*pos = 0;
 	if (slot + 2 > t->vt_len)
 		return 0;
-	off = ds_le16(t->fb->buf + t->vt + slot);
+	off = LanceLoadU16(t->fb->buf + t->vt + slot);
 	if (off == 0)
 		return 0;
 	if (off < 4 || (size_t) off + size > t->tbl_len)
-		return ds_error(error, EINVAL, "flatbuffer field %d at %u outside its table (%u bytes)",
+		return LanceErrorSet(error, EINVAL, "flatbuffer field %d at %u outside its table (%u bytes)",
 						idx, off, t->tbl_len);
 	*pos = t->pos + off;
 	return 0;
@@ -109,7 +112,7 @@ fb_i32(const FbTable *t, int idx, int32_t def, int32_t *out, LanceError *error)
 	size_t		pos;
 	int			rc = fb_field(t, idx, 4, &pos, error);
 
-	*out = (rc == 0 && pos != 0) ? (int32_t) ds_le32(t->fb->buf + pos) : def;
+	*out = (rc == 0 && pos != 0) ? (int32_t) LanceLoadU32(t->fb->buf + pos) : def;
 	return rc;
 }
 
@@ -119,7 +122,7 @@ fb_i64(const FbTable *t, int idx, int64_t def, int64_t *out, LanceError *error)
 	size_t		pos;
 	int			rc = fb_field(t, idx, 8, &pos, error);
 
-	*out = (rc == 0 && pos != 0) ? (int64_t) ds_le64(t->fb->buf + pos) : def;
+	*out = (rc == 0 && pos != 0) ? (int64_t) LanceLoadU64(t->fb->buf + pos) : def;
 	return rc;
 }
 
@@ -130,10 +133,10 @@ fb_deref(const Fb *fb, size_t pos, size_t *target, LanceError *error)
 	uint32_t	off;
 
 	if (pos > fb->len || fb->len - pos < 4)
-		return ds_error(error, EINVAL, "flatbuffer reference at %zu out of bounds", pos);
-	off = ds_le32(fb->buf + pos);
+		return LanceErrorSet(error, EINVAL, "flatbuffer reference at %zu out of bounds", pos);
+	off = LanceLoadU32(fb->buf + pos);
 	if (off == 0 || off > fb->len - pos)
-		return ds_error(error, EINVAL, "flatbuffer reference %u at %zu out of bounds", off, pos);
+		return LanceErrorSet(error, EINVAL, "flatbuffer reference %u at %zu out of bounds", off, pos);
 	*target = pos + off;
 	return 0;
 }
@@ -173,10 +176,10 @@ fb_vector(const FbTable *t, int idx, size_t elem, size_t *data, uint32_t *count,
 	if ((rc = fb_deref(t->fb, pos, &target, error)) != 0)
 		return rc;
 	if (t->fb->len - target < 4)
-		return ds_error(error, EINVAL, "flatbuffer vector header out of bounds");
-	n = ds_le32(t->fb->buf + target);
+		return LanceErrorSet(error, EINVAL, "flatbuffer vector header out of bounds");
+	n = LanceLoadU32(t->fb->buf + target);
 	if ((uint64_t) n * elem > t->fb->len - target - 4)
-		return ds_error(error, EINVAL, "flatbuffer vector of %u elements out of bounds", n);
+		return LanceErrorSet(error, EINVAL, "flatbuffer vector of %u elements out of bounds", n);
 	*data = target + 4;
 	*count = n;
 	return 0;
@@ -223,31 +226,31 @@ check_schema(const FbTable *footer, const char *column, LanceError *error)
 	if ((rc = fb_table(footer, 1, &schema, &present, error)) != 0)
 		return rc;
 	if (!present)
-		return ds_error(error, EINVAL, "Arrow file footer has no schema");
+		return LanceErrorSet(error, EINVAL, "Arrow file footer has no schema");
 	if ((rc = fb_vector(&schema, 1, 4, &fields, &nfields, error)) != 0)
 		return rc;
 	if (nfields != 1)
-		return ds_error(error, EINVAL, "expected 1 column in the deletion file but found %u",
+		return LanceErrorSet(error, EINVAL, "expected 1 column in the deletion file but found %u",
 						nfields);
 	if ((rc = fb_vector_table(footer->fb, fields, 0, &field, error)) != 0 ||
 		(rc = fb_string(&field, 0, &name, &name_len, error)) != 0 ||
 		(rc = fb_u8(&field, 2, 0, &type_type, error)) != 0)
 		return rc;
 	if (name_len != strlen(column) || memcmp(name, column, name_len) != 0)
-		return ds_error(error, EINVAL, "expected column \"%s\" but found \"%.*s\"", column,
+		return LanceErrorSet(error, EINVAL, "expected column \"%s\" but found \"%.*s\"", column,
 						(int) (name_len > 64 ? 64 : name_len), name);
 	if (type_type != TYPE_INT)
-		return ds_error(error, EINVAL, "expected column \"%s\" of type uint32 but found type %u",
+		return LanceErrorSet(error, EINVAL, "expected column \"%s\" of type uint32 but found type %u",
 						column, type_type);
 	if ((rc = fb_table(&field, 3, &type, &present, error)) != 0)
 		return rc;
 	if (!present)
-		return ds_error(error, EINVAL, "column \"%s\" has no Int type table", column);
+		return LanceErrorSet(error, EINVAL, "column \"%s\" has no Int type table", column);
 	if ((rc = fb_i32(&type, 0, 0, &bit_width, error)) != 0 ||
 		(rc = fb_u8(&type, 1, 0, &is_signed, error)) != 0)
 		return rc;
 	if (bit_width != 32 || is_signed)
-		return ds_error(error, EINVAL, "expected column \"%s\" of type uint32 but found %sint%d",
+		return LanceErrorSet(error, EINVAL, "expected column \"%s\" of type uint32 but found %sint%d",
 						column, is_signed ? "" : "u", bit_width);
 	return 0;
 }
@@ -262,14 +265,14 @@ read_buffer(const uint8_t *body, size_t body_len, int64_t off, int64_t len, bool
 	size_t		got;
 
 	if (off < 0 || len < 0 || (uint64_t) off > body_len || (uint64_t) len > body_len - (uint64_t) off)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"Arrow buffer (offset %lld, length %lld) outside the body (%zu bytes)",
 						(long long) off, (long long) len, body_len);
 	p = body + off;
 	if (!zstd)
 	{
 		if ((uint64_t) len < need)
-			return ds_error(error, EINVAL, "expected an Arrow buffer of %zu bytes but found %lld",
+			return LanceErrorSet(error, EINVAL, "expected an Arrow buffer of %zu bytes but found %lld",
 							need, (long long) len);
 		memcpy(out, p, need);
 		return 0;
@@ -277,30 +280,30 @@ read_buffer(const uint8_t *body, size_t body_len, int64_t off, int64_t len, bool
 	if (len == 0 && need == 0)
 		return 0;
 	if (len < 8)
-		return ds_error(error, EINVAL, "compressed Arrow buffer of %lld bytes has no length prefix",
+		return LanceErrorSet(error, EINVAL, "compressed Arrow buffer of %lld bytes has no length prefix",
 						(long long) len);
-	raw = (int64_t) ds_le64(p);
+	raw = (int64_t) LanceLoadU64(p);
 	if (raw == -1)
 	{
 		if ((uint64_t) len - 8 < need)
-			return ds_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							"expected an Arrow buffer of %zu bytes but found %lld", need,
 							(long long) len - 8);
 		memcpy(out, p + 8, need);
 		return 0;
 	}
 	if (raw < 0 || (uint64_t) raw != need)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected an uncompressed Arrow buffer of %zu bytes but found %lld",
 						need, (long long) raw);
 	if (need == 0)
 		return 0;
 	got = ZSTD_decompress(out, need, p + 8, (size_t) len - 8);
 	if (ZSTD_isError(got))
-		return ds_error(error, EINVAL, "corrupt zstd data in Arrow buffer: %s",
+		return LanceErrorSet(error, EINVAL, "corrupt zstd data in Arrow buffer: %s",
 						ZSTD_getErrorName(got));
 	if (got != need)
-		return ds_error(error, EINVAL, "expected %zu bytes from zstd but found %zu", need, got);
+		return LanceErrorSet(error, EINVAL, "expected %zu bytes from zstd but found %zu", need, got);
 	return 0;
 }
 
@@ -309,9 +312,9 @@ static int
 read_batch(const Fb *file, size_t data_end, size_t block, const LanceAllocator *a,
 		   uint32_t **values, int64_t *count, int64_t *cap, LanceError *error)
 {
-	int64_t		offset = (int64_t) ds_le64(file->buf + block);
-	int32_t		meta_len = (int32_t) ds_le32(file->buf + block + 8);
-	int64_t		body_len = (int64_t) ds_le64(file->buf + block + 16);
+	int64_t		offset = (int64_t) LanceLoadU64(file->buf + block);
+	int32_t		meta_len = (int32_t) LanceLoadU32(file->buf + block + 8);
+	int64_t		body_len = (int64_t) LanceLoadU64(file->buf + block + 16);
 	size_t		fb_start;
 	size_t		fb_len;
 	size_t		root;
@@ -333,16 +336,16 @@ read_batch(const Fb *file, size_t data_end, size_t block, const LanceAllocator *
 	if (offset < MAGIC_LEN || meta_len < 8 || body_len < 0 ||
 		(uint64_t) offset > data_end || (uint64_t) meta_len > data_end - (uint64_t) offset ||
 		(uint64_t) body_len > data_end - (uint64_t) offset - (uint64_t) meta_len)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"Arrow record batch block (offset %lld, metadata %d, body %lld) outside the file",
 						(long long) offset, meta_len, (long long) body_len);
 	/* message prefix: continuation marker 0xFFFFFFFF + int32 length, or the old int32 length */
 	fb_start = (size_t) offset + 4;
-	if (ds_le32(file->buf + offset) == 0xFFFFFFFFu)
+	if (LanceLoadU32(file->buf + offset) == 0xFFFFFFFFu)
 		fb_start += 4;
-	fb_len = ds_le32(file->buf + fb_start - 4);
+	fb_len = LanceLoadU32(file->buf + fb_start - 4);
 	if (fb_len > (size_t) offset + (size_t) meta_len - fb_start)
-		return ds_error(error, EINVAL, "Arrow message of %zu bytes exceeds its block", fb_len);
+		return LanceErrorSet(error, EINVAL, "Arrow message of %zu bytes exceeds its block", fb_len);
 	msgfb.buf = file->buf + fb_start;
 	msgfb.len = fb_len;
 	/* the root is a u32 offset to the Message table */
@@ -351,12 +354,12 @@ read_batch(const Fb *file, size_t data_end, size_t block, const LanceAllocator *
 		(rc = fb_u8(&msg, 1, 0, &header_type, error)) != 0)
 		return rc;
 	if (header_type != MESSAGE_HEADER_RECORD_BATCH)
-		return ds_error(error, EINVAL, "expected an Arrow RecordBatch message but found type %u",
+		return LanceErrorSet(error, EINVAL, "expected an Arrow RecordBatch message but found type %u",
 						header_type);
 	if ((rc = fb_table(&msg, 2, &batch, &present, error)) != 0)
 		return rc;
 	if (!present)
-		return ds_error(error, EINVAL, "Arrow RecordBatch message has no header");
+		return LanceErrorSet(error, EINVAL, "Arrow RecordBatch message has no header");
 	if ((rc = fb_i64(&batch, 0, 0, &rows, error)) != 0 ||
 		(rc = fb_vector(&batch, 1, 16, &nodes, &nnodes, error)) != 0 ||
 		(rc = fb_vector(&batch, 2, 16, &buffers, &nbuffers, error)) != 0 ||
@@ -371,46 +374,46 @@ read_batch(const Fb *file, size_t data_end, size_t block, const LanceAllocator *
 			(rc = fb_u8(&comp, 1, 0, &method, error)) != 0)
 			return rc;
 		if (codec != CODEC_ZSTD)
-			return ds_error(error, ENOTSUP,
+			return LanceErrorSet(error, ENOTSUP,
 							"Arrow body compression codec %u is not supported (only ZSTD)", codec);
 		if (method != 0)
-			return ds_error(error, EINVAL, "expected Arrow compression method BUFFER but found %u",
+			return LanceErrorSet(error, EINVAL, "expected Arrow compression method BUFFER but found %u",
 							method);
 		zstd = true;
 	}
 	if (nnodes != 1 || nbuffers != 2)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected 1 field node and 2 buffers in the deletion batch but found %u and %u",
 						nnodes, nbuffers);
-	if (rows < 0 || (int64_t) ds_le64(msgfb.buf + nodes) != rows ||
-		ds_le64(msgfb.buf + nodes + 8) != 0)
-		return ds_error(error, EINVAL,
+	if (rows < 0 || (int64_t) LanceLoadU64(msgfb.buf + nodes) != rows ||
+		LanceLoadU64(msgfb.buf + nodes + 8) != 0)
+		return LanceErrorSet(error, EINVAL,
 						"expected %lld non-null rows in the deletion batch but found length %lld with %lld nulls",
-						(long long) rows, (long long) ds_le64(msgfb.buf + nodes),
-						(long long) ds_le64(msgfb.buf + nodes + 8));
+						(long long) rows, (long long) LanceLoadU64(msgfb.buf + nodes),
+						(long long) LanceLoadU64(msgfb.buf + nodes + 8));
 	if (rows > (int64_t) (SIZE_MAX / 8) || rows > INT64_MAX - *count)
-		return ds_error(error, EINVAL, "deletion batch of %lld rows is too large", (long long) rows);
+		return LanceErrorSet(error, EINVAL, "deletion batch of %lld rows is too large", (long long) rows);
 	if (*count + rows > *cap)
 	{
 		int64_t		ncap = *cap * 2 > *count + rows ? *cap * 2 : *count + rows;
-		uint32_t   *p = ds_realloc(a, *values, sizeof(uint32_t) * (size_t) *cap,
+		uint32_t   *p = LanceRealloc(a, *values, sizeof(uint32_t) * (size_t) *cap,
 								   sizeof(uint32_t) * (size_t) ncap);
 
 		if (p == NULL)
-			return ds_error(error, ENOMEM, "out of memory reading a deletion file");
+			return LanceErrorSet(error, ENOMEM, "out of memory reading a deletion file");
 		*values = p;
 		*cap = ncap;
 	}
 	need = sizeof(uint32_t) * (size_t) rows;
 	rc = read_buffer(file->buf + offset + meta_len, (size_t) body_len,
-					 (int64_t) ds_le64(msgfb.buf + buffers + 16),
-					 (int64_t) ds_le64(msgfb.buf + buffers + 24), zstd,
+					 (int64_t) LanceLoadU64(msgfb.buf + buffers + 16),
+					 (int64_t) LanceLoadU64(msgfb.buf + buffers + 24), zstd,
 					 (uint8_t *) (*values + *count), need, error);
 	if (rc != 0)
 		return rc;
 	/* the file is little-endian, and so are we; convert in place for clarity */
 	for (int64_t i = 0; i < rows; i++)
-		(*values)[*count + i] = ds_le32((const uint8_t *) &(*values)[*count + i]);
+		(*values)[*count + i] = LanceLoadU32((const uint8_t *) &(*values)[*count + i]);
 	*count += rows;
 	return 0;
 }
@@ -436,10 +439,10 @@ LanceArrowIpcReadUInt32(const uint8_t *bytes, size_t len, const char *column,
 	/* "ARROW1" + 2 pad bytes ... footer, int32 footer length, "ARROW1" */
 	if (len < 8 + 4 + MAGIC_LEN || memcmp(bytes, ARROW_MAGIC, MAGIC_LEN) != 0 ||
 		memcmp(bytes + len - MAGIC_LEN, ARROW_MAGIC, MAGIC_LEN) != 0)
-		return ds_error(error, EINVAL, "expected an Arrow IPC file (magic \"ARROW1\" at both ends)");
-	footer_len = (int32_t) ds_le32(bytes + len - MAGIC_LEN - 4);
+		return LanceErrorSet(error, EINVAL, "expected an Arrow IPC file (magic \"ARROW1\" at both ends)");
+	footer_len = (int32_t) LanceLoadU32(bytes + len - MAGIC_LEN - 4);
 	if (footer_len < 8 || (size_t) footer_len > len - 8 - 4 - MAGIC_LEN)
-		return ds_error(error, EINVAL, "Arrow footer length %d out of bounds", footer_len);
+		return LanceErrorSet(error, EINVAL, "Arrow footer length %d out of bounds", footer_len);
 	footer_start = len - MAGIC_LEN - 4 - (size_t) footer_len;
 	footfb.buf = bytes + footer_start;
 	footfb.len = (size_t) footer_len;
@@ -457,23 +460,23 @@ LanceArrowIpcReadUInt32(const uint8_t *bytes, size_t len, const char *column,
 	}
 	if (rc == 0 && *count == 0)
 	{
-		ds_free(a, *values, sizeof(uint32_t) * (size_t) cap);
+		LanceFree(a, *values, sizeof(uint32_t) * (size_t) cap);
 		*values = NULL;
 	}
 	else if (rc == 0 && cap > *count)
 	{
 		/* shrink to exactly *count so the caller frees what it knows */
-		uint32_t   *p = ds_realloc(a, *values, sizeof(uint32_t) * (size_t) cap,
+		uint32_t   *p = LanceRealloc(a, *values, sizeof(uint32_t) * (size_t) cap,
 								   sizeof(uint32_t) * (size_t) *count);
 
 		if (p == NULL)
-			rc = ds_error(error, ENOMEM, "out of memory reading a deletion file");
+			rc = LanceErrorSet(error, ENOMEM, "out of memory reading a deletion file");
 		else
 			*values = p;
 	}
 	if (rc != 0)
 	{
-		ds_free(a, *values, sizeof(uint32_t) * (size_t) cap);
+		LanceFree(a, *values, sizeof(uint32_t) * (size_t) cap);
 		*values = NULL;
 		*count = 0;
 	}

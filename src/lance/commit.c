@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/dataset_internal.h"
 #include "lance/lance_dataset.h"
@@ -37,7 +39,7 @@ LancePathJoin(char *buffer, size_t size, const char *dir, const char *name, Lanc
 	int			n = snprintf(buffer, size, "%s/%s", dir, name);
 
 	if (n < 0 || (size_t) n >= size)
-		return ds_error(error, ENAMETOOLONG, "path too long: %s/%s", dir, name);
+		return LanceErrorSet(error, ENAMETOOLONG, "path too long: %s/%s", dir, name);
 	return 0;
 }
 
@@ -57,24 +59,24 @@ LanceFileReadAll(const char *path, const LanceAllocator *a, uint8_t **bytes, siz
 	if (fd < 0)
 	{
 		rc = errno;
-		return ds_error(error, rc, "could not open \"%s\": %s", path, strerror(rc));
+		return LanceErrorSet(error, rc, "could not open \"%s\": %s", path, strerror(rc));
 	}
 	if (fstat(fd, &st) != 0)
 	{
 		rc = errno;
 		close(fd);
-		return ds_error(error, rc, "could not stat \"%s\": %s", path, strerror(rc));
+		return LanceErrorSet(error, rc, "could not stat \"%s\": %s", path, strerror(rc));
 	}
 	if (!S_ISREG(st.st_mode))
 	{
 		close(fd);
-		return ds_error(error, EINVAL, "expected a regular file but \"%s\" is not one", path);
+		return LanceErrorSet(error, EINVAL, "expected a regular file but \"%s\" is not one", path);
 	}
-	buf = ds_alloc(a, (size_t) st.st_size);
+	buf = LanceAlloc(a, (size_t) st.st_size);
 	if (buf == NULL)
 	{
 		close(fd);
-		return ds_error(error, ENOMEM, "out of memory reading \"%s\"", path);
+		return LanceErrorSet(error, ENOMEM, "out of memory reading \"%s\"", path);
 	}
 	while (done < (size_t) st.st_size)
 	{
@@ -86,8 +88,8 @@ LanceFileReadAll(const char *path, const LanceAllocator *a, uint8_t **bytes, siz
 		{
 			rc = n < 0 ? errno : EIO;
 			close(fd);
-			ds_free(a, buf, (size_t) st.st_size);
-			return ds_error(error, rc, "could not read \"%s\": %s", path,
+			LanceFree(a, buf, (size_t) st.st_size);
+			return LanceErrorSet(error, rc, "could not read \"%s\": %s", path,
 							n < 0 ? strerror(rc) : "file shrank while reading");
 		}
 		done += (size_t) n;
@@ -141,7 +143,7 @@ temp_name(char *buffer, size_t size, const char *dir, const char *name, LanceErr
 	n = snprintf(buffer, size, "%s/.%s.%ld.%u.%ld.tmp", dir, name, (long) getpid(),
 				 atomic_fetch_add(&counter, 1), (long) ts.tv_nsec);
 	if (n < 0 || (size_t) n >= size)
-		return ds_error(error, ENAMETOOLONG, "path too long: %s/%s", dir, name);
+		return LanceErrorSet(error, ENAMETOOLONG, "path too long: %s/%s", dir, name);
 	return 0;
 }
 
@@ -161,7 +163,7 @@ LanceFileCreateAtomic(const char *dir, const char *name, const uint8_t *bytes, s
 	if (fd < 0)
 	{
 		rc = errno;
-		return ds_error(error, rc, "could not create \"%s\": %s", tmp, strerror(rc));
+		return LanceErrorSet(error, rc, "could not create \"%s\": %s", tmp, strerror(rc));
 	}
 	rc = write_all(fd, bytes, len);
 	if (rc == 0 && fsync(fd) != 0)
@@ -171,7 +173,7 @@ LanceFileCreateAtomic(const char *dir, const char *name, const uint8_t *bytes, s
 	if (rc != 0)
 	{
 		unlink(tmp);
-		return ds_error(error, rc, "could not write \"%s\": %s", tmp, strerror(rc));
+		return LanceErrorSet(error, rc, "could not write \"%s\": %s", tmp, strerror(rc));
 	}
 
 	if (link(tmp, final) != 0)
@@ -186,15 +188,15 @@ LanceFileCreateAtomic(const char *dir, const char *name, const uint8_t *bytes, s
 		}
 		unlink(tmp);
 		if (rc == EEXIST)
-			return ds_error(error, EEXIST, "\"%s\" exists already (another writer committed first)",
+			return LanceErrorSet(error, EEXIST, "\"%s\" exists already (another writer committed first)",
 							final);
-		return ds_error(error, rc, "could not publish \"%s\": %s", final, strerror(rc));
+		return LanceErrorSet(error, rc, "could not publish \"%s\": %s", final, strerror(rc));
 	}
 	unlink(tmp);
 published:
 	rc = fsync_dir(dir);
 	if (rc != 0)
-		return ds_error(error, rc, "could not fsync directory \"%s\": %s", dir, strerror(rc));
+		return LanceErrorSet(error, rc, "could not fsync directory \"%s\": %s", dir, strerror(rc));
 	return 0;
 }
 
@@ -205,7 +207,7 @@ make_dir(const char *path, LanceError *error)
 	{
 		int			rc = errno;
 
-		return ds_error(error, rc, "could not create directory \"%s\": %s", path, strerror(rc));
+		return LanceErrorSet(error, rc, "could not create directory \"%s\": %s", path, strerror(rc));
 	}
 	return 0;
 }
@@ -252,7 +254,7 @@ LanceManifestCommit(const char *dataset_dir, const LanceManifest *manifest,
 	int			rc;
 
 	if (manifest->version == 0)
-		return ds_error(error, EINVAL, "expected a manifest version >= 1 but found 0");
+		return LanceErrorSet(error, EINVAL, "expected a manifest version >= 1 but found 0");
 	if (naming == LANCE_NAMING_NONE)
 		naming = LANCE_NAMING_V2;
 	if ((rc = make_dir(dataset_dir, error)) != 0 ||

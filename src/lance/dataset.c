@@ -24,6 +24,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/dataset_internal.h"
 #include "lance/lance_dataset.h"
@@ -45,9 +48,9 @@ LanceDatasetOpen(LanceDataset *ds, const char *path, uint64_t version,
 	ds->naming = list.naming;
 	ds->latest_version = list.count > 0 ? list.versions[list.count - 1] : 0;
 	LanceVersionListReset(&list);
-	ds->path = ds_strdup(allocator, path);
+	ds->path = LanceStrdupOrEmpty(allocator, path);
 	if (ds->path == NULL)
-		return ds_error(error, ENOMEM, "out of memory opening a dataset");
+		return LanceErrorSet(error, ENOMEM, "out of memory opening a dataset");
 	rc = LanceManifestRead(path, version, &ds->manifest, error);
 	if (rc == 0)
 		rc = LanceManifestCheckReadable(&ds->manifest, error);
@@ -56,20 +59,20 @@ LanceDatasetOpen(LanceDataset *ds, const char *path, uint64_t version,
 		const LanceFragment *f = &ds->manifest.fragments[i];
 
 		if (f->has_external_row_ids)
-			rc = ds_error(error, ENOTSUP, "fragment %" PRIu64 " keeps its row ids in a separate file",
+			rc = LanceErrorSet(error, ENOTSUP, "fragment %" PRIu64 " keeps its row ids in a separate file",
 						  f->id);
 		else if ((ds->manifest.reader_feature_flags & LANCE_FLAG_STABLE_ROW_IDS) &&
 				 f->row_ids == NULL)
-			rc = ds_error(error, EINVAL,
+			rc = LanceErrorSet(error, EINVAL,
 						  "the dataset uses stable row ids but fragment %" PRIu64 " has none", f->id);
 		for (int32_t j = 0; rc == 0 && j < f->num_files; j++)
 		{
 			const LanceDataFile *d = &f->files[j];
 
 			if (d->has_base_id)
-				rc = ds_error(error, ENOTSUP, "data file \"%s\" lives in another base path", d->path);
+				rc = LanceErrorSet(error, ENOTSUP, "data file \"%s\" lives in another base path", d->path);
 			else if (d->num_column_indices != 0 && d->num_column_indices != d->num_fields)
-				rc = ds_error(error, EINVAL,
+				rc = LanceErrorSet(error, EINVAL,
 							  "expected %d column indices in data file \"%s\" but found %d",
 							  d->num_fields, d->path, d->num_column_indices);
 		}
@@ -83,7 +86,7 @@ void
 LanceDatasetClose(LanceDataset *ds)
 {
 	LanceManifestReset(&ds->manifest);
-	ds_strfree(ds->allocator, ds->path);
+	LanceStrfree(ds->allocator, ds->path);
 	ds->path = NULL;
 }
 
@@ -113,7 +116,7 @@ LanceDatasetDataFilePath(const LanceDataset *ds, const LanceDataFile *file, char
 	int			n = snprintf(buffer, buffer_size, "%s/data/%s", ds->path, file->path);
 
 	if (n < 0 || (size_t) n >= buffer_size)
-		return ds_error(error, ENAMETOOLONG, "path too long: %s/data/%s", ds->path, file->path);
+		return LanceErrorSet(error, ENAMETOOLONG, "path too long: %s/data/%s", ds->path, file->path);
 	return 0;
 }
 
@@ -129,13 +132,13 @@ LanceManifestGetSchema(const LanceManifest *m, LanceSchema *schema, LanceError *
 	size_t		n = (size_t) m->num_fields;
 	int			rc;
 
-	pf = ds_zalloc(NULL, sizeof(*pf) * n);
-	pp = ds_zalloc(NULL, sizeof(*pp) * n);
+	pf = LanceAllocZero(NULL, sizeof(*pf) * n);
+	pp = LanceAllocZero(NULL, sizeof(*pp) * n);
 	if (pf == NULL || pp == NULL)
 	{
 		free(pf);
 		free(pp);
-		return ds_error(error, ENOMEM, "out of memory converting a schema");
+		return LanceErrorSet(error, ENOMEM, "out of memory converting a schema");
 	}
 	for (size_t i = 0; i < n; i++)
 	{
@@ -172,25 +175,25 @@ LanceManifestSetSchema(LanceManifest *m, const LanceSchema *schema, LanceError *
 	{
 		LanceManifestField *f = &m->fields[i];
 
-		ds_strfree(a, f->name);
-		ds_strfree(a, f->logical_type);
-		ds_strfree(a, f->extension_name);
+		LanceStrfree(a, f->name);
+		LanceStrfree(a, f->logical_type);
+		LanceStrfree(a, f->extension_name);
 		for (int32_t j = 0; j < f->num_metadata; j++)
 		{
-			ds_strfree(a, f->metadata[j].key);
-			ds_free(a, f->metadata[j].value, f->metadata[j].value_len);
+			LanceStrfree(a, f->metadata[j].key);
+			LanceFree(a, f->metadata[j].value, f->metadata[j].value_len);
 		}
-		ds_free(a, f->metadata, sizeof(LanceKeyValue) * (size_t) f->num_metadata);
+		LanceFree(a, f->metadata, sizeof(LanceKeyValue) * (size_t) f->num_metadata);
 	}
-	ds_free(a, m->fields, sizeof(LanceManifestField) * (size_t) m->num_fields);
+	LanceFree(a, m->fields, sizeof(LanceManifestField) * (size_t) m->num_fields);
 	m->fields = NULL;
 	m->num_fields = 0;
 	for (int32_t j = 0; j < m->num_schema_metadata; j++)
 	{
-		ds_strfree(a, m->schema_metadata[j].key);
-		ds_free(a, m->schema_metadata[j].value, m->schema_metadata[j].value_len);
+		LanceStrfree(a, m->schema_metadata[j].key);
+		LanceFree(a, m->schema_metadata[j].value, m->schema_metadata[j].value_len);
 	}
-	ds_free(a, m->schema_metadata, sizeof(LanceKeyValue) * (size_t) m->num_schema_metadata);
+	LanceFree(a, m->schema_metadata, sizeof(LanceKeyValue) * (size_t) m->num_schema_metadata);
 	m->schema_metadata = NULL;
 	m->num_schema_metadata = 0;
 
@@ -211,20 +214,20 @@ LanceManifestSetSchema(LanceManifest *m, const LanceSchema *schema, LanceError *
 	}
 	if (rc == 0 && schema->num_metadata > 0)
 	{
-		m->schema_metadata = ds_zalloc(a, sizeof(LanceKeyValue) * (size_t) schema->num_metadata);
+		m->schema_metadata = LanceAllocZero(a, sizeof(LanceKeyValue) * (size_t) schema->num_metadata);
 		if (m->schema_metadata == NULL)
-			rc = ds_error(error, ENOMEM, "out of memory setting a schema");
+			rc = LanceErrorSet(error, ENOMEM, "out of memory setting a schema");
 		else
 			m->num_schema_metadata = schema->num_metadata;
 		for (int32_t j = 0; rc == 0 && j < schema->num_metadata; j++)
 		{
 			LanceKeyValue *kv = &m->schema_metadata[j];
 
-			kv->key = ds_strdup(a, schema->metadata[j].key);
-			kv->value = ds_memdup(a, schema->metadata[j].value, schema->metadata[j].value_len);
+			kv->key = LanceStrdupOrEmpty(a, schema->metadata[j].key);
+			kv->value = LanceMemdup(a, schema->metadata[j].value, schema->metadata[j].value_len);
 			kv->value_len = schema->metadata[j].value_len;
 			if (kv->key == NULL || kv->value == NULL)
-				rc = ds_error(error, ENOMEM, "out of memory setting a schema");
+				rc = LanceErrorSet(error, ENOMEM, "out of memory setting a schema");
 		}
 	}
 	LanceSchemaProtoFree(proto);
@@ -238,8 +241,8 @@ LanceManifestSetSchema(LanceManifest *m, const LanceSchema *schema, LanceError *
 static int
 set_string(const LanceAllocator *a, char **dst, const char *value)
 {
-	ds_strfree(a, *dst);
-	*dst = ds_strdup(a, value);
+	LanceStrfree(a, *dst);
+	*dst = LanceStrdupOrEmpty(a, value);
 	return *dst == NULL ? ENOMEM : 0;
 }
 
@@ -263,13 +266,13 @@ stamp(LanceManifest *m, LanceError *error)
 		m->writer_feature_flags |= LANCE_FLAG_DELETION_FILES;
 	}
 	/* the old manifest's transaction describes the old commit, not ours */
-	ds_free(m->allocator, m->transaction, m->transaction_len);
+	LanceFree(m->allocator, m->transaction, m->transaction_len);
 	m->transaction = NULL;
 	m->transaction_len = 0;
 	if (set_string(m->allocator, &m->transaction_file, "") != 0 ||
 		set_string(m->allocator, &m->writer_library, LANCE_WRITER_LIBRARY) != 0 ||
 		set_string(m->allocator, &m->writer_version, LANCE_WRITER_VERSION) != 0)
-		return ds_error(error, ENOMEM, "out of memory preparing a manifest");
+		return LanceErrorSet(error, ENOMEM, "out of memory preparing a manifest");
 	return 0;
 }
 
@@ -289,12 +292,12 @@ add_new_fragments(LanceManifest *m, const LanceFragment *fragments, int32_t n, L
 		uint32_t	id = m->has_max_fragment_id ? m->max_fragment_id + 1 : 0;
 
 		if (m->has_max_fragment_id && m->max_fragment_id == UINT32_MAX)
-			return ds_error(error, EINVAL, "no fragment ids left");
+			return LanceErrorSet(error, EINVAL, "no fragment ids left");
 		if (f.has_deletion_file || f.row_ids != NULL || f.has_external_row_ids)
-			return ds_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							"a new fragment must not carry a deletion file or row ids");
 		if (f.num_files == 0)
-			return ds_error(error, EINVAL, "a new fragment needs at least one data file");
+			return LanceErrorSet(error, EINVAL, "a new fragment needs at least one data file");
 		f.id = id;
 		f.extra = NULL;
 		f.extra_len = 0;
@@ -307,7 +310,7 @@ add_new_fragments(LanceManifest *m, const LanceFragment *fragments, int32_t n, L
 		}
 		rc = LanceManifestAddFragment(m, &f, error);
 		if (row_ids)
-			ds_free(m->allocator, f.row_ids, f.row_ids_len);
+			LanceFree(m->allocator, f.row_ids, f.row_ids_len);
 		if (rc != 0)
 			return rc;
 		if (row_ids)
@@ -328,7 +331,7 @@ LanceDatasetCreate(const char *path, const LanceSchema *schema, const LanceFragm
 	int			rc;
 
 	if (strcmp(data_format_version, "2.0") != 0 && strcmp(data_format_version, "2.1") != 0)
-		return ds_error(error, EINVAL, "expected data format version 2.0 or 2.1 but found \"%s\"",
+		return LanceErrorSet(error, EINVAL, "expected data format version 2.0 or 2.1 but found \"%s\"",
 						data_format_version);
 	rc = LanceVersionListRead(path, &list, allocator, error);
 	if (rc != 0)
@@ -336,7 +339,7 @@ LanceDatasetCreate(const char *path, const LanceSchema *schema, const LanceFragm
 	if (list.count > 0)
 	{
 		LanceVersionListReset(&list);
-		return ds_error(error, EEXIST, "a dataset exists already at \"%s\"", path);
+		return LanceErrorSet(error, EEXIST, "a dataset exists already at \"%s\"", path);
 	}
 	LanceVersionListReset(&list);
 
@@ -350,7 +353,7 @@ LanceDatasetCreate(const char *path, const LanceSchema *schema, const LanceFragm
 	rc = LanceManifestSetSchema(&m, schema, error);
 	if (rc == 0 && (set_string(allocator, &m.data_format, "lance") != 0 ||
 					set_string(allocator, &m.data_format_version, data_format_version) != 0))
-		rc = ds_error(error, ENOMEM, "out of memory creating a dataset");
+		rc = LanceErrorSet(error, ENOMEM, "out of memory creating a dataset");
 	if (rc == 0)
 		rc = add_new_fragments(&m, fragments, num_fragments, error);
 	if (rc == 0)
@@ -386,7 +389,7 @@ static int
 check_latest(const LanceDataset *ds, LanceError *error)
 {
 	if (ds->manifest.version != ds->latest_version)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected the dataset open at its latest version %" PRIu64 " but it is at %" PRIu64,
 						ds->latest_version, ds->manifest.version);
 	return 0;
@@ -429,11 +432,11 @@ LanceDatasetDelete(LanceDataset *ds, uint64_t fragment_id, const uint32_t *rows,
 		if (ds->manifest.fragments[i].id == fragment_id)
 			index = i;
 	if (index < 0)
-		return ds_error(error, ENOENT, "dataset version %" PRIu64 " has no fragment %" PRIu64,
+		return LanceErrorSet(error, ENOENT, "dataset version %" PRIu64 " has no fragment %" PRIu64,
 						ds->manifest.version, fragment_id);
 	for (int64_t i = 0; i < num_rows; i++)
 		if (rows[i] >= ds->manifest.fragments[index].physical_rows)
-			return ds_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							"expected row offsets below %" PRIu64 " but found %u",
 							ds->manifest.fragments[index].physical_rows, rows[i]);
 
@@ -458,12 +461,12 @@ LanceDatasetDelete(LanceDataset *ds, uint64_t fragment_id, const uint32_t *rows,
 		memmove(frag, frag + 1, sizeof(LanceFragment) * (size_t) (next.num_fragments - index - 1));
 		/* shrink the array so Reset frees exactly what it holds */
 		{
-			LanceFragment *p = ds_realloc(next.allocator, next.fragments,
+			LanceFragment *p = LanceRealloc(next.allocator, next.fragments,
 										  sizeof(LanceFragment) * (size_t) next.num_fragments,
 										  sizeof(LanceFragment) * (size_t) (next.num_fragments - 1));
 
 			if (p == NULL)
-				rc = ds_error(error, ENOMEM, "out of memory removing a fragment");
+				rc = LanceErrorSet(error, ENOMEM, "out of memory removing a fragment");
 			else
 				next.fragments = p;
 		}
@@ -489,7 +492,7 @@ LanceDatasetDelete(LanceDataset *ds, uint64_t fragment_id, const uint32_t *rows,
 		{
 			if ((rc = LancePathJoin(dir, sizeof(dir), ds->path, "_deletions", error)) == 0 &&
 				mkdir(dir, 0755) != 0 && errno != EEXIST)
-				rc = ds_error(error, errno, "could not create \"%s\": %s", dir, strerror(errno));
+				rc = LanceErrorSet(error, errno, "could not create \"%s\": %s", dir, strerror(errno));
 			if (rc == 0)
 				rc = LanceDeletionFormatPath(fragment_id, &ref, rel, sizeof(rel), error);
 			if (rc == 0)

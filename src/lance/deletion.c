@@ -23,6 +23,9 @@
  */
 #include <inttypes.h>
 #include <roaring/roaring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/arrow_ipc.h"
 #include "lance/dataset_internal.h"
@@ -44,7 +47,7 @@ LanceDeletionVectorInit(LanceDeletionVector *v, const LanceAllocator *allocator)
 void
 LanceDeletionVectorReset(LanceDeletionVector *v)
 {
-	ds_free(v->allocator, v->rows, sizeof(uint32_t) * (size_t) v->count);
+	LanceFree(v->allocator, v->rows, sizeof(uint32_t) * (size_t) v->count);
 	LanceDeletionVectorInit(v, v->allocator);
 }
 
@@ -98,13 +101,13 @@ adopt_rows(LanceDeletionVector *v, uint32_t *rows, int64_t n, LanceError *error)
 
 	if (k < n && k > 0)
 	{
-		uint32_t   *p = ds_realloc(v->allocator, rows, sizeof(uint32_t) * (size_t) n,
+		uint32_t   *p = LanceRealloc(v->allocator, rows, sizeof(uint32_t) * (size_t) n,
 								   sizeof(uint32_t) * (size_t) k);
 
 		if (p == NULL)
 		{
-			ds_free(v->allocator, rows, sizeof(uint32_t) * (size_t) n);
-			return ds_error(error, ENOMEM, "out of memory building a deletion vector");
+			LanceFree(v->allocator, rows, sizeof(uint32_t) * (size_t) n);
+			return LanceErrorSet(error, ENOMEM, "out of memory building a deletion vector");
 		}
 		rows = p;
 	}
@@ -123,11 +126,11 @@ LanceDeletionVectorAdd(LanceDeletionVector *v, const uint32_t *rows, int64_t cou
 	if (count <= 0)
 		return 0;
 	if (count > INT64_MAX / 8 - v->count)
-		return ds_error(error, EINVAL, "too many deleted rows");
+		return LanceErrorSet(error, EINVAL, "too many deleted rows");
 	n = v->count + count;
-	merged = ds_alloc(v->allocator, sizeof(uint32_t) * (size_t) n);
+	merged = LanceAlloc(v->allocator, sizeof(uint32_t) * (size_t) n);
 	if (merged == NULL)
-		return ds_error(error, ENOMEM, "out of memory building a deletion vector");
+		return LanceErrorSet(error, ENOMEM, "out of memory building a deletion vector");
 	if (v->count > 0)
 		memcpy(merged, v->rows, sizeof(uint32_t) * (size_t) v->count);
 	memcpy(merged + v->count, rows, sizeof(uint32_t) * (size_t) count);
@@ -171,16 +174,16 @@ LanceDeletionDecodeBitmap(const uint8_t *bytes, size_t len, LanceDeletionVector 
 
 	LanceDeletionVectorReset(v);
 	if (len < 4)
-		return ds_error(error, EINVAL, "expected a RoaringBitmap of at least 4 bytes but found %zu",
+		return LanceErrorSet(error, EINVAL, "expected a RoaringBitmap of at least 4 bytes but found %zu",
 						len);
-	cookie = ds_le32(bytes);
+	cookie = LanceLoadU32(bytes);
 	if ((cookie & 0xFFFF) == SERIAL_COOKIE)
 	{
 		has_runs = true;
 		n = (cookie >> 16) + 1;
 		pos = 4;
 		if ((size_t) (n + 7) / 8 > len - pos)
-			return ds_error(error, EINVAL, "RoaringBitmap run flags out of bounds");
+			return LanceErrorSet(error, EINVAL, "RoaringBitmap run flags out of bounds");
 		run_flags = bytes + pos;
 		pos += (n + 7) / 8;
 	}
@@ -188,47 +191,47 @@ LanceDeletionDecodeBitmap(const uint8_t *bytes, size_t len, LanceDeletionVector 
 	{
 		has_runs = false;
 		if (len < 8)
-			return ds_error(error, EINVAL, "RoaringBitmap header truncated");
-		n = ds_le32(bytes + 4);
+			return LanceErrorSet(error, EINVAL, "RoaringBitmap header truncated");
+		n = LanceLoadU32(bytes + 4);
 		pos = 8;
 		if (n > 65536)
-			return ds_error(error, EINVAL, "expected at most 65536 RoaringBitmap containers but found %u",
+			return LanceErrorSet(error, EINVAL, "expected at most 65536 RoaringBitmap containers but found %u",
 							n);
 	}
 	else
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected a RoaringBitmap cookie (12346 or 12347) but found %u",
 						cookie & 0xFFFF);
 	if ((uint64_t) n * 4 > len - pos)
-		return ds_error(error, EINVAL, "RoaringBitmap container headers out of bounds");
+		return LanceErrorSet(error, EINVAL, "RoaringBitmap container headers out of bounds");
 	headers = bytes + pos;
 	pos += (size_t) n * 4;
 	if (!has_runs || n >= NO_OFFSET_THRESHOLD)
 	{
 		/* offsets are redundant with the sizes; skip them and read sequentially */
 		if ((uint64_t) n * 4 > len - pos)
-			return ds_error(error, EINVAL, "RoaringBitmap offset header out of bounds");
+			return LanceErrorSet(error, EINVAL, "RoaringBitmap offset header out of bounds");
 		pos += (size_t) n * 4;
 	}
 	for (uint32_t i = 0; i < n; i++)
 	{
-		int32_t		key = ds_le16(headers + 4 * i);
+		int32_t		key = LanceLoadU16(headers + 4 * i);
 
 		if (key <= prev_key)
-			return ds_error(error, EINVAL, "RoaringBitmap container keys are not increasing");
+			return LanceErrorSet(error, EINVAL, "RoaringBitmap container keys are not increasing");
 		prev_key = key;
-		total += (uint64_t) ds_le16(headers + 4 * i + 2) + 1;
+		total += (uint64_t) LanceLoadU16(headers + 4 * i + 2) + 1;
 	}
 	if (total == 0)
 		return 0;
-	rows = ds_alloc(v->allocator, sizeof(uint32_t) * (size_t) total);
+	rows = LanceAlloc(v->allocator, sizeof(uint32_t) * (size_t) total);
 	if (rows == NULL)
-		return ds_error(error, ENOMEM, "out of memory reading a RoaringBitmap");
+		return LanceErrorSet(error, ENOMEM, "out of memory reading a RoaringBitmap");
 
 	for (uint32_t i = 0; i < n; i++)
 	{
-		uint32_t	high = (uint32_t) ds_le16(headers + 4 * i) << 16;
-		uint32_t	card = (uint32_t) ds_le16(headers + 4 * i + 2) + 1;
+		uint32_t	high = (uint32_t) LanceLoadU16(headers + 4 * i) << 16;
+		uint32_t	card = (uint32_t) LanceLoadU16(headers + 4 * i + 2) + 1;
 		int64_t		start = k;
 		const char *bad = NULL;
 
@@ -241,14 +244,14 @@ LanceDeletionDecodeBitmap(const uint8_t *bytes, size_t len, LanceDeletionVector 
 				bad = "run container truncated";
 			else
 			{
-				nruns = ds_le16(bytes + pos);
+				nruns = LanceLoadU16(bytes + pos);
 				pos += 2;
 				if ((uint64_t) nruns * 4 > len - pos)
 					bad = "run container truncated";
 				for (uint32_t r = 0; bad == NULL && r < nruns; r++)
 				{
-					uint32_t	s = ds_le16(bytes + pos + 4 * r);
-					uint32_t	l = ds_le16(bytes + pos + 4 * r + 2);
+					uint32_t	s = LanceLoadU16(bytes + pos + 4 * r);
+					uint32_t	l = LanceLoadU16(bytes + pos + 4 * r + 2);
 
 					if ((int32_t) s <= last || s + l > 0xFFFF ||
 						(uint64_t) (k - start) + l + 1 > card)
@@ -270,7 +273,7 @@ LanceDeletionDecodeBitmap(const uint8_t *bytes, size_t len, LanceDeletionVector 
 				bad = "array container truncated";
 			for (uint32_t j = 0; bad == NULL && j < card; j++)
 			{
-				uint32_t	x = ds_le16(bytes + pos + 2 * j);
+				uint32_t	x = LanceLoadU16(bytes + pos + 2 * j);
 
 				if (j > 0 && x <= (rows[k - 1] & 0xFFFF))
 					bad = "array container values are not increasing";
@@ -301,8 +304,8 @@ LanceDeletionDecodeBitmap(const uint8_t *bytes, size_t len, LanceDeletionVector 
 			bad = "container cardinality does not match its contents";
 		if (bad != NULL)
 		{
-			ds_free(v->allocator, rows, sizeof(uint32_t) * (size_t) total);
-			return ds_error(error, EINVAL, "corrupt RoaringBitmap container %u: %s", i, bad);
+			LanceFree(v->allocator, rows, sizeof(uint32_t) * (size_t) total);
+			return LanceErrorSet(error, EINVAL, "corrupt RoaringBitmap container %u: %s", i, bad);
 		}
 	}
 	v->rows = rows;
@@ -322,15 +325,15 @@ LanceDeletionEncodeBitmap(const LanceDeletionVector *v, uint8_t **bytes, size_t 
 	*len = 0;
 	r = roaring_bitmap_create();
 	if (r == NULL)
-		return ds_error(error, ENOMEM, "out of memory building a RoaringBitmap");
+		return LanceErrorSet(error, ENOMEM, "out of memory building a RoaringBitmap");
 	if (v->count > 0)
 		roaring_bitmap_add_many(r, (size_t) v->count, v->rows);
 	n = roaring_bitmap_portable_size_in_bytes(r);
-	out = ds_alloc(v->allocator, n);
+	out = LanceAlloc(v->allocator, n);
 	if (out == NULL)
 	{
 		roaring_bitmap_free(r);
-		return ds_error(error, ENOMEM, "out of memory serializing a RoaringBitmap");
+		return LanceErrorSet(error, ENOMEM, "out of memory serializing a RoaringBitmap");
 	}
 	*len = roaring_bitmap_portable_serialize(r, (char *) out);
 	roaring_bitmap_free(r);
@@ -347,7 +350,7 @@ LanceDeletionFormatPath(uint64_t fragment_id, const LanceDeletionFileRef *ref, c
 							 ref->type == LANCE_DELETION_BITMAP ? "bin" : "arrow");
 
 	if (n < 0 || (size_t) n >= buffer_size)
-		return ds_error(error, ENAMETOOLONG, "buffer too small for a deletion file path");
+		return LanceErrorSet(error, ENAMETOOLONG, "buffer too small for a deletion file path");
 	return 0;
 }
 
@@ -365,7 +368,7 @@ LanceDeletionRead(const char *dataset_dir, const LanceFragment *fragment,
 	if (!fragment->has_deletion_file)
 		return 0;
 	if (fragment->deletion_file.has_base_id)
-		return ds_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						"deletion file of fragment %" PRIu64 " lives in another base path",
 						fragment->id);
 	if ((rc = LanceDeletionFormatPath(fragment->id, &fragment->deletion_file, rel, sizeof(rel),
@@ -377,15 +380,15 @@ LanceDeletionRead(const char *dataset_dir, const LanceFragment *fragment,
 		rc = LanceDeletionDecodeBitmap(bytes, len, v, error);
 	else
 		rc = LanceDeletionDecodeArrow(bytes, len, v, error);
-	ds_free(v->allocator, bytes, len);
+	LanceFree(v->allocator, bytes, len);
 	/* very old manifests did not record the count (0); check it when present */
 	if (rc == 0 && fragment->deletion_file.num_deleted_rows != 0 &&
 		(uint64_t) v->count != fragment->deletion_file.num_deleted_rows)
-		rc = ds_error(error, EINVAL,
+		rc = LanceErrorSet(error, EINVAL,
 					  "expected %" PRIu64 " deleted rows in \"%s\" but found %" PRId64,
 					  fragment->deletion_file.num_deleted_rows, path, v->count);
 	if (rc == 0 && v->count > 0 && v->rows[v->count - 1] >= fragment->physical_rows)
-		rc = ds_error(error, EINVAL,
+		rc = LanceErrorSet(error, EINVAL,
 					  "deletion file \"%s\" deletes row %u but the fragment has %" PRIu64 " rows",
 					  path, v->rows[v->count - 1], fragment->physical_rows);
 	if (rc != 0)

@@ -15,13 +15,21 @@
 #include <errno.h>
 #include <string.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 extern void *LanceAlloc(const LanceAllocator *a, size_t size);
 extern void *LanceAllocZero(const LanceAllocator *a, size_t size);
 extern void *LanceRealloc(const LanceAllocator *a, void *ptr, size_t old_size,
 						  size_t new_size);
 extern void LanceFree(const LanceAllocator *a, void *ptr, size_t size);
 extern char *LanceStrdup(const LanceAllocator *a, const char *s);
+/* Like LanceStrdup, but NULL copies as "" (protobuf strings are never NULL). */
+extern char *LanceStrdupOrEmpty(const LanceAllocator *a, const char *s);
 extern void LanceStrfree(const LanceAllocator *a, char *s);
+extern void *LanceMemdup(const LanceAllocator *a, const void *src, size_t n);
+
+/* protobuf-c's allocator interface, allocating from 'a' (NULL: malloc). */
+extern ProtobufCAllocator LanceProtobufAllocator(const LanceAllocator *a);
 
 /* A growable byte buffer owned by 'allocator'. */
 typedef struct LanceBuf

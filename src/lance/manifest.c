@@ -17,6 +17,10 @@
  * manifest written by LanceDB loses nothing but what we replace on purpose.
  * The index section and the inline transaction are kept as raw bytes.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "lance/dataset_internal.h"
 #include "lance/lance_dataset.h"
 #include "lance/proto/table.pb-c.h"
@@ -34,18 +38,18 @@ free_kv(const LanceAllocator *a, LanceKeyValue *kv, int32_t n)
 {
 	for (int32_t i = 0; i < n; i++)
 	{
-		ds_strfree(a, kv[i].key);
-		ds_free(a, kv[i].value, kv[i].value_len);
+		LanceStrfree(a, kv[i].key);
+		LanceFree(a, kv[i].value, kv[i].value_len);
 	}
-	ds_free(a, kv, sizeof(LanceKeyValue) * (size_t) n);
+	LanceFree(a, kv, sizeof(LanceKeyValue) * (size_t) n);
 }
 
 static void
 free_field(const LanceAllocator *a, LanceManifestField *f)
 {
-	ds_strfree(a, f->name);
-	ds_strfree(a, f->logical_type);
-	ds_strfree(a, f->extension_name);
+	LanceStrfree(a, f->name);
+	LanceStrfree(a, f->logical_type);
+	LanceStrfree(a, f->extension_name);
 	free_kv(a, f->metadata, f->num_metadata);
 	memset(f, 0, sizeof(*f));
 }
@@ -53,9 +57,9 @@ free_field(const LanceAllocator *a, LanceManifestField *f)
 static void
 free_data_file(const LanceAllocator *a, LanceDataFile *df)
 {
-	ds_strfree(a, df->path);
-	ds_free(a, df->fields, sizeof(int32_t) * (size_t) df->num_fields);
-	ds_free(a, df->column_indices, sizeof(int32_t) * (size_t) df->num_column_indices);
+	LanceStrfree(a, df->path);
+	LanceFree(a, df->fields, sizeof(int32_t) * (size_t) df->num_fields);
+	LanceFree(a, df->column_indices, sizeof(int32_t) * (size_t) df->num_column_indices);
 	memset(df, 0, sizeof(*df));
 }
 
@@ -64,9 +68,9 @@ LanceFragmentReset(LanceFragment *fragment, const LanceAllocator *a)
 {
 	for (int32_t i = 0; i < fragment->num_files; i++)
 		free_data_file(a, &fragment->files[i]);
-	ds_free(a, fragment->files, sizeof(LanceDataFile) * (size_t) fragment->num_files);
-	ds_free(a, fragment->row_ids, fragment->row_ids_len);
-	ds_free(a, fragment->extra, fragment->extra_len);
+	LanceFree(a, fragment->files, sizeof(LanceDataFile) * (size_t) fragment->num_files);
+	LanceFree(a, fragment->row_ids, fragment->row_ids_len);
+	LanceFree(a, fragment->extra, fragment->extra_len);
 	memset(fragment, 0, sizeof(*fragment));
 }
 
@@ -84,26 +88,26 @@ LanceManifestReset(LanceManifest *m)
 
 	for (int32_t i = 0; i < m->num_fields; i++)
 		free_field(a, &m->fields[i]);
-	ds_free(a, m->fields, sizeof(LanceManifestField) * (size_t) m->num_fields);
+	LanceFree(a, m->fields, sizeof(LanceManifestField) * (size_t) m->num_fields);
 	free_kv(a, m->schema_metadata, m->num_schema_metadata);
 	for (int32_t i = 0; i < m->num_fragments; i++)
 		LanceFragmentReset(&m->fragments[i], a);
-	ds_free(a, m->fragments, sizeof(LanceFragment) * (size_t) m->num_fragments);
-	ds_strfree(a, m->transaction_file);
-	ds_strfree(a, m->writer_library);
-	ds_strfree(a, m->writer_version);
-	ds_strfree(a, m->data_format);
-	ds_strfree(a, m->data_format_version);
-	ds_free(a, m->index_section, m->index_section_len);
-	ds_free(a, m->transaction, m->transaction_len);
-	ds_free(a, m->extra, m->extra_len);
+	LanceFree(a, m->fragments, sizeof(LanceFragment) * (size_t) m->num_fragments);
+	LanceStrfree(a, m->transaction_file);
+	LanceStrfree(a, m->writer_library);
+	LanceStrfree(a, m->writer_version);
+	LanceStrfree(a, m->data_format);
+	LanceStrfree(a, m->data_format_version);
+	LanceFree(a, m->index_section, m->index_section_len);
+	LanceFree(a, m->transaction, m->transaction_len);
+	LanceFree(a, m->extra, m->extra_len);
 	LanceManifestInit(m, a);
 }
 
 void
 LanceBytesFree(const LanceAllocator *allocator, uint8_t *bytes, size_t len)
 {
-	ds_free(allocator, bytes, len);
+	LanceFree(allocator, bytes, len);
 }
 
 uint64_t
@@ -119,7 +123,7 @@ int
 LanceManifestCheckReadable(const LanceManifest *manifest, LanceError *error)
 {
 	if (manifest->reader_feature_flags >= LANCE_FLAG_UNKNOWN_MIN)
-		return ds_error(error, ENOTSUP,
+		return LanceErrorSet(error, ENOTSUP,
 						"dataset version %llu needs reader features 0x%llx; this library knows only flags below %d",
 						(unsigned long long) manifest->version,
 						(unsigned long long) manifest->reader_feature_flags,
@@ -139,7 +143,7 @@ copy_bytes(const LanceAllocator *a, uint8_t **dst, size_t *dst_len, const uint8_
 	*dst_len = 0;
 	if (src == NULL)
 		return 0;
-	*dst = ds_memdup(a, src, len);
+	*dst = LanceMemdup(a, src, len);
 	if (*dst == NULL)
 		return ENOMEM;
 	*dst_len = len;
@@ -154,13 +158,13 @@ copy_kv(const LanceAllocator *a, LanceKeyValue **dst, int32_t *dst_n, const Lanc
 	*dst_n = 0;
 	if (n == 0)
 		return 0;
-	*dst = ds_zalloc(a, sizeof(LanceKeyValue) * (size_t) n);
+	*dst = LanceAllocZero(a, sizeof(LanceKeyValue) * (size_t) n);
 	if (*dst == NULL)
 		return ENOMEM;
 	*dst_n = n;
 	for (int32_t i = 0; i < n; i++)
 	{
-		(*dst)[i].key = ds_strdup(a, src[i].key);
+		(*dst)[i].key = LanceStrdupOrEmpty(a, src[i].key);
 		if ((*dst)[i].key == NULL ||
 			copy_bytes(a, &(*dst)[i].value, &(*dst)[i].value_len, src[i].value,
 					   src[i].value_len) != 0)
@@ -173,9 +177,9 @@ static int
 copy_field(const LanceAllocator *a, LanceManifestField *dst, const LanceManifestField *src)
 {
 	*dst = *src;
-	dst->name = ds_strdup(a, src->name);
-	dst->logical_type = ds_strdup(a, src->logical_type);
-	dst->extension_name = ds_strdup(a, src->extension_name);
+	dst->name = LanceStrdupOrEmpty(a, src->name);
+	dst->logical_type = LanceStrdupOrEmpty(a, src->logical_type);
+	dst->extension_name = LanceStrdupOrEmpty(a, src->extension_name);
 	dst->metadata = NULL;
 	dst->num_metadata = 0;
 	if (dst->name == NULL || dst->logical_type == NULL || dst->extension_name == NULL)
@@ -189,7 +193,7 @@ copy_i32(const LanceAllocator *a, int32_t **dst, const int32_t *src, int32_t n)
 	*dst = NULL;
 	if (n == 0)
 		return 0;
-	*dst = ds_memdup(a, src, sizeof(int32_t) * (size_t) n);
+	*dst = LanceMemdup(a, src, sizeof(int32_t) * (size_t) n);
 	return *dst == NULL ? ENOMEM : 0;
 }
 
@@ -208,7 +212,7 @@ LanceFragmentCopy(LanceFragment *dst, const LanceFragment *src, const LanceAlloc
 	dst->extra_len = 0;
 	if (src->num_files > 0)
 	{
-		dst->files = ds_zalloc(a, sizeof(LanceDataFile) * (size_t) src->num_files);
+		dst->files = LanceAllocZero(a, sizeof(LanceDataFile) * (size_t) src->num_files);
 		if (dst->files == NULL)
 			rc = ENOMEM;
 		else
@@ -222,7 +226,7 @@ LanceFragmentCopy(LanceFragment *dst, const LanceFragment *src, const LanceAlloc
 		*d = *s;
 		d->fields = NULL;
 		d->column_indices = NULL;
-		d->path = ds_strdup(a, s->path);
+		d->path = LanceStrdupOrEmpty(a, s->path);
 		if (d->path == NULL || copy_i32(a, &d->fields, s->fields, s->num_fields) != 0 ||
 			copy_i32(a, &d->column_indices, s->column_indices, s->num_column_indices) != 0)
 			rc = ENOMEM;
@@ -234,7 +238,7 @@ LanceFragmentCopy(LanceFragment *dst, const LanceFragment *src, const LanceAlloc
 	if (rc != 0)
 	{
 		LanceFragmentReset(dst, a);
-		return ds_error(error, rc, "out of memory copying fragment %llu",
+		return LanceErrorSet(error, rc, "out of memory copying fragment %llu",
 						(unsigned long long) src->id);
 	}
 	return 0;
@@ -248,7 +252,7 @@ grow_one(const LanceAllocator *a, void **array, int32_t *n, size_t elem)
 
 	if (*n == INT32_MAX)
 		return NULL;
-	p = ds_realloc(a, *array, elem * (size_t) *n, elem * (size_t) (*n + 1));
+	p = LanceRealloc(a, *array, elem * (size_t) *n, elem * (size_t) (*n + 1));
 	if (p == NULL)
 		return NULL;
 	*array = p;
@@ -271,7 +275,7 @@ LanceManifestAddFragment(LanceManifest *m, const LanceFragment *fragment, LanceE
 	if (slot == NULL)
 	{
 		LanceFragmentReset(&tmp, m->allocator);
-		return ds_error(error, ENOMEM, "out of memory adding a fragment");
+		return LanceErrorSet(error, ENOMEM, "out of memory adding a fragment");
 	}
 	*slot = tmp;
 	return 0;
@@ -286,14 +290,14 @@ LanceManifestAddField(LanceManifest *m, const LanceManifestField *field, LanceEr
 	if (copy_field(m->allocator, &tmp, field) != 0)
 	{
 		free_field(m->allocator, &tmp);
-		return ds_error(error, ENOMEM, "out of memory adding field \"%s\"", field->name);
+		return LanceErrorSet(error, ENOMEM, "out of memory adding field \"%s\"", field->name);
 	}
 	slot = grow_one(m->allocator, (void **) &m->fields, &m->num_fields,
 					sizeof(LanceManifestField));
 	if (slot == NULL)
 	{
 		free_field(m->allocator, &tmp);
-		return ds_error(error, ENOMEM, "out of memory adding field \"%s\"", field->name);
+		return LanceErrorSet(error, ENOMEM, "out of memory adding field \"%s\"", field->name);
 	}
 	*slot = tmp;
 	return 0;
@@ -321,19 +325,19 @@ LanceManifestCopy(LanceManifest *dst, const LanceManifest *src, LanceError *erro
 		rc = copy_kv(a, &dst->schema_metadata, &dst->num_schema_metadata,
 					 src->schema_metadata, src->num_schema_metadata);
 	if (rc == 0 && src->transaction_file != NULL &&
-		(dst->transaction_file = ds_strdup(a, src->transaction_file)) == NULL)
+		(dst->transaction_file = LanceStrdupOrEmpty(a, src->transaction_file)) == NULL)
 		rc = ENOMEM;
 	if (rc == 0 && src->writer_library != NULL &&
-		(dst->writer_library = ds_strdup(a, src->writer_library)) == NULL)
+		(dst->writer_library = LanceStrdupOrEmpty(a, src->writer_library)) == NULL)
 		rc = ENOMEM;
 	if (rc == 0 && src->writer_version != NULL &&
-		(dst->writer_version = ds_strdup(a, src->writer_version)) == NULL)
+		(dst->writer_version = LanceStrdupOrEmpty(a, src->writer_version)) == NULL)
 		rc = ENOMEM;
 	if (rc == 0 && src->data_format != NULL &&
-		(dst->data_format = ds_strdup(a, src->data_format)) == NULL)
+		(dst->data_format = LanceStrdupOrEmpty(a, src->data_format)) == NULL)
 		rc = ENOMEM;
 	if (rc == 0 && src->data_format_version != NULL &&
-		(dst->data_format_version = ds_strdup(a, src->data_format_version)) == NULL)
+		(dst->data_format_version = LanceStrdupOrEmpty(a, src->data_format_version)) == NULL)
 		rc = ENOMEM;
 	if (rc == 0)
 		rc = copy_bytes(a, &dst->index_section, &dst->index_section_len,
@@ -346,7 +350,7 @@ LanceManifestCopy(LanceManifest *dst, const LanceManifest *src, LanceError *erro
 	if (rc != 0)
 	{
 		LanceManifestReset(dst);
-		return rc == ENOMEM ? ds_error(error, ENOMEM, "out of memory copying a manifest") : rc;
+		return rc == ENOMEM ? LanceErrorSet(error, ENOMEM, "out of memory copying a manifest") : rc;
 	}
 	return 0;
 }
@@ -369,7 +373,7 @@ pack_extra(const LanceAllocator *a, const ProtobufCMessage *msg, uint8_t **extra
 	*extra_len = 0;
 	if (n == 0)
 		return 0;
-	*extra = ds_alloc(a, n);
+	*extra = LanceAlloc(a, n);
 	if (*extra == NULL)
 		return ENOMEM;
 	*extra_len = protobuf_c_message_pack(msg, *extra);
@@ -381,7 +385,7 @@ static int
 set_kv(const LanceAllocator *a, LanceKeyValue *kv, const char *key, const uint8_t *data,
 	   size_t len)
 {
-	kv->key = ds_strdup(a, key);
+	kv->key = LanceStrdupOrEmpty(a, key);
 	if (kv->key == NULL)
 		return ENOMEM;
 	return copy_bytes(a, &kv->value, &kv->value_len, data != NULL ? data : (const uint8_t *) "",
@@ -397,7 +401,7 @@ alloc_kv(const LanceAllocator *a, LanceKeyValue **dst, int32_t *dst_n, size_t n)
 		return 0;
 	if (n > INT32_MAX)
 		return ENOMEM;
-	*dst = ds_zalloc(a, sizeof(LanceKeyValue) * n);
+	*dst = LanceAllocZero(a, sizeof(LanceKeyValue) * n);
 	if (*dst == NULL)
 		return ENOMEM;
 	*dst_n = (int32_t) n;
@@ -409,9 +413,9 @@ decode_field(const LanceAllocator *a, LanceManifestField *f, const Lance__File__
 {
 	int			rc;
 
-	f->name = ds_strdup(a, pb->name);
-	f->logical_type = ds_strdup(a, pb->logical_type);
-	f->extension_name = ds_strdup(a, pb->extension_name);
+	f->name = LanceStrdupOrEmpty(a, pb->name);
+	f->logical_type = LanceStrdupOrEmpty(a, pb->logical_type);
+	f->extension_name = LanceStrdupOrEmpty(a, pb->extension_name);
 	if (f->name == NULL || f->logical_type == NULL || f->extension_name == NULL)
 		return ENOMEM;
 	f->id = pb->id;
@@ -435,11 +439,11 @@ decode_fragment(const LanceAllocator *a, LanceFragment *f, Lance__Table__DataFra
 	f->id = pb->id;
 	f->physical_rows = pb->physical_rows;
 	if (pb->n_files > INT32_MAX)
-		return ds_error(error, EINVAL, "fragment %llu has too many data files",
+		return LanceErrorSet(error, EINVAL, "fragment %llu has too many data files",
 						(unsigned long long) pb->id);
 	if (pb->n_files > 0)
 	{
-		f->files = ds_zalloc(a, sizeof(LanceDataFile) * pb->n_files);
+		f->files = LanceAllocZero(a, sizeof(LanceDataFile) * pb->n_files);
 		if (f->files == NULL)
 			return ENOMEM;
 		f->num_files = (int32_t) pb->n_files;
@@ -450,8 +454,8 @@ decode_fragment(const LanceAllocator *a, LanceFragment *f, Lance__Table__DataFra
 		LanceDataFile *d = &f->files[i];
 
 		if (s->n_fields > INT32_MAX || s->n_column_indices > INT32_MAX)
-			return ds_error(error, EINVAL, "data file with too many fields");
-		d->path = ds_strdup(a, s->path);
+			return LanceErrorSet(error, EINVAL, "data file with too many fields");
+		d->path = LanceStrdupOrEmpty(a, s->path);
 		if (d->path == NULL ||
 			copy_i32(a, &d->fields, s->fields, (int32_t) s->n_fields) != 0 ||
 			copy_i32(a, &d->column_indices, s->column_indices,
@@ -471,7 +475,7 @@ decode_fragment(const LanceAllocator *a, LanceFragment *f, Lance__Table__DataFra
 
 		if (s->file_type != LANCE__TABLE__DELETION_FILE__DELETION_FILE_TYPE__ARROW_ARRAY &&
 			s->file_type != LANCE__TABLE__DELETION_FILE__DELETION_FILE_TYPE__BITMAP)
-			return ds_error(error, EINVAL,
+			return LanceErrorSet(error, EINVAL,
 							"expected deletion file type 0 or 1 but found %d in fragment %llu",
 							(int) s->file_type, (unsigned long long) pb->id);
 		f->has_deletion_file = true;
@@ -513,16 +517,16 @@ read_section(const LanceAllocator *a, const uint8_t *buf, uint64_t limit, uint64
 	uint32_t	n;
 
 	if (pos > limit || limit - pos < 4)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected the %s section inside the manifest file but found offset %llu (limit %llu)",
 						what, (unsigned long long) pos, (unsigned long long) limit);
-	n = ds_le32(buf + pos);
+	n = LanceLoadU32(buf + pos);
 	if (n > limit - pos - 4)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected a %s section of at most %llu bytes but found length %u",
 						what, (unsigned long long) (limit - pos - 4), n);
 	if (copy_bytes(a, out, out_len, buf + pos + 4, n) != 0)
-		return ds_error(error, ENOMEM, "out of memory reading the %s section", what);
+		return LanceErrorSet(error, ENOMEM, "out of memory reading the %s section", what);
 	return 0;
 }
 
@@ -535,10 +539,10 @@ decode_manifest(LanceManifest *m, Lance__Table__Manifest *pb, const uint8_t *buf
 	int			rc = 0;
 
 	if (pb->n_fields > INT32_MAX || pb->n_fragments > INT32_MAX)
-		return ds_error(error, EINVAL, "manifest has too many fields or fragments");
+		return LanceErrorSet(error, EINVAL, "manifest has too many fields or fragments");
 	if (pb->n_fields > 0)
 	{
-		m->fields = ds_zalloc(a, sizeof(LanceManifestField) * pb->n_fields);
+		m->fields = LanceAllocZero(a, sizeof(LanceManifestField) * pb->n_fields);
 		if (m->fields == NULL)
 			return ENOMEM;
 		m->num_fields = (int32_t) pb->n_fields;
@@ -547,7 +551,7 @@ decode_manifest(LanceManifest *m, Lance__Table__Manifest *pb, const uint8_t *buf
 		rc = decode_field(a, &m->fields[i], pb->fields[i]);
 	if (rc == 0 && pb->n_fragments > 0)
 	{
-		m->fragments = ds_zalloc(a, sizeof(LanceFragment) * pb->n_fragments);
+		m->fragments = LanceAllocZero(a, sizeof(LanceFragment) * pb->n_fragments);
 		if (m->fragments == NULL)
 			return ENOMEM;
 		m->num_fragments = (int32_t) pb->n_fragments;
@@ -574,11 +578,11 @@ decode_manifest(LanceManifest *m, Lance__Table__Manifest *pb, const uint8_t *buf
 		pb->has_max_fragment_id_case == LANCE__TABLE__MANIFEST__HAS_MAX_FRAGMENT_ID_MAX_FRAGMENT_ID;
 	m->max_fragment_id = m->has_max_fragment_id ? pb->max_fragment_id : 0;
 	m->next_row_id = pb->next_row_id;
-	m->transaction_file = ds_strdup(a, pb->transaction_file);
-	m->writer_library = ds_strdup(a, pb->writer_version ? pb->writer_version->library : "");
-	m->writer_version = ds_strdup(a, pb->writer_version ? pb->writer_version->version : "");
-	m->data_format = ds_strdup(a, pb->data_format ? pb->data_format->file_format : "");
-	m->data_format_version = ds_strdup(a, pb->data_format ? pb->data_format->version : "");
+	m->transaction_file = LanceStrdupOrEmpty(a, pb->transaction_file);
+	m->writer_library = LanceStrdupOrEmpty(a, pb->writer_version ? pb->writer_version->library : "");
+	m->writer_version = LanceStrdupOrEmpty(a, pb->writer_version ? pb->writer_version->version : "");
+	m->data_format = LanceStrdupOrEmpty(a, pb->data_format ? pb->data_format->file_format : "");
+	m->data_format_version = LanceStrdupOrEmpty(a, pb->data_format ? pb->data_format->version : "");
 	if (m->transaction_file == NULL || m->writer_library == NULL || m->writer_version == NULL ||
 		m->data_format == NULL || m->data_format_version == NULL)
 		return ENOMEM;
@@ -623,41 +627,41 @@ decode_manifest(LanceManifest *m, Lance__Table__Manifest *pb, const uint8_t *buf
 int
 LanceManifestDecode(const uint8_t *buf, size_t len, LanceManifest *m, LanceError *error)
 {
-	ProtobufCAllocator pa = ds_pb_allocator(m->allocator);
+	ProtobufCAllocator pa = LanceProtobufAllocator(m->allocator);
 	Lance__Table__Manifest *pb;
 	int64_t		pos;
 	uint32_t	mlen;
 	int			rc;
 
 	if (len < TAIL_SIZE + 4)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected a manifest file of at least %d bytes but found %zu",
 						TAIL_SIZE + 4, len);
 	if (memcmp(buf + len - 4, "LANC", 4) != 0)
-		return ds_error(error, EINVAL, "expected magic \"LANC\" at the end of the manifest file");
-	if (ds_le16(buf + len - 8) != MANIFEST_MAJOR)
-		return ds_error(error, ENOTSUP,
+		return LanceErrorSet(error, EINVAL, "expected magic \"LANC\" at the end of the manifest file");
+	if (LanceLoadU16(buf + len - 8) != MANIFEST_MAJOR)
+		return LanceErrorSet(error, ENOTSUP,
 						"expected manifest format major version %d but found %u",
-						MANIFEST_MAJOR, ds_le16(buf + len - 8));
-	pos = (int64_t) ds_le64(buf + len - TAIL_SIZE);
+						MANIFEST_MAJOR, LanceLoadU16(buf + len - 8));
+	pos = (int64_t) LanceLoadU64(buf + len - TAIL_SIZE);
 	if (pos < 0 || (uint64_t) pos > len - TAIL_SIZE - 4)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected a manifest position below %zu but found %lld",
 						len - TAIL_SIZE - 4, (long long) pos);
-	mlen = ds_le32(buf + pos);
+	mlen = LanceLoadU32(buf + pos);
 	if ((uint64_t) mlen != len - TAIL_SIZE - (uint64_t) pos - 4)
-		return ds_error(error, EINVAL,
+		return LanceErrorSet(error, EINVAL,
 						"expected the manifest message to end at the tail (%zu bytes) but its length is %u",
 						len - TAIL_SIZE - (size_t) pos - 4, mlen);
 	pb = lance__table__manifest__unpack(&pa, mlen, buf + pos + 4);
 	if (pb == NULL)
-		return ds_error(error, EINVAL, "the Manifest protobuf message is corrupt");
+		return LanceErrorSet(error, EINVAL, "the Manifest protobuf message is corrupt");
 	rc = decode_manifest(m, pb, buf, (uint64_t) pos, error);
 	lance__table__manifest__free_unpacked(pb, &pa);
 	if (rc != 0)
 	{
 		if (rc == ENOMEM)
-			ds_error(error, ENOMEM, "out of memory decoding a manifest");
+			LanceErrorSet(error, ENOMEM, "out of memory decoding a manifest");
 		LanceManifestReset(m);
 	}
 	return rc;
@@ -719,17 +723,17 @@ encode_state_free(EncodeState *st, const LanceManifest *m)
 		*st->msg = st->saved_msg;
 		lance__table__manifest__free_unpacked(st->msg, &st->pa);
 	}
-	ds_free(a, st->frags, sizeof(void *) * nfr);
-	ds_free(a, st->saved_frags, sizeof(Lance__Table__DataFragment) * nfr);
-	ds_free(a, st->fields, sizeof(Lance__File__Field) * nf);
-	ds_free(a, st->field_ptrs, sizeof(void *) * nf);
-	ds_free(a, st->fmeta, sizeof(Lance__File__Field__MetadataEntry) * st->n_fmeta);
-	ds_free(a, st->fmeta_ptrs, sizeof(void *) * st->n_fmeta);
-	ds_free(a, st->smeta, sizeof(*st->smeta) * (size_t) m->num_schema_metadata);
-	ds_free(a, st->smeta_ptrs, sizeof(void *) * (size_t) m->num_schema_metadata);
-	ds_free(a, st->files, sizeof(Lance__Table__DataFile) * st->n_files);
-	ds_free(a, st->file_ptrs, sizeof(void *) * st->n_files);
-	ds_free(a, st->dels, sizeof(Lance__Table__DeletionFile) * nfr);
+	LanceFree(a, st->frags, sizeof(void *) * nfr);
+	LanceFree(a, st->saved_frags, sizeof(Lance__Table__DataFragment) * nfr);
+	LanceFree(a, st->fields, sizeof(Lance__File__Field) * nf);
+	LanceFree(a, st->field_ptrs, sizeof(void *) * nf);
+	LanceFree(a, st->fmeta, sizeof(Lance__File__Field__MetadataEntry) * st->n_fmeta);
+	LanceFree(a, st->fmeta_ptrs, sizeof(void *) * st->n_fmeta);
+	LanceFree(a, st->smeta, sizeof(*st->smeta) * (size_t) m->num_schema_metadata);
+	LanceFree(a, st->smeta_ptrs, sizeof(void *) * (size_t) m->num_schema_metadata);
+	LanceFree(a, st->files, sizeof(Lance__Table__DataFile) * st->n_files);
+	LanceFree(a, st->file_ptrs, sizeof(void *) * st->n_files);
+	LanceFree(a, st->dels, sizeof(Lance__Table__DeletionFile) * nfr);
 }
 
 static const char *
@@ -747,10 +751,10 @@ build_fields(EncodeState *st, const LanceManifest *m)
 
 	for (size_t i = 0; i < nf; i++)
 		st->n_fmeta += (size_t) m->fields[i].num_metadata;
-	st->fields = ds_zalloc(a, sizeof(Lance__File__Field) * nf);
-	st->field_ptrs = ds_zalloc(a, sizeof(void *) * nf);
-	st->fmeta = ds_zalloc(a, sizeof(Lance__File__Field__MetadataEntry) * st->n_fmeta);
-	st->fmeta_ptrs = ds_zalloc(a, sizeof(void *) * st->n_fmeta);
+	st->fields = LanceAllocZero(a, sizeof(Lance__File__Field) * nf);
+	st->field_ptrs = LanceAllocZero(a, sizeof(void *) * nf);
+	st->fmeta = LanceAllocZero(a, sizeof(Lance__File__Field__MetadataEntry) * st->n_fmeta);
+	st->fmeta_ptrs = LanceAllocZero(a, sizeof(void *) * st->n_fmeta);
 	if (!st->fields || !st->field_ptrs || !st->fmeta || !st->fmeta_ptrs)
 		return ENOMEM;
 	for (size_t i = 0; i < nf; i++)
@@ -791,11 +795,11 @@ build_fragments(EncodeState *st, const LanceManifest *m, LanceError *error)
 
 	for (size_t i = 0; i < nfr; i++)
 		st->n_files += (size_t) m->fragments[i].num_files;
-	st->frags = ds_zalloc(a, sizeof(void *) * nfr);
-	st->saved_frags = ds_zalloc(a, sizeof(Lance__Table__DataFragment) * nfr);
-	st->files = ds_zalloc(a, sizeof(Lance__Table__DataFile) * st->n_files);
-	st->file_ptrs = ds_zalloc(a, sizeof(void *) * st->n_files);
-	st->dels = ds_zalloc(a, sizeof(Lance__Table__DeletionFile) * nfr);
+	st->frags = LanceAllocZero(a, sizeof(void *) * nfr);
+	st->saved_frags = LanceAllocZero(a, sizeof(Lance__Table__DataFragment) * nfr);
+	st->files = LanceAllocZero(a, sizeof(Lance__Table__DataFile) * st->n_files);
+	st->file_ptrs = LanceAllocZero(a, sizeof(void *) * st->n_files);
+	st->dels = LanceAllocZero(a, sizeof(Lance__Table__DeletionFile) * nfr);
 	if (!st->frags || !st->saved_frags || !st->files || !st->file_ptrs || !st->dels)
 		return ENOMEM;
 	for (size_t i = 0; i < nfr; i++)
@@ -806,7 +810,7 @@ build_fragments(EncodeState *st, const LanceManifest *m, LanceError *error)
 		pf = lance__table__data_fragment__unpack(&st->pa, f->extra_len,
 												 f->extra != NULL ? f->extra : (const uint8_t *) "");
 		if (pf == NULL)
-			return ds_error(error, EINVAL, "the extra bytes of fragment %llu are corrupt",
+			return LanceErrorSet(error, EINVAL, "the extra bytes of fragment %llu are corrupt",
 							(unsigned long long) f->id);
 		st->frags[i] = pf;
 		st->saved_frags[i] = *pf;
@@ -877,11 +881,11 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 	*len = 0;
 	memset(&st, 0, sizeof(st));
 	st.a = m->allocator;
-	st.pa = ds_pb_allocator(m->allocator);
+	st.pa = LanceProtobufAllocator(m->allocator);
 
 	if ((m->index_section != NULL && m->index_section_len > UINT32_MAX) ||
 		(m->transaction != NULL && m->transaction_len > UINT32_MAX))
-		return ds_error(error, EINVAL, "manifest section larger than 4 GiB");
+		return LanceErrorSet(error, EINVAL, "manifest section larger than 4 GiB");
 	if (m->index_section != NULL)
 	{
 		index_pos = pos;
@@ -896,7 +900,7 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 	st.msg = lance__table__manifest__unpack(&st.pa, m->extra_len,
 											m->extra != NULL ? m->extra : (const uint8_t *) "");
 	if (st.msg == NULL)
-		return ds_error(error, EINVAL, "the extra bytes of the manifest are corrupt");
+		return LanceErrorSet(error, EINVAL, "the extra bytes of the manifest are corrupt");
 	st.saved_msg = *st.msg;
 
 	rc = build_fields(&st, m);
@@ -904,8 +908,8 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 		rc = build_fragments(&st, m, error);
 	if (rc == 0 && m->num_schema_metadata > 0)
 	{
-		st.smeta = ds_zalloc(st.a, sizeof(*st.smeta) * (size_t) m->num_schema_metadata);
-		st.smeta_ptrs = ds_zalloc(st.a, sizeof(void *) * (size_t) m->num_schema_metadata);
+		st.smeta = LanceAllocZero(st.a, sizeof(*st.smeta) * (size_t) m->num_schema_metadata);
+		st.smeta_ptrs = LanceAllocZero(st.a, sizeof(void *) * (size_t) m->num_schema_metadata);
 		if (st.smeta == NULL || st.smeta_ptrs == NULL)
 			rc = ENOMEM;
 		for (int32_t i = 0; rc == 0 && i < m->num_schema_metadata; i++)
@@ -920,7 +924,7 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 	if (rc != 0)
 	{
 		encode_state_free(&st, m);
-		return rc == ENOMEM ? ds_error(error, ENOMEM, "out of memory encoding a manifest") : rc;
+		return rc == ENOMEM ? LanceErrorSet(error, ENOMEM, "out of memory encoding a manifest") : rc;
 	}
 
 	st.msg->n_fields = (size_t) m->num_fields;
@@ -970,30 +974,30 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 	if (mlen > UINT32_MAX)
 	{
 		encode_state_free(&st, m);
-		return ds_error(error, EINVAL, "manifest message larger than 4 GiB");
+		return LanceErrorSet(error, EINVAL, "manifest message larger than 4 GiB");
 	}
 	total = (size_t) pos + 4 + mlen + TAIL_SIZE;
-	out = ds_alloc(st.a, total);
+	out = LanceAlloc(st.a, total);
 	if (out == NULL)
 	{
 		encode_state_free(&st, m);
-		return ds_error(error, ENOMEM, "out of memory encoding a manifest");
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding a manifest");
 	}
 	if (m->index_section != NULL)
 	{
-		ds_put_le32(out + index_pos, (uint32_t) m->index_section_len);
+		LanceStoreU32(out + index_pos, (uint32_t) m->index_section_len);
 		memcpy(out + index_pos + 4, m->index_section, m->index_section_len);
 	}
 	if (m->transaction != NULL)
 	{
-		ds_put_le32(out + txn_pos, (uint32_t) m->transaction_len);
+		LanceStoreU32(out + txn_pos, (uint32_t) m->transaction_len);
 		memcpy(out + txn_pos + 4, m->transaction, m->transaction_len);
 	}
-	ds_put_le32(out + pos, (uint32_t) mlen);
+	LanceStoreU32(out + pos, (uint32_t) mlen);
 	lance__table__manifest__pack(st.msg, out + pos + 4);
-	ds_put_le64(out + pos + 4 + mlen, pos);
-	ds_put_le16(out + pos + 4 + mlen + 8, MANIFEST_MAJOR);
-	ds_put_le16(out + pos + 4 + mlen + 10, MANIFEST_MINOR);
+	LanceStoreU64(out + pos + 4 + mlen, pos);
+	LanceStoreU16(out + pos + 4 + mlen + 8, MANIFEST_MAJOR);
+	LanceStoreU16(out + pos + 4 + mlen + 10, MANIFEST_MINOR);
 	memcpy(out + pos + 4 + mlen + 12, "LANC", 4);
 	encode_state_free(&st, m);
 	*bytes = out;

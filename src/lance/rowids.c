@@ -16,6 +16,9 @@
  * the narrowest offsets that fit.
  */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/dataset_internal.h"
 #include "lance/lance_dataset.h"
@@ -35,7 +38,7 @@ LanceRowIdsInit(LanceRowIds *ids, const LanceAllocator *allocator)
 void
 LanceRowIdsReset(LanceRowIds *ids)
 {
-	ds_free(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count);
+	LanceFree(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count);
 	LanceRowIdsInit(ids, ids->allocator);
 }
 
@@ -46,13 +49,13 @@ reserve(LanceRowIds *ids, uint64_t more, LanceError *error)
 	uint64_t   *p;
 
 	if (more > (uint64_t) (MAX_IDS - ids->count))
-		return ds_error(error, EINVAL, "row id sequence longer than %" PRId64 " ids", MAX_IDS);
+		return LanceErrorSet(error, EINVAL, "row id sequence longer than %" PRId64 " ids", MAX_IDS);
 	if (more == 0)
 		return 0;
-	p = ds_realloc(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count,
+	p = LanceRealloc(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count,
 				   sizeof(uint64_t) * (size_t) (ids->count + (int64_t) more));
 	if (p == NULL)
-		return ds_error(error, ENOMEM, "out of memory decoding row ids");
+		return LanceErrorSet(error, ENOMEM, "out of memory decoding row ids");
 	ids->ids = p;
 	return 0;
 }
@@ -62,29 +65,29 @@ static int
 array_count(const Lance__Table__EncodedU64Array *a, uint64_t *n, LanceError *error)
 {
 	if (a == NULL)
-		return ds_error(error, EINVAL, "row id segment without its array");
+		return LanceErrorSet(error, EINVAL, "row id segment without its array");
 	switch (a->array_case)
 	{
 		case LANCE__TABLE__ENCODED_U64_ARRAY__ARRAY_U16_ARRAY:
 			if (a->u16_array->offsets.len % 2 != 0)
-				return ds_error(error, EINVAL, "u16 row id array of odd length %zu",
+				return LanceErrorSet(error, EINVAL, "u16 row id array of odd length %zu",
 								a->u16_array->offsets.len);
 			*n = a->u16_array->offsets.len / 2;
 			return 0;
 		case LANCE__TABLE__ENCODED_U64_ARRAY__ARRAY_U32_ARRAY:
 			if (a->u32_array->offsets.len % 4 != 0)
-				return ds_error(error, EINVAL, "u32 row id array length %zu not a multiple of 4",
+				return LanceErrorSet(error, EINVAL, "u32 row id array length %zu not a multiple of 4",
 								a->u32_array->offsets.len);
 			*n = a->u32_array->offsets.len / 4;
 			return 0;
 		case LANCE__TABLE__ENCODED_U64_ARRAY__ARRAY_U64_ARRAY:
 			if (a->u64_array->values.len % 8 != 0)
-				return ds_error(error, EINVAL, "u64 row id array length %zu not a multiple of 8",
+				return LanceErrorSet(error, EINVAL, "u64 row id array length %zu not a multiple of 8",
 								a->u64_array->values.len);
 			*n = a->u64_array->values.len / 8;
 			return 0;
 		default:
-			return ds_error(error, EINVAL, "row id array of unknown kind %d", (int) a->array_case);
+			return LanceErrorSet(error, EINVAL, "row id array of unknown kind %d", (int) a->array_case);
 	}
 }
 
@@ -94,11 +97,11 @@ array_get(const Lance__Table__EncodedU64Array *a, uint64_t i)
 	switch (a->array_case)
 	{
 		case LANCE__TABLE__ENCODED_U64_ARRAY__ARRAY_U16_ARRAY:
-			return a->u16_array->base_value + ds_le16(a->u16_array->offsets.data + 2 * i);
+			return a->u16_array->base_value + LanceLoadU16(a->u16_array->offsets.data + 2 * i);
 		case LANCE__TABLE__ENCODED_U64_ARRAY__ARRAY_U32_ARRAY:
-			return a->u32_array->base_value + ds_le32(a->u32_array->offsets.data + 4 * i);
+			return a->u32_array->base_value + LanceLoadU32(a->u32_array->offsets.data + 4 * i);
 		default:
-			return ds_le64(a->u64_array->values.data + 8 * i);
+			return LanceLoadU64(a->u64_array->values.data + 8 * i);
 	}
 }
 
@@ -116,7 +119,7 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 			start = s->range->start;
 			end = s->range->end;
 			if (end < start)
-				return ds_error(error, EINVAL, "row id range [%" PRIu64 ", %" PRIu64 ") is reversed",
+				return LanceErrorSet(error, EINVAL, "row id range [%" PRIu64 ", %" PRIu64 ") is reversed",
 								start, end);
 			if ((rc = reserve(ids, end - start, error)) != 0)
 				return rc;
@@ -133,11 +136,11 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 				start = s->range_with_holes->start;
 				end = s->range_with_holes->end;
 				if (end < start)
-					return ds_error(error, EINVAL, "row id range with holes is reversed");
+					return LanceErrorSet(error, EINVAL, "row id range with holes is reversed");
 				if ((rc = array_count(holes, &nholes, error)) != 0)
 					return rc;
 				if (end - start > (uint64_t) MAX_IDS)
-					return ds_error(error, EINVAL, "row id range too long");
+					return LanceErrorSet(error, EINVAL, "row id range too long");
 				if ((rc = reserve(ids, end - start, error)) != 0)
 					return rc;
 				/* both are sorted: walk them together */
@@ -159,9 +162,9 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 				start = s->range_with_bitmap->start;
 				end = s->range_with_bitmap->end;
 				if (end < start)
-					return ds_error(error, EINVAL, "row id range with bitmap is reversed");
+					return LanceErrorSet(error, EINVAL, "row id range with bitmap is reversed");
 				if ((end - start + 7) / 8 > bm->len)
-					return ds_error(error, EINVAL,
+					return LanceErrorSet(error, EINVAL,
 									"row id bitmap of %zu bytes is too short for %" PRIu64 " ids",
 									bm->len, end - start);
 				if ((rc = reserve(ids, end - start, error)) != 0)
@@ -187,7 +190,7 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 			}
 
 		default:
-			return ds_error(error, EINVAL, "row id segment of unknown kind %d",
+			return LanceErrorSet(error, EINVAL, "row id segment of unknown kind %d",
 							(int) s->segment_case);
 	}
 }
@@ -195,14 +198,14 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 int
 LanceRowIdsDecode(const uint8_t *bytes, size_t len, LanceRowIds *ids, LanceError *error)
 {
-	ProtobufCAllocator pa = ds_pb_allocator(ids->allocator);
+	ProtobufCAllocator pa = LanceProtobufAllocator(ids->allocator);
 	Lance__Table__RowIdSequence *seq;
 	int64_t		before = ids->count;
 	int			rc = 0;
 
 	seq = lance__table__row_id_sequence__unpack(&pa, len, bytes);
 	if (seq == NULL)
-		return ds_error(error, EINVAL, "the RowIdSequence protobuf message is corrupt");
+		return LanceErrorSet(error, EINVAL, "the RowIdSequence protobuf message is corrupt");
 	for (size_t i = 0; rc == 0 && i < seq->n_segments; i++)
 		rc = decode_segment(seq->segments[i], ids, error);
 	lance__table__row_id_sequence__free_unpacked(seq, &pa);
@@ -210,11 +213,11 @@ LanceRowIdsDecode(const uint8_t *bytes, size_t len, LanceRowIds *ids, LanceError
 	{
 		/* give back what this call added; the array is sized to count */
 		uint64_t   *p = before == 0 ? NULL :
-			ds_realloc(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count,
+			LanceRealloc(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count,
 					   sizeof(uint64_t) * (size_t) before);
 
 		if (before == 0)
-			ds_free(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count);
+			LanceFree(ids->allocator, ids->ids, sizeof(uint64_t) * (size_t) ids->count);
 		if (before == 0 || p != NULL)
 		{
 			ids->ids = p;
@@ -230,9 +233,9 @@ pack_sequence(const Lance__Table__RowIdSequence *seq, const LanceAllocator *a, u
 {
 	size_t		n = lance__table__row_id_sequence__get_packed_size(seq);
 
-	*bytes = ds_alloc(a, n);
+	*bytes = LanceAlloc(a, n);
 	if (*bytes == NULL)
-		return ds_error(error, ENOMEM, "out of memory encoding row ids");
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding row ids");
 	*len = lance__table__row_id_sequence__pack(seq, *bytes);
 	return 0;
 }
@@ -249,7 +252,7 @@ LanceRowIdsEncodeRange(uint64_t start, uint64_t end, const LanceAllocator *a, ui
 	*bytes = NULL;
 	*len = 0;
 	if (end < start)
-		return ds_error(error, EINVAL, "row id range [%" PRIu64 ", %" PRIu64 ") is reversed",
+		return LanceErrorSet(error, EINVAL, "row id range [%" PRIu64 ", %" PRIu64 ") is reversed",
 						start, end);
 	range.start = start;
 	range.end = end;
@@ -301,17 +304,17 @@ LanceRowIdsEncode(const LanceRowIds *ids, uint8_t **bytes, size_t *len, LanceErr
 
 	width = max - min <= UINT16_MAX ? 2 : max - min <= UINT32_MAX ? 4 : 8;
 	buf_len = width * (size_t) ids->count;
-	buf = ds_alloc(a, buf_len);
+	buf = LanceAlloc(a, buf_len);
 	if (buf == NULL)
-		return ds_error(error, ENOMEM, "out of memory encoding row ids");
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding row ids");
 	for (int64_t i = 0; i < ids->count; i++)
 	{
 		if (width == 2)
-			ds_put_le16(buf + 2 * i, (uint16_t) (ids->ids[i] - min));
+			LanceStoreU16(buf + 2 * i, (uint16_t) (ids->ids[i] - min));
 		else if (width == 4)
-			ds_put_le32(buf + 4 * i, (uint32_t) (ids->ids[i] - min));
+			LanceStoreU32(buf + 4 * i, (uint32_t) (ids->ids[i] - min));
 		else
-			ds_put_le64(buf + 8 * i, ids->ids[i]);
+			LanceStoreU64(buf + 8 * i, ids->ids[i]);
 	}
 	if (width == 2)
 	{
@@ -349,6 +352,6 @@ LanceRowIdsEncode(const LanceRowIds *ids, uint8_t **bytes, size_t *len, LanceErr
 	seq.n_segments = 1;
 	seq.segments = segs;
 	rc = pack_sequence(&seq, a, bytes, len, error);
-	ds_free(a, buf, buf_len);
+	LanceFree(a, buf, buf_len);
 	return rc;
 }

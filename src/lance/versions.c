@@ -15,6 +15,9 @@
  */
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "lance/dataset_internal.h"
 #include "lance/lance_dataset.h"
@@ -82,23 +85,23 @@ LanceVersionFormatName(LanceVersionNaming naming, uint64_t version, char *buffer
 	int			n;
 
 	if (version == 0)
-		return ds_error(error, EINVAL, "expected a version >= 1 but found 0");
+		return LanceErrorSet(error, EINVAL, "expected a version >= 1 but found 0");
 	if (naming == LANCE_NAMING_V1)
 		n = snprintf(buffer, buffer_size, "%" PRIu64 SUFFIX, version);
 	else if (naming == LANCE_NAMING_V2)
 		n = snprintf(buffer, buffer_size, "%020" PRIu64 SUFFIX, UINT64_MAX - version);
 	else
-		return ds_error(error, EINVAL, "expected naming scheme V1 or V2 but found %d",
+		return LanceErrorSet(error, EINVAL, "expected naming scheme V1 or V2 but found %d",
 						(int) naming);
 	if (n < 0 || (size_t) n >= buffer_size)
-		return ds_error(error, ENAMETOOLONG, "buffer too small for a manifest name");
+		return LanceErrorSet(error, ENAMETOOLONG, "buffer too small for a manifest name");
 	return 0;
 }
 
 void
 LanceVersionListReset(LanceVersionList *list)
 {
-	ds_free(list->allocator, list->versions, sizeof(uint64_t) * (size_t) list->count);
+	LanceFree(list->allocator, list->versions, sizeof(uint64_t) * (size_t) list->count);
 	list->versions = NULL;
 	list->count = 0;
 	list->naming = LANCE_NAMING_NONE;
@@ -134,7 +137,7 @@ LanceVersionListRead(const char *dataset_dir, LanceVersionList *list,
 		rc = errno;
 		if (rc == ENOENT)
 			return 0;
-		return ds_error(error, rc, "could not open \"%s\": %s", dir_path, strerror(rc));
+		return LanceErrorSet(error, rc, "could not open \"%s\": %s", dir_path, strerror(rc));
 	}
 	while ((de = readdir(dir)) != NULL)
 	{
@@ -146,10 +149,10 @@ LanceVersionListRead(const char *dataset_dir, LanceVersionList *list,
 		if (list->naming != LANCE_NAMING_NONE && list->naming != naming)
 		{
 			/* format before closedir: de points into the DIR */
-			ds_error(error, EINVAL, "\"%s\" mixes V1 and V2 manifest names (found \"%s\")",
+			LanceErrorSet(error, EINVAL, "\"%s\" mixes V1 and V2 manifest names (found \"%s\")",
 					 dir_path, de->d_name);
 			closedir(dir);
-			ds_free(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
+			LanceFree(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
 			memset(list, 0, sizeof(*list));
 			list->allocator = allocator;
 			return EINVAL;
@@ -160,15 +163,15 @@ LanceVersionListRead(const char *dataset_dir, LanceVersionList *list,
 			int32_t		ncap = cap == 0 ? 16 : cap * 2;
 			uint64_t   *p;
 
-			p = ds_realloc(allocator, list->versions, sizeof(uint64_t) * (size_t) cap,
+			p = LanceRealloc(allocator, list->versions, sizeof(uint64_t) * (size_t) cap,
 						   sizeof(uint64_t) * (size_t) ncap);
 			if (p == NULL)
 			{
 				closedir(dir);
-				ds_free(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
+				LanceFree(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
 				memset(list, 0, sizeof(*list));
 				list->allocator = allocator;
-				return ds_error(error, ENOMEM, "out of memory listing versions");
+				return LanceErrorSet(error, ENOMEM, "out of memory listing versions");
 			}
 			list->versions = p;
 			cap = ncap;
@@ -179,15 +182,15 @@ LanceVersionListRead(const char *dataset_dir, LanceVersionList *list,
 	/* shrink so Reset frees exactly what it was given */
 	if (list->count > 0 && list->count < cap)
 	{
-		uint64_t   *p = ds_realloc(allocator, list->versions, sizeof(uint64_t) * (size_t) cap,
+		uint64_t   *p = LanceRealloc(allocator, list->versions, sizeof(uint64_t) * (size_t) cap,
 								   sizeof(uint64_t) * (size_t) list->count);
 
 		if (p == NULL)
 		{
-			ds_free(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
+			LanceFree(allocator, list->versions, sizeof(uint64_t) * (size_t) cap);
 			memset(list, 0, sizeof(*list));
 			list->allocator = allocator;
-			return ds_error(error, ENOMEM, "out of memory listing versions");
+			return LanceErrorSet(error, ENOMEM, "out of memory listing versions");
 		}
 		list->versions = p;
 	}
@@ -216,7 +219,7 @@ LanceManifestRead(const char *dataset_dir, uint64_t version, LanceManifest *mani
 	if (list.count == 0)
 	{
 		LanceVersionListReset(&list);
-		return ds_error(error, ENOENT, "\"%s\" is not a Lance dataset (no _versions/*.manifest)",
+		return LanceErrorSet(error, ENOENT, "\"%s\" is not a Lance dataset (no _versions/*.manifest)",
 						dataset_dir);
 	}
 	if (version == 0)
@@ -229,7 +232,7 @@ LanceManifestRead(const char *dataset_dir, uint64_t version, LanceManifest *mani
 	naming = list.naming;
 	LanceVersionListReset(&list);
 	if (!found)
-		return ds_error(error, ENOENT, "dataset \"%s\" has no version %" PRIu64, dataset_dir,
+		return LanceErrorSet(error, ENOENT, "dataset \"%s\" has no version %" PRIu64, dataset_dir,
 						version);
 	if ((rc = LanceVersionFormatName(naming, version, name, sizeof(name), error)) != 0 ||
 		(rc = LancePathJoin(dir_path, sizeof(dir_path), dataset_dir, "_versions", error)) != 0 ||
@@ -239,13 +242,13 @@ LanceManifestRead(const char *dataset_dir, uint64_t version, LanceManifest *mani
 	if (rc != 0)
 		return rc;
 	rc = LanceManifestDecode(bytes, len, manifest, error);
-	ds_free(manifest->allocator, bytes, len);
+	LanceFree(manifest->allocator, bytes, len);
 	if (rc == 0 && manifest->version != version)
 	{
 		uint64_t	got = manifest->version;
 
 		LanceManifestReset(manifest);
-		return ds_error(error, EINVAL, "expected version %" PRIu64 " in \"%s\" but found %" PRIu64,
+		return LanceErrorSet(error, EINVAL, "expected version %" PRIu64 " in \"%s\" but found %" PRIu64,
 						version, path, got);
 	}
 	return rc;

@@ -4,10 +4,29 @@
  *	  per format version from encoding message to decoded values.
  *
  * Implemented here: Flat (uncompressed), Variable with Flat offsets,
- * FixedSizeList, Constant.  Every other case returns ENOTSUP naming the
- * encoding; the codec files add their cases to these switches.
+ * FixedSizeList, Constant; the codec cases call the byte-level codecs
+ * (bitpack.h, rle.h, bytestream_split.h, general.h, fsst.h), which check
+ * every length themselves.  Here we check the shape of the encoding tree
+ * (which inner encodings a codec accepts) and bound every allocation by
+ * what the input can describe, so corrupt metadata cannot make us allocate
+ * more than LANCE_DECODED_MAX_BYTES.  PackedStruct, VariablePackedStruct
+ * and Dictionary-as-a-compressive-encoding (lance writes dictionaries as a
+ * page-level buffer, which decode_v21.c handles) return ENOTSUP.
  */
 #include "lance/compress.h"
+#include "lance/bitpack.h"
+#include "lance/bytestream_split.h"
+#include "lance/fsst.h"
+#include "lance/general.h"
+#include "lance/rle.h"
+#include "lance/varblock.h"
+
+/*
+ * Upper bound on the bytes one decode may allocate.  Lance's mini-block
+ * chunks decode to at most 32 KiB and its dictionaries are small; a whole
+ * 2.0 page is a few MiB.  Anything larger comes from corrupt metadata.
+ */
+#define LANCE_DECODED_MAX_BYTES ((uint64_t) 1 << 28)
 
 void
 LanceDecodedInit(LanceDecoded *d, const LanceAllocator *a)
@@ -173,12 +192,237 @@ decode_variable(const Lance__Encodings21__Variable *var, const LanceBytes *buf,
 	return 0;
 }
 
+/* The T of a codec: 8, 16, 32 or 64 uncompressed bits per value. */
+static int
+check_word_bits(uint64_t bits, const char *what, LanceError *error)
+{
+	if (bits != 8 && bits != 16 && bits != 32 && bits != 64)
+		return LanceErrorSet(error, EINVAL, "%s with %llu bits per value is malformed",
+							 what, (unsigned long long) bits);
+	return 0;
+}
+
+/* The bits_per_value of 'enc' when it is a plain Flat, else 0. */
+static uint64_t
+plain_flat_bits(const Lance__Encodings21__CompressiveEncoding *enc)
+{
+	if (enc == NULL || enc->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT ||
+		(enc->flat->data != NULL && enc->flat->data->scheme != 0))
+		return 0;
+	return enc->flat->bits_per_value;
+}
+
+/*
+ * Room for n values of 'bits' (8..64) bits owned by 'out'; sets the fixed
+ * width fields of 'out' to describe it.
+ */
+static int
+alloc_fixed(LanceDecoded *out, uint64_t n, uint64_t bits, uint8_t **p, size_t *cap,
+			LanceError *error)
+{
+	uint64_t	bytes;
+
+	if (!LanceMulU64(n, bits / 8, &bytes) || bytes > LANCE_DECODED_MAX_BYTES)
+		return LanceErrorSet(error, EINVAL, "%llu values of %llu bits are too many for one block",
+							 (unsigned long long) n, (unsigned long long) bits);
+	*p = LanceDecodedAlloc(out, (size_t) bytes + 1);
+	if (*p == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory decoding %llu values", (unsigned long long) n);
+	*cap = (size_t) bytes;
+	out->num_values = n;
+	out->bits_per_value = (uint32_t) bits;
+	out->values = *p;
+	out->values_len = bytes;
+	return 0;
+}
+
+static int
+decode_inline_bitpacking(const Lance__Encodings21__InlineBitpacking *ib, const LanceBytes *buf,
+						 uint64_t n, LanceDecoded *out, LanceError *error)
+{
+	uint64_t	t = ib->uncompressed_bits_per_value;
+	uint64_t	min_bytes;
+	size_t		cap;
+	uint8_t    *p;
+	int			rc;
+
+	if (ib->values != NULL && ib->values->scheme != 0)
+		return LanceErrorSet(error, ENOTSUP, "InlineBitpacking with compressed values is not supported");
+	if ((rc = check_word_bits(t, "InlineBitpacking", error)) != 0)
+		return rc;
+	/* every block of 1024 values starts with a T-bit width word */
+	min_bytes = (n / LANCE_BITPACK_BLOCK_VALUES + (n % LANCE_BITPACK_BLOCK_VALUES != 0)) * (t / 8);
+	if (min_bytes > buf->len)
+		return LanceErrorSet(error, EINVAL, "InlineBitpacking: expected at least %llu bytes for %llu values but found %llu",
+							 (unsigned long long) min_bytes, (unsigned long long) n,
+							 (unsigned long long) buf->len);
+	if ((rc = alloc_fixed(out, n, t, &p, &cap, error)) != 0)
+		return rc;
+	return LanceInlineBitpackDecode((unsigned) t, buf->data, buf->len, n, p, cap, error);
+}
+
+static int
+decode_out_of_line_bitpacking(const Lance__Encodings21__OutOfLineBitpacking *ob,
+							  const LanceBytes *buf, uint64_t n, LanceDecoded *out,
+							  LanceError *error)
+{
+	uint64_t	t = ob->uncompressed_bits_per_value;
+	uint64_t	w = plain_flat_bits(ob->values);
+	size_t		cap;
+	uint8_t    *p;
+	int			rc;
+
+	if ((rc = check_word_bits(t, "OutOfLineBitpacking", error)) != 0)
+		return rc;
+	if (ob->values == NULL || ob->values->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT)
+		return LanceErrorSet(error, ENOTSUP, "OutOfLineBitpacking of %s is not supported",
+							 LanceCompressiveEncodingName(ob->values));
+	if (w > t || (w == 0 && ob->values->flat->bits_per_value != 0))
+		return LanceErrorSet(error, EINVAL, "OutOfLineBitpacking to %llu of %llu bits is malformed",
+							 (unsigned long long) ob->values->flat->bits_per_value,
+							 (unsigned long long) t);
+	if ((rc = alloc_fixed(out, n, t, &p, &cap, error)) != 0)
+		return rc;
+	return LanceOutOfLineBitpackDecode((unsigned) t, (unsigned) w, buf->data, buf->len, n, p, cap, error);
+}
+
+/* Rle{values: Flat{T}, run_lengths: Flat{8}}: buffer 0 values, 1 lengths. */
+static int
+decode_rle(const Lance__Encodings21__Rle *rle, const LanceBytes *buffers, size_t num_buffers,
+		   uint64_t n, LanceDecoded *out, LanceError *error)
+{
+	uint64_t	t = plain_flat_bits(rle->values);
+	size_t		cap;
+	uint8_t    *p;
+	int			rc;
+
+	if (t == 0 || plain_flat_bits(rle->run_lengths) != 8)
+		return LanceErrorSet(error, ENOTSUP, "Rle of %s values and %s run lengths is not supported",
+							 LanceCompressiveEncodingName(rle->values),
+							 LanceCompressiveEncodingName(rle->run_lengths));
+	if ((rc = check_word_bits(t, "Rle", error)) != 0)
+		return rc;
+	if (num_buffers < 2)
+		return LanceErrorSet(error, EINVAL, "Rle expects 2 buffers but found %zu", num_buffers);
+	/* each run-length byte stands for at most 255 values */
+	if (n > (uint64_t) buffers[1].len * 255)
+		return LanceErrorSet(error, EINVAL, "Rle: expected runs for %llu values but found %llu runs",
+							 (unsigned long long) n, (unsigned long long) buffers[1].len);
+	if ((rc = alloc_fixed(out, n, t, &p, &cap, error)) != 0)
+		return rc;
+	return LanceRleDecode((unsigned) t, buffers[0].data, buffers[0].len,
+						  buffers[1].data, buffers[1].len, n, p, cap, error);
+}
+
+static int
+decode_byte_stream_split(const Lance__Encodings21__ByteStreamSplit *bss, const LanceBytes *buf,
+						 uint64_t n, LanceDecoded *out, LanceError *error)
+{
+	uint64_t	t = plain_flat_bits(bss->values);
+	size_t		cap;
+	uint8_t    *p;
+	int			rc;
+
+	if (t == 0)
+		return LanceErrorSet(error, ENOTSUP, "ByteStreamSplit of %s is not supported",
+							 LanceCompressiveEncodingName(bss->values));
+	if (t % 8 != 0 || t > 64)
+		return LanceErrorSet(error, EINVAL, "ByteStreamSplit of %llu-bit values is malformed",
+							 (unsigned long long) t);
+	if (n > buf->len)
+		return LanceErrorSet(error, EINVAL, "ByteStreamSplit: expected %llu values but found %llu bytes",
+							 (unsigned long long) n, (unsigned long long) buf->len);
+	if ((rc = alloc_fixed(out, n, t, &p, &cap, error)) != 0)
+		return rc;
+	return LanceByteStreamSplitDecode((unsigned) t, buf->data, buf->len, n, p, cap, error);
+}
+
+/*
+ * General: buffer 0 is compressed; the inner encoding decodes the
+ * decompressed bytes together with the other buffers as they are.  The
+ * decompressed bytes stay owned by 'out' (the inner result may point
+ * into them).
+ */
+static int
+decode_general(const Lance__Encodings21__General *gen, const LanceBytes *buffers,
+			   size_t num_buffers, uint64_t n, const LanceAllocator *allocator,
+			   LanceDecoded *out, LanceError *error)
+{
+	LanceBytes	inner[8];
+	size_t		size,
+				got;
+	uint8_t    *p;
+	int			scheme = gen->compression ? (int) gen->compression->scheme : 0;
+	int			rc;
+
+	if (gen->values == NULL)
+		return LanceErrorSet(error, EINVAL, "General without an inner encoding");
+	if (num_buffers < 1 || num_buffers > 8)
+		return LanceErrorSet(error, EINVAL, "General expects 1 to 8 buffers but found %zu", num_buffers);
+	if ((rc = LanceGeneralDecompressedSize(scheme, buffers[0].data, (size_t) buffers[0].len,
+										   &size, error)) != 0)
+		return rc;
+	if (size > LANCE_DECODED_MAX_BYTES)
+		return LanceErrorSet(error, EINVAL, "General: a block declares %zu decompressed bytes", size);
+	if ((p = LanceDecodedAlloc(out, size + 1)) == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory decompressing %zu bytes", size);
+	if ((rc = LanceGeneralDecompress(scheme, buffers[0].data, (size_t) buffers[0].len,
+									 p, size, &got, error)) != 0)
+		return rc;
+	inner[0].data = p;
+	inner[0].len = got;
+	for (size_t b = 1; b < num_buffers; b++)
+		inner[b] = buffers[b];
+	return LanceDecompress21(gen->values, inner, num_buffers, n, allocator, out, error);
+}
+
+/* Fsst{symbol_table, values: Variable{Flat 32|64}} into uint64 offsets + bytes. */
+static int
+decode_fsst(const Lance__Encodings21__Fsst *fsst, const LanceBytes *buf, uint64_t n,
+			LanceDecoded *out, LanceError *error)
+{
+	const Lance__Encodings21__CompressiveEncoding *ve = fsst->values;
+	LanceFsstTable table;
+	LanceVarBlock view;
+	uint64_t	obits;
+	size_t		total;
+	uint64_t   *offsets;
+	uint8_t    *bytes;
+	int			rc;
+
+	if (ve == NULL || ve->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE ||
+		(ve->variable->values != NULL && ve->variable->values->scheme != 0) ||
+		(obits = plain_flat_bits(ve->variable->offsets)) == 0)
+		return LanceErrorSet(error, ENOTSUP, "Fsst of %s is not supported (expected plain Variable)",
+							 LanceCompressiveEncodingName(ve));
+	if ((rc = LanceFsstTableParse(&table, fsst->symbol_table.data, fsst->symbol_table.len, error)) != 0 ||
+		(rc = LanceVarBlockParseMiniBlock((unsigned) obits, buf->data, (size_t) buf->len, n,
+										  &view, error)) != 0 ||
+		(rc = LanceFsstDecompressStrings(&table, &view, 8, NULL, NULL, 0, &total, error)) != 0)
+		return rc;
+	if (total > LANCE_DECODED_MAX_BYTES)
+		return LanceErrorSet(error, EINVAL, "Fsst: %zu decompressed bytes in one block", total);
+	offsets = LanceDecodedAlloc(out, (size_t) (n + 1) * sizeof(uint64_t));
+	bytes = LanceDecodedAlloc(out, total + 1);
+	if (offsets == NULL || bytes == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory decompressing %zu bytes", total);
+	/* 8-byte little-endian offsets: uint64_t on the little-endian hosts we support */
+	if ((rc = LanceFsstDecompressStrings(&table, &view, 8, (uint8_t *) offsets, bytes, total,
+										 &total, error)) != 0)
+		return rc;
+	out->num_values = n;
+	out->bits_per_value = 0;
+	out->values = bytes;
+	out->values_len = total;
+	out->offsets = offsets;
+	return 0;
+}
+
 int
 LanceDecompress21(const Lance__Encodings21__CompressiveEncoding *enc,
 				  const LanceBytes *buffers, size_t num_buffers, uint64_t num_values,
 				  const LanceAllocator *allocator, LanceDecoded *out, LanceError *error)
 {
-	(void) allocator;
 	if (enc == NULL)
 		return LanceErrorSet(error, EINVAL, "a block has no encoding");
 	switch (enc->compression_case)
@@ -247,6 +491,33 @@ LanceDecompress21(const Lance__Encodings21__CompressiveEncoding *enc,
 				out->values_len = total;
 				return 0;
 			}
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_INLINE_BITPACKING:
+			if (num_buffers < 1)
+				return LanceErrorSet(error, EINVAL, "InlineBitpacking expects 1 buffer but found 0");
+			return decode_inline_bitpacking(enc->inline_bitpacking, &buffers[0], num_values, out, error);
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_OUT_OF_LINE_BITPACKING:
+			if (num_buffers < 1)
+				return LanceErrorSet(error, EINVAL, "OutOfLineBitpacking expects 1 buffer but found 0");
+			return decode_out_of_line_bitpacking(enc->out_of_line_bitpacking, &buffers[0],
+												 num_values, out, error);
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_RLE:
+			return decode_rle(enc->rle, buffers, num_buffers, num_values, out, error);
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_BYTE_STREAM_SPLIT:
+			if (num_buffers < 1)
+				return LanceErrorSet(error, EINVAL, "ByteStreamSplit expects 1 buffer but found 0");
+			return decode_byte_stream_split(enc->byte_stream_split, &buffers[0], num_values, out, error);
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_GENERAL:
+			return decode_general(enc->general, buffers, num_buffers, num_values, allocator, out, error);
+
+		case LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FSST:
+			if (num_buffers < 1)
+				return LanceErrorSet(error, EINVAL, "Fsst expects 1 buffer but found 0");
+			return decode_fsst(enc->fsst, &buffers[0], num_values, out, error);
 
 		default:
 			return LanceErrorSet(error, ENOTSUP, "encoding %s is not supported",

@@ -20,8 +20,12 @@
  *	errors   EINVAL when the buffers are too short or inconsistent with the
  *			 encoding (never read past a buffer), ENOTSUP naming the encoding
  *			 when the case is not implemented, ENOMEM.
- * Codecs (bitpacking, FSST, RLE, dictionary, general zstd/lz4, byte stream
- * split) live in their own files and are called from a case here.
+ * Codecs (bitpacking, FSST, RLE, general zstd/lz4, byte stream split) live
+ * in their own files and are called from a case here.  Cases that wrap an
+ * inner encoding (General, FixedSizeList) decode into the same LanceDecoded,
+ * which then owns the intermediate memory too (General: the decompressed
+ * buffer).  Mini-block dictionaries are page-level (decode_v21.c), not a
+ * case here.
  */
 #ifndef LANCE_COMPRESS_H
 #define LANCE_COMPRESS_H

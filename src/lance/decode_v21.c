@@ -16,10 +16,13 @@
  * def: 0 item, 1 null item, then the null/empty list levels); the
  * repetition index is not used.  Deeper nesting and full-zip lists are
  * refused with ENOTSUP; value encodings go through the dispatcher
- * (compress.h).
+ * (compress.h).  Variable full-zip values are plain or FSST-compressed
+ * (Fsst{Variable}, one symbol table per page; each item decompressed
+ * on its own).
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
+#include "lance/fsst.h"
 #include "lance/varblock.h"
 
 #define MAX_READ_SPAN (16u << 20)	/* bytes read at once for a scan */
@@ -897,6 +900,28 @@ load_index(const uint8_t *p, uint32_t w, uint64_t i)
 	return w == 1 ? p[0] : w == 2 ? LanceLoadU16(p) : w == 4 ? LanceLoadU32(p) : LanceLoadU64(p);
 }
 
+/* Decompress one FSST item (at most 8 bytes per code) through 'plain' and append it. */
+static int
+append_fsst(const LancePageRead *req, const LanceFsstTable *table, const uint8_t *in, uint64_t len,
+			uint8_t **plain, size_t *plain_cap, LanceOut *out, LanceError *error)
+{
+	size_t		need = (size_t) len * 8 + 1,
+				got;
+	int			rc;
+
+	if (need > *plain_cap)
+	{
+		LanceFree(req->allocator, *plain, *plain_cap);
+		*plain = LanceAlloc(req->allocator, need);
+		*plain_cap = *plain ? need : 0;
+		if (*plain == NULL)
+			return LanceErrorSet(error, ENOMEM, "out of memory");
+	}
+	if ((rc = LanceFsstDecompress(table, in, (size_t) len, *plain, *plain_cap, &got, error)) != 0)
+		return rc;
+	return LanceOutAppendVar(out, *plain, got, true, error);
+}
+
 static int
 decode_fullzip_variable(const LancePageRead *req, const Lance__Encodings21__FullZipLayout *fz,
 						uint32_t cb, LanceOut *out, LanceError *error)
@@ -910,24 +935,49 @@ decode_fullzip_variable(const LancePageRead *req, const Lance__Encodings21__Full
 	uint8_t    *index = NULL;
 	uint8_t    *tmp = NULL;
 	size_t		tmp_cap = 0;
+	LanceFsstTable *fsst = NULL;
+	uint8_t    *plain = NULL;
+	size_t		plain_cap = 0;
 	int			rc;
 
+	if (vc != NULL && vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FSST)
+	{
+		const Lance__Encodings21__CompressiveEncoding *inner = vc->fsst->values;
+
+		if (inner == NULL || inner->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE)
+			return LanceErrorSet(error, ENOTSUP, "full-zip Fsst of %s is not supported",
+								 LanceCompressiveEncodingName(inner));
+		fsst = LanceAlloc(req->allocator, sizeof(LanceFsstTable));
+		if (fsst == NULL)
+			return LanceErrorSet(error, ENOMEM, "out of memory");
+		rc = LanceFsstTableParse(fsst, vc->fsst->symbol_table.data, vc->fsst->symbol_table.len, error);
+		if (rc != 0)
+		{
+			LanceFree(req->allocator, fsst, sizeof(LanceFsstTable));
+			return rc;
+		}
+		vc = inner;
+	}
 	if (vc == NULL || vc->compression_case != LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_VARIABLE)
+	{
+		LanceFree(req->allocator, fsst, sizeof(LanceFsstTable));
 		return LanceErrorSet(error, ENOTSUP, "full-zip variable-width values encoded with %s are not supported",
 							 LanceCompressiveEncodingName(vc));
-	if (lw != 4 && lw != 8)
-		return LanceErrorSet(error, EINVAL, "full-zip page with %u-bit lengths", fz->bits_per_offset);
-	if (out->bits_per_value != 0)
-		return LanceErrorSet(error, EINVAL, "expected fixed-width values but the page has variable-width ones");
-	if (page->num_buffers < 2)
-		return LanceErrorSet(error, EINVAL, "a variable full-zip page needs 2 buffers but has %zu",
-							 page->num_buffers);
-	index_size = page->buffer_sizes[1];
+	}
+	index_size = page->num_buffers >= 2 ? page->buffer_sizes[1] : 0;
 	w = index_size / (page->num_rows + 1);
-	if ((w != 1 && w != 2 && w != 4 && w != 8) || w * (page->num_rows + 1) != index_size)
-		return LanceErrorSet(error, EINVAL, "full-zip repetition index of %llu bytes for %llu rows",
-							 (unsigned long long) index_size, (unsigned long long) page->num_rows);
-	rc = LanceReadBytes(req->io, page->buffer_offsets[1], index_size, req->allocator, &index, error);
+	if (lw != 4 && lw != 8)
+		rc = LanceErrorSet(error, EINVAL, "full-zip page with %u-bit lengths", fz->bits_per_offset);
+	else if (out->bits_per_value != 0)
+		rc = LanceErrorSet(error, EINVAL, "expected fixed-width values but the page has variable-width ones");
+	else if (page->num_buffers < 2)
+		rc = LanceErrorSet(error, EINVAL, "a variable full-zip page needs 2 buffers but has %zu",
+						   page->num_buffers);
+	else if ((w != 1 && w != 2 && w != 4 && w != 8) || w * (page->num_rows + 1) != index_size)
+		rc = LanceErrorSet(error, EINVAL, "full-zip repetition index of %llu bytes for %llu rows",
+						   (unsigned long long) index_size, (unsigned long long) page->num_rows);
+	else
+		rc = LanceReadBytes(req->io, page->buffer_offsets[1], index_size, req->allocator, &index, error);
 	while (rc == 0 && k < req->n)
 	{
 		uint64_t	r = req_row(req, k);
@@ -994,12 +1044,17 @@ decode_fullzip_variable(const LancePageRead *req, const Lance__Encodings21__Full
 								   (unsigned long long) (b - a - cb - lw));
 				break;
 			}
-			rc = LanceOutAppendVar(out, item + cb + lw, len, true, error);
+			if (fsst != NULL)
+				rc = append_fsst(req, fsst, item + cb + lw, len, &plain, &plain_cap, out, error);
+			else
+				rc = LanceOutAppendVar(out, item + cb + lw, len, true, error);
 		}
 		k += run;
 	}
 	LanceFree(req->allocator, tmp, tmp_cap);
-	LanceFree(req->allocator, index, (size_t) index_size);
+	LanceFree(req->allocator, plain, plain_cap);
+	LanceFree(req->allocator, fsst, fsst ? sizeof(LanceFsstTable) : 0);
+	LanceFree(req->allocator, index, index ? (size_t) index_size : 0);
 	return rc;
 }
 

@@ -86,12 +86,14 @@ async function main() {
 	const started = Date.now();
 	await partA(scratch);
 	if (process.env.WRITE_DATASET) {
-		const { partB, partC } = require('./lib/writer_tests');
+		const { partB, partC, partD } = require('./lib/writer_tests');
 		await partB(scratch, process.env.WRITE_DATASET);
 		await partC(scratch, process.env.WRITE_DATASET);
+		await partD(scratch, process.env.WRITE_DATASET);
 	} else {
 		tap.skip('B: LanceDB opens datasets our writer made', 'write_dataset is not built');
 		tap.skip('C: our data files are byte-identical to LanceDB\'s', 'write_dataset is not built');
+		tap.skip('D: LanceDB reads our deletion files', 'write_dataset is not built');
 	}
 	tap.diag('interop suite took ' + ((Date.now() - started) / 1000).toFixed(1) + ' s');
 	process.exitCode = tap.done() ? 1 : 0;

@@ -4,6 +4,7 @@
  *	  the Lance library (data files + manifest), for LanceDB to open.
  *
  *	  write_dataset DIR KIND VERSION ROWS FRAGMENTS
+ *	  write_dataset delete DIR MODULUS
  *
  * DIR must not exist yet (its parent must).  KIND is one of the tables of
  * lib/formulas.js (wide, simple, simple_nullvec), VERSION is 2.0 or 2.1,
@@ -12,6 +13,10 @@
  * Every value is a formula of the row number, computed here exactly as
  * lib/formulas.js computes it, so the suite knows what LanceDB must read
  * back without passing data between the programs; keep the two in step.
+ * The second form commits one more version of an existing dataset in which
+ * every row whose id is a multiple of MODULUS is deleted (ids are the row
+ * numbers, counted through the fragments in order), one deletion-file commit
+ * per fragment through LanceDatasetDelete.
  * Errors go to stderr with exit status 1 (2 for usage).
  */
 #include "lance/lance.h"
@@ -455,6 +460,49 @@ manifest_fields(const LanceSchema *schema, LanceManifestField *out, char (*logic
 	return 0;
 }
 
+/* write_dataset delete DIR MODULUS */
+static int
+delete_rows(const char *dir, long modulus)
+{
+	LanceDataset ds;
+	LanceError	error = {{0}};
+	uint64_t	first_id = 0;
+	int32_t		num_fragments;
+	uint64_t   *fragment_ids;
+	uint64_t   *physical_rows;
+	int			rc;
+
+	if ((rc = LanceDatasetOpen(&ds, dir, 0, NULL, &error)) != 0)
+		return fail("open", rc, &error);
+	/* Commits replace ds.manifest, so take the fragment list first. */
+	num_fragments = ds.manifest.num_fragments;
+	fragment_ids = xcalloc((size_t) num_fragments, sizeof(uint64_t));
+	physical_rows = xcalloc((size_t) num_fragments, sizeof(uint64_t));
+	for (int32_t f = 0; f < num_fragments; f++)
+	{
+		fragment_ids[f] = ds.manifest.fragments[f].id;
+		physical_rows[f] = ds.manifest.fragments[f].physical_rows;
+	}
+	for (int32_t f = 0; f < num_fragments; f++)
+	{
+		uint32_t   *rows = xcalloc((size_t) physical_rows[f] + 1, sizeof(uint32_t));
+		int64_t		n = 0;
+
+		for (uint64_t r = 0; r < physical_rows[f]; r++)
+			if ((first_id + r) % (uint64_t) modulus == 0)
+				rows[n++] = (uint32_t) r;
+		first_id += physical_rows[f];
+		rc = LanceDatasetDelete(&ds, fragment_ids[f], rows, n, &error);
+		free(rows);
+		if (rc != 0)
+			return fail("delete", rc, &error);
+	}
+	LanceDatasetClose(&ds);
+	free(fragment_ids);
+	free(physical_rows);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -477,9 +525,21 @@ main(int argc, char **argv)
 	long		fragments;
 	int			rc;
 
+	if (argc == 4 && strcmp(argv[1], "delete") == 0)
+	{
+		long		modulus = atol(argv[3]);
+
+		if (modulus <= 0)
+		{
+			fprintf(stderr, "write_dataset: MODULUS must be positive\n");
+			return 2;
+		}
+		return delete_rows(argv[2], modulus);
+	}
 	if (argc != 6)
 	{
-		fprintf(stderr, "usage: write_dataset DIR KIND VERSION ROWS FRAGMENTS\n");
+		fprintf(stderr, "usage: write_dataset DIR KIND VERSION ROWS FRAGMENTS\n"
+				"       write_dataset delete DIR MODULUS\n");
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

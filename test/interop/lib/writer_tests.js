@@ -5,6 +5,8 @@
 //    it, reads every value back, answers vector searches exactly as brute
 //    force does, then appends and deletes; our reader (lance-inspect) reads
 //    LanceDB's new version and, by --version, our original one.
+// D. Our library deletes rows from a dataset it wrote (one .bin deletion
+//    file per fragment); LanceDB reads the result without the deleted rows.
 // C. LanceDB and our writer write the same simple tables; the data files
 //    must be byte-identical (manifests carry timestamps and uuids, and are
 //    not compared).
@@ -215,4 +217,43 @@ async function partC(scratch, writeDataset) {
 	}
 }
 
-module.exports = { partB, partC };
+async function partD(scratch, writeDataset) {
+	const inspect = process.env.LANCE_INSPECT;
+	const kind = 'simple', rows = 600, fragments = 3, modulus = 4;
+	for (const version of ['2.1', '2.0']) {
+		const label = 'D ' + kind + ' ' + version + ': ';
+		const dir = path.join(scratch, 'ours_d', 'deleted_' + kind + '_v' + version.replace('.', ''));
+		const deleted = label + 'our library deletes every row whose id is a multiple of ' + modulus;
+		const ok = await tap.guard(deleted, () => {
+			writeOurs(writeDataset, dir, kind, version, rows, fragments);
+			execFileSync(writeDataset, ['delete', dir, String(modulus)],
+				{ stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+			const files = fs.readdirSync(path.join(dir, '_deletions'));
+			tap.check(deleted, files.length === fragments && files.every((f) => f.endsWith('.bin')) ? null
+				: 'deletion files: ' + JSON.stringify(files));
+			return true;
+		});
+		if (!ok)
+			continue;
+		const expected = formulaRows(kind, 0, rows, fragments).filter((r) => BigInt(r.id) % BigInt(modulus) !== 0n);
+		const types = typesOf(formulaBatch(kind, 0, 1));
+		const read = label + 'LanceDB reads our deletion files: ' + expected.length + ' rows, every value equal';
+		await tap.guard(read, async () => {
+			const table = await openDataset(scratch, dir);
+			const n = await table.countRows();
+			tap.check(label + 'LanceDB counts ' + expected.length + ' live rows', n === expected.length ? null
+				: 'countRows() = ' + n);
+			tap.check(read, compareRows(await dumpRows(table, types), expected, [['_rowid', 'uint64'], ...types],
+				['LanceDB', 'expected']));
+		});
+		const ours = label + 'our reader skips the rows our library deleted';
+		if (!inspect) {
+			tap.skip(ours, 'lance-inspect is not built');
+			continue;
+		}
+		await tap.guard(ours, () => tap.check(ours, compareRows(inspectRows(inspect, dir, types), expected,
+			[['_rowaddr', 'uint64'], ...types], ['lance-inspect', 'expected'])));
+	}
+}
+
+module.exports = { partB, partC, partD };

@@ -11,6 +11,8 @@
 #                         its install.sh fetches the pinned npm packages once)
 #   make fuzzcheck        a bounded libFuzzer run of every test/fuzz/ target
 #                         (FUZZ_TIME seconds each, default 20), TAP output
+#   make tools            build tools/lance-inspect (tools/README.md)
+#   make toolcheck        behaviour tests of lance-inspect (test/tools/), TAP
 #
 # scripts/test.sh runs all of them from a fresh machine; see README.md.
 
@@ -54,7 +56,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: tapcheck unitcheck interopcheck fuzzcheck
+.PHONY: tapcheck unitcheck interopcheck fuzzcheck tools install-tools clean-tools toolcheck
 
 $(LANCE_OBJS): | $(LANCE_PROTO_H)
 
@@ -73,3 +75,21 @@ interopcheck:
 
 fuzzcheck:
 	$(MAKE) -C test/fuzz -s run
+
+# tools/lance-inspect, over the Lance library only (tools/Makefile builds it
+# with its own flags).  The protobuf headers are generated here first so the
+# two makes never run protoc-c at once.
+tools: | $(LANCE_PROTO_H)
+	$(MAKE) -C tools
+
+install-tools: tools
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) tools/lance-inspect '$(DESTDIR)$(bindir)/lance-inspect'
+
+clean: clean-tools
+clean-tools:
+	$(MAKE) -C tools clean
+	$(MAKE) -C test/tools clean
+
+toolcheck: tools
+	bash test/tools/run.sh

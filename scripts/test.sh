@@ -5,7 +5,8 @@
 # Suites: C unit tests (plain and under ASan/UBSan), a bounded libFuzzer run
 # of the Lance decoders (test/fuzz/), pg_regress (sql/,
 # expected/) on a temporary instance with lancedb preloaded, and TAP tests
-# (test/t/) with PostgreSQL::Test::Cluster, and the interop suite against the
+# (test/t/) with PostgreSQL::Test::Cluster, the lance-inspect tool's tests
+# (test/tools/), and the interop suite against the
 # real LanceDB (test/interop/; its pinned npm packages are installed once).
 # Each TAP assertion and each pg_regress test counts as one test; a suite
 # that dies without reporting a failure counts as one failed test.  Exit
@@ -74,6 +75,7 @@ else
 	run_suite fuzz tap make -C "$work" -s fuzzcheck
 	run_suite regress regress make -C "$work" -s installcheck
 	run_suite tap tap make -C "$work" -s tapcheck PROVE_FLAGS=--verbose
+	run_suite tools tap make -C "$work" -s toolcheck
 	bash "$work/test/interop/install.sh" >/dev/null || echo "installing the interop suite's npm packages failed"
 	run_suite interop tap make -C "$work" -s interopcheck
 fi

@@ -162,6 +162,18 @@ extern int	LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceErro
 extern int	LanceDecodeListPageV21(const LancePageRead *req, LanceOut *rows, LanceOut *items,
 								   LanceError *error);
 
+/*
+ * A 2.0 list<fixed-width> (list_v20.c): the list field's column holds the
+ * offsets, the item field's column the items.  Appends rows 'sorted'
+ * (ascending file rows, repeats allowed) or, when NULL, [first, first + n)
+ * to 'rows' (validity; offsets = item count after the row) and their items
+ * to 'items'.
+ */
+extern int	LanceReadListV20(const LanceFileIo *io, const LanceAllocator *a,
+							 const LanceColumnInfo *offsets_col, const LanceColumnInfo *items_col,
+							 const uint64_t *sorted, uint64_t first, uint64_t n,
+							 LanceOut *rows, LanceOut *items, LanceError *error);
+
 /* Read [offset, offset+length) of the file into a new allocation. */
 extern int	LanceReadBytes(const LanceFileIo *io, uint64_t offset, uint64_t length,
 						   const LanceAllocator *a, uint8_t **out, LanceError *error);

@@ -717,17 +717,26 @@ check_field(const LanceFileReader *r, int32_t field, const LanceColumnInfo **ci,
 	f = &r->schema.fields[field];
 	if (f->parent_id != -1)
 		return LanceErrorSet(error, EINVAL, "field \"%s\" is not a top-level field", f->name);
-	if (f->type == LANCE_TYPE_LIST && r->version == LANCE_FILE_VERSION_2_1 &&
+	if (f->type == LANCE_TYPE_LIST &&
 		field + 1 < r->schema.num_fields && r->schema.fields[field + 1].parent_id == f->id &&
 		(LanceTypeByteWidth(r->schema.fields[field + 1].type) > 0 ||
 		 r->schema.fields[field + 1].type == LANCE_TYPE_BOOL) &&
 		r->field_column[field + 1] >= 0)
 	{
-		*ci = &r->columns[r->field_column[field + 1]];
-		return 0;
+		/* 2.1: the item column (rep/def levels); 2.0: the offsets column */
+		if (r->version == LANCE_FILE_VERSION_2_1)
+		{
+			*ci = &r->columns[r->field_column[field + 1]];
+			return 0;
+		}
+		if (r->field_column[field] >= 0)
+		{
+			*ci = &r->columns[r->field_column[field]];
+			return 0;
+		}
 	}
 	if (f->type == LANCE_TYPE_LIST || f->type == LANCE_TYPE_STRUCT)
-		return LanceErrorSet(error, ENOTSUP, "reading nested field \"%s\" is not supported (lists only in 2.1, of fixed-width items)",
+		return LanceErrorSet(error, ENOTSUP, "reading nested field \"%s\" is not supported (lists only of fixed-width items)",
 							 f->name);
 	*ci = &r->columns[r->field_column[field]];
 	return 0;
@@ -846,7 +855,10 @@ read_list(const LanceFileReader *r, int32_t field, const LanceColumnInfo *ci,
 	rows.bits_per_value = 0;
 	out_init(&items, item, out->allocator);
 	rc = LanceBufAppendByte(&rows.offsets, 0, 8);
-	for (size_t p = 0; rc == 0 && p < ci->num_pages; p++)
+	if (rc == 0 && r->version == LANCE_FILE_VERSION_2_0)
+		rc = LanceReadListV20(&r->io, out->allocator, ci, &r->columns[r->field_column[field + 1]],
+							  sorted, first, n, &rows, &items, error);
+	for (size_t p = 0; rc == 0 && r->version != LANCE_FILE_VERSION_2_0 && p < ci->num_pages; p++)
 	{
 		const LancePageInfo *pg = &ci->pages[p];
 		uint64_t	pend = pg->first_row + pg->num_rows;

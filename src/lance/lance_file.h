@@ -11,11 +11,12 @@
  * Nullable/Flat/Binary/FixedSizeList trees of format 2.0.  Supported column
  * types: bool, int8..int64, uint8..uint64, float16/32/64, utf8, binary,
  * large_utf8, large_binary, date32, timestamp[us], fixed_size_list of a
- * fixed-width primitive; nullable or not; and in format 2.1 also
- * list<fixed-width primitive> (null lists, empty lists and null items),
- * written and read as lance 8 does (mini-block pages with repetition
- * levels).  Struct columns, lists in 2.0 and lists of other types are
- * refused with ENOTSUP.
+ * fixed-width primitive; nullable or not; and
+ * list<fixed-width primitive> (null lists, empty lists and null items):
+ * in format 2.1 written and read as lance 8 does (mini-block pages with
+ * repetition levels), in format 2.0 read only (a List-encoded offsets
+ * column plus an item column).  Struct columns, writing lists in 2.0 and
+ * lists of other types are refused with ENOTSUP.
  *
  * Errors follow lance.h: EINVAL corrupt input or bad arguments, ENOTSUP an
  * encoding or version this library does not implement (named in the

@@ -82,6 +82,10 @@ fuzzcheck:
 tools: | $(LANCE_PROTO_H)
 	$(MAKE) -C tools
 
+# Built and installed with the extension.
+all: tools
+install: install-tools
+
 install-tools: tools
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) tools/lance-inspect '$(DESTDIR)$(bindir)/lance-inspect'

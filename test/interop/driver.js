@@ -6,12 +6,12 @@
 // 2.1, several fragments, deletions, stable row ids, every covered type,
 // nulls).  We check that LanceDB reads back what it was given (this proves
 // the harness), then that our `lance-inspect dump` returns exactly the same
-// rows.  Parts B and C (our writer, LanceDB reading it; byte-identical data
-// files) live in lib/writer_tests.js and run when write_dataset is built.
+// rows.  Parts B, C and D (our writer, LanceDB reading it; byte-identical
+// data files; our deletion files) live in lib/writer_tests.js.
 //
-// Environment: LANCE_INSPECT = path of the lance-inspect binary (part A's
-// second half is skipped without it), WRITE_DATASET = path of
-// test/interop/write_dataset (parts B and C are skipped without it).
+// Environment (run.sh sets both; nothing is skipped without them, the suite
+// fails): LANCE_INSPECT = path of the lance-inspect binary, WRITE_DATASET =
+// path of test/interop/build/write_dataset.
 
 'use strict';
 
@@ -59,10 +59,6 @@ async function partA(scratch) {
 				versions.map((v) => v.file + ' ' + v.major + '.' + v.minor).join(', '));
 
 		const name = 'A ' + fixture.name + ': lance-inspect dump returns the same rows and row addresses as LanceDB';
-		if (!inspect) {
-			tap.skip(name, 'lance-inspect is not built');
-			continue;
-		}
 		// LanceDB reports row ids, lance-inspect row addresses; they differ
 		// with stable row ids, where the expected addresses stand in (LanceDB's
 		// rows were just checked against the expected ones).
@@ -83,18 +79,14 @@ async function main() {
 		process.exit(2);
 	}
 	fs.mkdirSync(scratch, { recursive: true });
+	if (!process.env.LANCE_INSPECT || !process.env.WRITE_DATASET)
+		throw new Error('LANCE_INSPECT and WRITE_DATASET must name our reader and writer (run.sh sets them)');
 	const started = Date.now();
 	await partA(scratch);
-	if (process.env.WRITE_DATASET) {
-		const { partB, partC, partD } = require('./lib/writer_tests');
-		await partB(scratch, process.env.WRITE_DATASET);
-		await partC(scratch, process.env.WRITE_DATASET);
-		await partD(scratch, process.env.WRITE_DATASET);
-	} else {
-		tap.skip('B: LanceDB opens datasets our writer made', 'write_dataset is not built');
-		tap.skip('C: our data files are byte-identical to LanceDB\'s', 'write_dataset is not built');
-		tap.skip('D: LanceDB reads our deletion files', 'write_dataset is not built');
-	}
+	const { partB, partC, partD } = require('./lib/writer_tests');
+	await partB(scratch, process.env.WRITE_DATASET);
+	await partC(scratch, process.env.WRITE_DATASET);
+	await partD(scratch, process.env.WRITE_DATASET);
 	tap.diag('interop suite took ' + ((Date.now() - started) / 1000).toFixed(1) + ' s');
 	process.exitCode = tap.done() ? 1 : 0;
 }

@@ -4,7 +4,7 @@
  *	  accumulated values (writer side), an encoded page, the decoded column
  *	  metadata (reader side), and the page encoder/decoder entry points.
  *
- * Fact sheet: /work/shared/reference/lance-format.md sections 2.2-2.5.
+ * Fact sheet: the Lance format fact sheet (shared/reference/lance-format.md) sections 2.2-2.5.
  */
 #ifndef LANCE_FILE_INTERNAL_H
 #define LANCE_FILE_INTERNAL_H

@@ -10,7 +10,7 @@
  *	  _deletions/<frag>-<read_version>-<id>.{arrow,bin}
  *	  _transactions/<read_version>-<uuid>.txn
  * The byte-level facts are in the format fact sheet
- * (/work/shared/reference/lance-format.md, section 3); the conventions
+ * (the Lance format fact sheet (shared/reference/lance-format.md), section 3); the conventions
  * (error codes, allocators, Init/Reset) are those of lance.h.
  *
  * Every object below owns its memory, taken from the allocator given to its

@@ -8,8 +8,8 @@
  * are at most a few MiB, and the reader only visits pages that hold a
  * requested row.  Dictionary pages (lance's choice for low-cardinality
  * strings) are gathered into plain values: u8 indices, 0 = null, item
- * index - 1 otherwise.  Item validity inside fixed-size lists is read past
- * (items are reported valid); List, SimpleStruct and the compressed leaves
+ * index - 1 otherwise.  Item validity inside fixed-size lists is returned
+ * through LanceOutItemValidity; List, SimpleStruct and the compressed leaves
  * are refused with ENOTSUP naming them.
  */
 #include "lance/compress.h"
@@ -20,6 +20,8 @@ typedef struct PageValues
 	LanceDecoded vals;
 	LanceDecoded validity_dec;	/* keeps 'validity' alive */
 	const uint8_t *validity;	/* row bitmap or NULL (all valid) */
+	LanceDecoded item_validity_dec; /* keeps 'item_validity' alive */
+	const uint8_t *item_validity;	/* fixed-size list item bitmap or NULL */
 	uint8_t    *nulls;			/* binary: 1 byte per row, or NULL */
 	bool		all_null;
 } PageValues;
@@ -239,7 +241,7 @@ decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs
 
 				if (fsl->dimension == 0 || !LanceMulU64(n, fsl->dimension, &total))
 					return LanceErrorSet(error, EINVAL, "FixedSizeList of dimension %u", fsl->dimension);
-				/* Item validity: skip the Nullable wrapper, keep the values. */
+				/* Item validity: a Nullable around the items (n * dimension bits). */
 				if (items != NULL && items->array_encoding_case == LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_NULLABLE)
 				{
 					const Lance__Encodings__Nullable *nl = items->nullable;
@@ -247,7 +249,20 @@ decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs
 					if (nl->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_NO_NULLS)
 						items = nl->no_nulls->values;
 					else if (nl->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_SOME_NULLS)
+					{
+						LanceDecoded *v = &pv->item_validity_dec;
+
+						if (pv->item_validity != NULL)
+							return LanceErrorSet(error, ENOTSUP, "nested fixed-size lists are not supported");
+						rc = LanceDecompress20(nl->some_nulls->validity, bufs, nbufs, total, a, v, error);
+						if (rc == 0 && v->bits_per_value != 1)
+							rc = LanceErrorSet(error, EINVAL, "an item validity bitmap of %u bits per value",
+											   v->bits_per_value);
+						if (rc != 0)
+							return rc;
+						pv->item_validity = v->values;
 						items = nl->some_nulls->values;
+					}
 					else
 						return LanceErrorSet(error, ENOTSUP, "FixedSizeList with all-null items is not supported");
 				}
@@ -293,6 +308,7 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 	memset(&pv, 0, sizeof(pv));
 	LanceDecodedInit(&pv.vals, req->allocator);
 	LanceDecodedInit(&pv.validity_dec, req->allocator);
+	LanceDecodedInit(&pv.item_validity_dec, req->allocator);
 	if (rc == 0)
 		rc = decode_values(page->array, bufs, page->num_buffers, page->num_rows, &pv,
 						   req->allocator, error);
@@ -301,6 +317,8 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 		if (out->bits_per_value != pv.vals.bits_per_value)
 			rc = LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
 							   out->bits_per_value, pv.vals.bits_per_value);
+		else if (pv.item_validity != NULL && out->list_size == 0)
+			rc = LanceErrorSet(error, EINVAL, "item validity in a page that is not a fixed-size list");
 	}
 	for (uint64_t i = 0; rc == 0 && i < req->n; i++)
 	{
@@ -321,10 +339,15 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 			rc = LanceOutAppendFixed(out, &v, true, error);
 		}
 		else
+		{
 			rc = LanceOutAppendFixed(out, pv.vals.values + r * (pv.vals.bits_per_value / 8), true, error);
+			if (rc == 0)
+				rc = LanceOutItemValidity(out, pv.item_validity, r * out->list_size, 1, error);
+		}
 	}
 	LanceDecodedReset(&pv.vals);
 	LanceDecodedReset(&pv.validity_dec);
+	LanceDecodedReset(&pv.item_validity_dec);
 	for (size_t b = 0; b < page->num_buffers; b++)
 		LanceFree(req->allocator, owned[b], (size_t) page->buffer_sizes[b]);
 	return rc;

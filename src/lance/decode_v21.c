@@ -50,6 +50,8 @@ check_layers(const Lance__Encodings21__RepDefLayer *layers, size_t n, LanceError
 static int
 emit_decoded(LanceOut *out, const LanceDecoded *d, uint64_t r, bool valid, LanceError *error)
 {
+	int			rc;
+
 	if (!valid)
 		return LanceOutAppendNull(out, error);
 	if (d->bits_per_value == 0)
@@ -61,7 +63,9 @@ emit_decoded(LanceOut *out, const LanceDecoded *d, uint64_t r, bool valid, Lance
 
 		return LanceOutAppendFixed(out, &b, true, error);
 	}
-	return LanceOutAppendFixed(out, d->values + r * (d->bits_per_value / 8), true, error);
+	if ((rc = LanceOutAppendFixed(out, d->values + r * (d->bits_per_value / 8), true, error)) != 0)
+		return rc;
+	return LanceOutItemValidity(out, d->validity, r * out->list_size, 1, error);
 }
 
 /* ---------------------------------------------------------------------------
@@ -332,6 +336,7 @@ decode_chunk(const LancePageRead *req, const Lance__Encodings21__MiniBlockLayout
 		{
 			memcpy(dest, vals.values + r * w, (size_t) count * w);
 			*k += count;
+			rc = LanceOutItemValidity(out, vals.validity, r * out->list_size, count, error);
 		}
 	}
 	while (rc == 0 && *k < req->n)
@@ -830,6 +835,9 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 	if (out->bits_per_value == 1 || vbytes * 8 != out->bits_per_value)
 		return LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
 							 out->bits_per_value, vbytes * 8);
+	if (prefix > 0 && prefix != (out->list_size + 7) / 8)
+		return LanceErrorSet(error, EINVAL, "full-zip item validity of %u bytes for %u items",
+							 prefix, out->list_size);
 	stride = (uint64_t) cb + prefix + vbytes;
 	if (page->num_buffers < 1 || !LanceMulU64(stride, page->num_rows, &need) ||
 		need > page->buffer_sizes[0])
@@ -886,6 +894,8 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 
 			rc = valid ? LanceOutAppendFixed(out, item + cb + prefix, true, error) :
 				LanceOutAppendNull(out, error);
+			if (rc == 0 && valid && prefix > 0)
+				rc = LanceOutItemValidity(out, item + cb, 0, 1, error);
 		}
 		k += run;
 	}

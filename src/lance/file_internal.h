@@ -127,6 +127,13 @@ typedef struct LanceOut
 	 */
 	const uint64_t *scatter;
 	uint64_t	scatter_len;
+	/*
+	 * Fixed-size lists: items per row (0 otherwise), and the item validity,
+	 * a byte per item (1 valid), kept only once a null item has been seen
+	 * (empty until then: all items valid).  Items of null rows are valid.
+	 */
+	uint32_t	list_size;
+	LanceBuf	item_validity;
 } LanceOut;
 
 /* Append rows to 'out': a validity byte per row, and the row's value. */
@@ -135,6 +142,13 @@ extern int	LanceOutAppendFixed(LanceOut *out, const uint8_t *value, bool valid,
 								LanceError *error);
 extern int	LanceOutAppendVar(LanceOut *out, const uint8_t *value, uint64_t len,
 							  bool valid, LanceError *error);
+/*
+ * Fixed-size lists: the item validity of the 'rows' rows appended last
+ * (1 when scattering), from bits [bit0, bit0 + rows * list_size) of the
+ * LSB-first bitmap 'bits'.  A no-op for other columns or NULL 'bits'.
+ */
+extern int	LanceOutItemValidity(LanceOut *out, const uint8_t *bits, uint64_t bit0,
+								 uint64_t rows, LanceError *error);
 /* Room for 'rows' more fixed-width rows (1 when scattering); returns
  * where their values go. */
 extern uint8_t *LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc);

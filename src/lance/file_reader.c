@@ -43,6 +43,45 @@ out_row_bytes(const LanceOut *out)
 	return out->bits_per_value == 1 ? 1 : out->bits_per_value / 8;
 }
 
+/* Once item validity is tracked, appended rows start with valid items. */
+static int
+items_valid(LanceOut *out, uint64_t rows)
+{
+	if (out->item_validity.data == NULL || out->scatter != NULL)
+		return 0;
+	return LanceBufAppendByte(&out->item_validity, 1, (size_t) (rows * out->list_size));
+}
+
+int
+LanceOutItemValidity(LanceOut *out, const uint8_t *bits, uint64_t bit0, uint64_t rows,
+					 LanceError *error)
+{
+	uint64_t	n = rows * out->list_size;
+	uint64_t	row;
+	bool		all = true;
+	int			rc;
+
+	if (out->list_size == 0 || bits == NULL || rows == 0)
+		return 0;
+	for (uint64_t i = 0; all && i < n; i++)
+		all = LanceBitGet(bits, bit0 + i);
+	if (all)
+		return 0;				/* appended rows already count as valid */
+	if (out->scatter != NULL ? rows != 1 || out->length == 0 : rows > out->length)
+		return LanceErrorSet(error, EINVAL, "item validity for rows not appended");
+	if (out->item_validity.data == NULL)
+	{
+		uint64_t	slots = out->scatter != NULL ? out->scatter_len : out->length;
+
+		if ((rc = LanceBufAppendByte(&out->item_validity, 1, (size_t) (slots * out->list_size))) != 0)
+			return LanceErrorSet(error, rc, "out of memory");
+	}
+	row = out->scatter != NULL ? out->scatter[out->length - 1] : out->length - rows;
+	for (uint64_t i = 0; i < n; i++)
+		out->item_validity.data[row * out->list_size + i] = LanceBitGet(bits, bit0 + i) ? 1 : 0;
+	return 0;
+}
+
 int
 LanceOutAppendNull(LanceOut *out, LanceError *error)
 {
@@ -70,6 +109,8 @@ LanceOutAppendNull(LanceOut *out, LanceError *error)
 
 		rc = LanceBufAppend(&out->offsets, &end, 8);
 	}
+	if (rc == 0)
+		rc = items_valid(out, 1);
 	if (rc != 0)
 		return LanceErrorSet(error, rc, "out of memory");
 	out->length++;
@@ -98,6 +139,8 @@ LanceOutAppendFixed(LanceOut *out, const uint8_t *value, bool valid, LanceError 
 
 	if (rc == 0)
 		rc = LanceBufAppend(&out->values, value, out_row_bytes(out));
+	if (rc == 0)
+		rc = items_valid(out, 1);
 	if (rc != 0)
 		return LanceErrorSet(error, rc, "out of memory");
 	out->length++;
@@ -148,6 +191,8 @@ LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc)
 	*rc = LanceBufAppendByte(&out->validity, 1, (size_t) rows);
 	if (*rc == 0)
 		*rc = LanceBufReserve(&out->values, bytes);
+	if (*rc == 0)
+		*rc = items_valid(out, rows);
 	if (*rc != 0)
 	{
 		LanceErrorSet(error, *rc, "out of memory");
@@ -167,17 +212,22 @@ out_init(LanceOut *out, const LanceField *f, const LanceAllocator *a)
 	if (f->type == LANCE_TYPE_BOOL)
 		out->bits_per_value = 1;
 	else if (f->type == LANCE_TYPE_FIXED_SIZE_LIST)
+	{
 		out->bits_per_value = (uint32_t) (LanceTypeByteWidth(f->item_type) * 8 * (size_t) f->list_size);
+		out->list_size = (uint32_t) f->list_size;
+	}
 	else
 		out->bits_per_value = (uint32_t) (LanceTypeByteWidth(f->type) * 8);
 	LanceBufInit(&out->validity, a);
 	LanceBufInit(&out->values, a);
 	LanceBufInit(&out->offsets, a);
+	LanceBufInit(&out->item_validity, a);
 }
 
 static void
 out_reset(LanceOut *out)
 {
+	LanceBufReset(&out->item_validity);
 	LanceBufReset(&out->validity);
 	LanceBufReset(&out->values);
 	LanceBufReset(&out->offsets);
@@ -206,6 +256,46 @@ adopt(LanceArray *arr, int i, LanceBuf *buf)
 	arr->sizes[i] = buf->cap;
 	buf->data = NULL;
 	buf->len = buf->cap = 0;
+}
+
+/* A fixed-size list's item validity bitmap (spare slot 3) and null count. */
+static int
+item_bitmap(const LanceOut *out, const uint64_t *perm, LanceArray *arr, LanceError *error)
+{
+	uint64_t	n = out->length,
+				ls = out->list_size,
+				nulls = 0;
+	size_t		bytes = (size_t) ((n * ls + 7) / 8 + 1);
+	uint8_t    *bits;
+
+	if (out->item_validity.len < n * ls)
+		return LanceErrorSet(error, EINVAL, "item validity for %zu of %llu items",
+							 out->item_validity.len, (unsigned long long) (n * ls));
+	bits = LanceAllocZero(arr->allocator, bytes);
+	if (bits == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory");
+	for (uint64_t s = 0; s < n; s++)
+	{
+		uint64_t	d = (perm ? perm[s] : s) * ls;
+
+		for (uint64_t j = 0; j < ls; j++)
+		{
+			if (out->item_validity.data[s * ls + j])
+				LanceBitSet(bits, d + j, true);
+			else
+				nulls++;
+		}
+	}
+	if (nulls == 0)
+	{
+		LanceFree(arr->allocator, bits, bytes);
+		return 0;
+	}
+	arr->buffers[3] = bits;
+	arr->sizes[3] = bytes;
+	arr->child.validity = bits;
+	arr->child.null_count = (int64_t) nulls;
+	return 0;
 }
 
 /*
@@ -323,6 +413,8 @@ out_to_array(LanceOut *out, const LanceField *f, const uint64_t *perm, LanceArra
 		arr->child.values = arr->buffers[2];
 		arr->column.child = &arr->child;
 		arr->column.list_size = f->list_size;
+		if (out->item_validity.data != NULL)
+			return item_bitmap(out, perm, arr, error);
 	}
 	else
 		arr->column.values = arr->buffers[2];

@@ -537,6 +537,14 @@ LanceFileWriterWrite(LanceFileWriter *w, const LanceColumn *columns, int32_t num
 					return LanceErrorSet(error, EINVAL,
 										 "column \"%s\" is not nullable but row %lld is null",
 										 f->name, (long long) r);
+		/* item validity is not encoded (has_validity): refuse, never drop it */
+		if (f->type == LANCE_TYPE_FIXED_SIZE_LIST && c->child->validity != NULL)
+			for (int64_t r = 0; r < c->length; r++)
+				for (int64_t j = 0; LanceColumnIsValid(c, r) && j < c->list_size; j++)
+					if (!LanceColumnIsValid(c->child, (c->offset + r) * c->list_size + j))
+						return LanceErrorSet(error, ENOTSUP,
+											 "column \"%s\": null items inside fixed-size lists (row %lld) are not supported by the writer",
+											 f->name, (long long) r);
 	}
 	for (int32_t i = 0; i < num_columns; i++)
 	{

@@ -331,9 +331,171 @@ test_lancedb_list_v20(void)
 	free(fx.data);
 }
 
+/*
+ * data/lancedb_fslnull_v2{1,0}.lance (data/lancedb_fslnull.js): 24 rows of
+ * fixed_size_list<float32,4> 'v' (field 1; 2.1 mini-block) and <float32,128>
+ * 'w' (field 2; 2.1 full-zip) with null rows and null items in valid rows.
+ */
+static bool
+item_null(int dim, int i, int j)
+{
+	return dim == 4 ? (i * 4 + j) % 5 == 2 : (i + j) % 9 == 0;
+}
+
+static bool
+fsl_row_ok(const LanceArray *a, int dim, int64_t k, int i)
+{
+	if (a->column.list_size != dim || a->child.validity == NULL)
+		return false;
+	if (i % 7 == 3)
+		return !LanceColumnIsValid(&a->column, k);
+	if (!LanceColumnIsValid(&a->column, k))
+		return false;
+	for (int j = 0; j < dim; j++)
+	{
+		int64_t		t = k * dim + j;
+		bool		null = item_null(dim, i, j);
+		float		want = (float) (dim == 4 ? i * 10 + j : i * 1000 + j);
+
+		if (LanceColumnIsValid(&a->child, t) == null)
+			return false;
+		if (!null && ((const float *) a->child.values)[t] != want)
+			return false;
+	}
+	return true;
+}
+
+/* Null items among the valid rows of the first n rows from 'first'. */
+static int64_t
+fsl_null_items(int dim, int first, int n)
+{
+	int64_t		c = 0;
+
+	for (int i = first; i < first + n; i++)
+		for (int j = 0; i % 7 != 3 && j < dim; j++)
+			c += item_null(dim, i, j);
+	return c;
+}
+
+static void
+test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char *name)
+{
+	Fixture		fx;
+	LanceFileReader *r = NULL;
+	LanceArray	a;
+	LanceError	e = {{0}};
+	uint64_t	rows[7] = {23, 3, 5, 0, 5, 17, 10};
+	int			rc;
+
+	LanceArrayInit(&a, NULL);
+	rc = fixture_open(&fx, path, &r, &e);
+	tap_ok(rc == 0 && LanceFileReaderVersion(r) == v, "%s fixed-size-list null-item file opens (%s)",
+		   name, rc ? e.message : "ok");
+	for (int field = 1; rc == 0 && field <= 2; field++)
+	{
+		int			dim = field == 1 ? 4 : 128;
+		bool		ok = true;
+		int64_t		nulls;
+
+		rc = LanceFileReaderReadRange(r, field, 0, 24, &a, &e);
+		for (int i = 0; rc == 0 && i < 24; i++)
+			if (!fsl_row_ok(&a, dim, i, i))
+			{
+				tap_diag("%s dim %d row %d differs", name, dim, i);
+				ok = false;
+			}
+		/* items of null rows count as valid */
+		nulls = fsl_null_items(dim, 0, 24);
+		tap_ok(rc == 0 && ok && a.column.null_count == 3 && a.child.null_count == nulls &&
+			   a.child.length == 24 * dim,
+			   "%s fixed_size_list<float,%d>: every item's validity and value (%s, %lld null items)",
+			   name, dim, rc ? e.message : "ok", (long long) a.child.null_count);
+		LanceArrayReset(&a);
+		for (int first = 0; rc == 0 && ok && first < 24; first += 5)
+		{
+			int			n = first + 8 <= 24 ? 8 : 24 - first;
+
+			rc = LanceFileReaderReadRange(r, field, (uint64_t) first, (uint64_t) n, &a, &e);
+			for (int i = 0; rc == 0 && ok && i < n; i++)
+				ok = fsl_row_ok(&a, dim, i, first + i);
+			ok = ok && a.child.null_count == fsl_null_items(dim, first, n);
+			LanceArrayReset(&a);
+		}
+		tap_ok(rc == 0 && ok, "%s fixed_size_list<float,%d> sub-ranges keep item validity (%s)",
+			   name, dim, rc ? e.message : "ok");
+		if (rc == 0)
+			rc = LanceFileReaderTake(r, field, rows, 7, &a, &e);
+		for (int i = 0; rc == 0 && ok && i < 7; i++)
+			ok = fsl_row_ok(&a, dim, i, (int) rows[i]);
+		tap_ok(rc == 0 && ok && a.column.length == 7,
+			   "%s fixed_size_list<float,%d> unsorted take keeps item validity (%s)",
+			   name, dim, rc ? e.message : "ok");
+		LanceArrayReset(&a);
+	}
+	LanceFileReaderClose(r);
+	free(fx.data);
+}
+
+static int
+discard(void *ctx, const void *data, size_t length)
+{
+	(void) ctx;
+	(void) data;
+	(void) length;
+	return 0;
+}
+
+/* The writer does not encode item validity: it must refuse, not drop it. */
+static void
+test_writer_refuses_null_items(void)
+{
+	LanceSchema s;
+	LanceField	f = {.name = "v", .id = 0, .parent_id = -1, .type = LANCE_TYPE_FIXED_SIZE_LIST,
+	.nullable = true, .item_type = LANCE_TYPE_FLOAT32, .list_size = 2};
+	float		items[6] = {1, 2, 3, 4, 5, 6};
+	uint8_t		rowv = 0x5,		/* row 1 null */
+				itemv = 0x3f & ~0x4;	/* item 2 (row 1) null */
+	LanceColumn child = {.type = LANCE_TYPE_FLOAT32, .length = 6, .values = items};
+	LanceColumn col = {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = 3, .child = &child, .list_size = 2};
+
+	LanceSchemaInit(&s, NULL);
+	LanceSchemaAddField(&s, &f, NULL);
+	for (int v = 0; v < 2; v++)
+	{
+		LanceFileWriterOptions o = {.version = v ? LANCE_FILE_VERSION_2_0 : LANCE_FILE_VERSION_2_1};
+		LanceFileWriter *w = NULL;
+		LanceError	e = {{0}};
+		int			rc1,
+					rc2 = -1,
+					rc3 = -1;
+
+		rc1 = LanceFileWriterOpen(&w, discard, NULL, &s, &o, &e);
+		if (rc1 == 0)
+		{
+			/* a null item under a null row is no loss */
+			col.validity = &rowv;
+			col.null_count = 1;
+			child.validity = &itemv;
+			child.null_count = 1;
+			rc2 = LanceFileWriterWrite(w, &col, 1, &e);
+			itemv = 0x3f & ~0x10;	/* item 4 (row 2, valid) null */
+			rc3 = LanceFileWriterWrite(w, &col, 1, &e);
+			itemv = 0x3f & ~0x4;
+		}
+		tap_ok(rc1 == 0 && rc2 == 0 && rc3 == ENOTSUP,
+			   "%s writer refuses null items in valid fixed-size-list rows (%s)",
+			   v ? "2.0" : "2.1", e.message);
+		LanceFileWriterClose(w);
+	}
+	LanceSchemaReset(&s);
+}
+
 int
 main(void)
 {
+	test_writer_refuses_null_items();
+	test_lancedb_fsl_item_validity("data/lancedb_fslnull_v21.lance", LANCE_FILE_VERSION_2_1, "2.1");
+	test_lancedb_fsl_item_validity("data/lancedb_fslnull_v20.lance", LANCE_FILE_VERSION_2_0, "2.0");
 	test_lancedb_codecs();
 	test_lancedb_fullzip_fsst();
 	test_lancedb_dict_general();

@@ -9,9 +9,8 @@
  * the offset tables and every page buffer lie inside the file, that pages
  * cover the file's rows, and that each page encoding is a direct Any of the
  * expected type.  After Open the reader is immutable; reads allocate their
- * own scratch memory, so several threads may read at once.  Protobuf
- * metadata is unpacked with malloc (protobuf-c's allocator); data buffers
- * use the caller's LanceAllocator.
+ * own scratch memory, so several threads may read at once.  All memory,
+ * protobuf metadata included, comes from the caller's LanceAllocator.
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
@@ -23,6 +22,7 @@ struct LanceFileReader
 {
 	LanceFileIo io;
 	const LanceAllocator *allocator;
+	ProtobufCAllocator pb;		/* protobuf-c on top of 'allocator' */
 	LanceFileVersion version;
 	uint64_t	num_rows;
 	LanceSchema schema;
@@ -435,15 +435,15 @@ free_columns(LanceFileReader *r)
 		for (size_t p = 0; p < ci->num_pages && ci->pages; p++)
 		{
 			if (ci->pages[p].layout)
-				lance__encodings21__page_layout__free_unpacked(ci->pages[p].layout, NULL);
+				lance__encodings21__page_layout__free_unpacked(ci->pages[p].layout, &r->pb);
 			if (ci->pages[p].array)
-				lance__encodings__array_encoding__free_unpacked(ci->pages[p].array, NULL);
+				lance__encodings__array_encoding__free_unpacked(ci->pages[p].array, &r->pb);
 		}
-		LanceFree(r->allocator, ci->pages, sizeof(LancePageInfo) * ci->num_pages);
+		LanceFree(r->allocator, ci->pages, sizeof(LancePageInfo) * (ci->num_pages + 1));
 		if (ci->meta)
-			lance__file__v2__column_metadata__free_unpacked(ci->meta, NULL);
+			lance__file__v2__column_metadata__free_unpacked(ci->meta, &r->pb);
 	}
-	LanceFree(r->allocator, r->columns, sizeof(LanceColumnInfo) * (size_t) r->num_columns);
+	LanceFree(r->allocator, r->columns, sizeof(LanceColumnInfo) * ((size_t) r->num_columns + 1));
 	r->columns = NULL;
 }
 
@@ -476,7 +476,7 @@ unpack_page_encoding(LanceFileReader *r, const Lance__File__V2__Encoding *enc,
 		return LanceErrorSet(error, ENOTSUP, "%s page encodings are not supported",
 							 enc->location_case == LANCE__FILE__V2__ENCODING__LOCATION_INDIRECT ?
 							 "deferred (indirect)" : "empty (none)");
-	any = lance__wire__any__unpack(NULL, enc->direct->encoding.len, enc->direct->encoding.data);
+	any = lance__wire__any__unpack(&r->pb, enc->direct->encoding.len, enc->direct->encoding.data);
 	if (any == NULL)
 		return LanceErrorSet(error, EINVAL, "a page encoding is not a valid Any message");
 	/* prost matches the part after the last '/' */
@@ -487,17 +487,17 @@ unpack_page_encoding(LanceFileReader *r, const Lance__File__V2__Encoding *enc,
 						   want + 1, any->type_url ? any->type_url : "");
 	else if (r->version == LANCE_FILE_VERSION_2_0)
 	{
-		page->array = lance__encodings__array_encoding__unpack(NULL, any->value.len, any->value.data);
+		page->array = lance__encodings__array_encoding__unpack(&r->pb, any->value.len, any->value.data);
 		if (page->array == NULL)
 			rc = LanceErrorSet(error, EINVAL, "a 2.0 page encoding does not decode");
 	}
 	else
 	{
-		page->layout = lance__encodings21__page_layout__unpack(NULL, any->value.len, any->value.data);
+		page->layout = lance__encodings21__page_layout__unpack(&r->pb, any->value.len, any->value.data);
 		if (page->layout == NULL)
 			rc = LanceErrorSet(error, EINVAL, "a 2.1 page layout does not decode");
 	}
-	lance__wire__any__free_unpacked(any, NULL);
+	lance__wire__any__free_unpacked(any, &r->pb);
 	return rc;
 }
 
@@ -510,7 +510,7 @@ load_column(LanceFileReader *r, int32_t c, const uint8_t *bytes, uint64_t len,
 	uint64_t	rows = 0;
 	int			rc;
 
-	m = ci->meta = lance__file__v2__column_metadata__unpack(NULL, (size_t) len, bytes);
+	m = ci->meta = lance__file__v2__column_metadata__unpack(&r->pb, (size_t) len, bytes);
 	if (m == NULL)
 		return LanceErrorSet(error, EINVAL, "column %d: metadata does not decode", c);
 	ci->pages = LanceAllocZero(r->allocator, sizeof(LancePageInfo) * (m->n_pages + 1));
@@ -583,6 +583,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 		return LanceErrorSet(error, ENOMEM, "out of memory");
 	r->io = *io;
 	r->allocator = allocator;
+	r->pb = LanceProtobufAllocator(allocator);
 	LanceSchemaInit(&r->schema, allocator);
 	if ((major == 0 && minor == 3) || (major == 2 && minor == 0))
 		r->version = LANCE_FILE_VERSION_2_0;
@@ -653,7 +654,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 	bytes_len = hi - lo;
 	if ((rc = LanceReadBytes(io, lo, bytes_len, allocator, &bytes, error)) != 0)
 		goto fail;
-	fd = lance__file__file_descriptor__unpack(NULL, (size_t) r->gbo[1], bytes + (r->gbo[0] - lo));
+	fd = lance__file__file_descriptor__unpack(&r->pb, (size_t) r->gbo[1], bytes + (r->gbo[0] - lo));
 	if (fd == NULL)
 	{
 		rc = LanceErrorSet(error, EINVAL, "the file descriptor (global buffer 0) does not decode");
@@ -728,7 +729,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 			goto fail;
 		}
 	}
-	lance__file__file_descriptor__free_unpacked(fd, NULL);
+	lance__file__file_descriptor__free_unpacked(fd, &r->pb);
 	LanceFree(allocator, table, (size_t) table_len);
 	LanceFree(allocator, bytes, (size_t) bytes_len);
 	*reader = r;
@@ -736,7 +737,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 
 fail:
 	if (fd)
-		lance__file__file_descriptor__free_unpacked(fd, NULL);
+		lance__file__file_descriptor__free_unpacked(fd, &r->pb);
 	LanceFree(allocator, table, (size_t) table_len);
 	LanceFree(allocator, bytes, (size_t) bytes_len);
 	LanceFileReaderClose(r);

@@ -1134,6 +1134,105 @@ test_list_writer(void)
 	LanceSchemaReset(&s);
 }
 
+/* An allocator that counts live bytes and can fail after 'budget' calls. */
+typedef struct CountingAllocator
+{
+	int64_t		live_bytes;
+	int64_t		calls;
+	int64_t		budget;			/* -1: never fail */
+} CountingAllocator;
+
+static void *
+counting_alloc(void *ctx, size_t size)
+{
+	CountingAllocator *c = ctx;
+
+	if (c->budget >= 0 && c->calls >= c->budget)
+		return NULL;
+	c->calls++;
+	c->live_bytes += (int64_t) size;
+	return malloc(size);
+}
+
+static void *
+counting_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size)
+{
+	CountingAllocator *c = ctx;
+	void	   *p;
+
+	if (c->budget >= 0 && c->calls >= c->budget)
+		return NULL;
+	c->calls++;
+	p = realloc(ptr, new_size);
+	if (p != NULL)
+		c->live_bytes += (int64_t) new_size - (int64_t) old_size;
+	return p;
+}
+
+static void
+counting_free(void *ctx, void *ptr, size_t size)
+{
+	CountingAllocator *c = ctx;
+
+	c->live_bytes -= (int64_t) size;
+	free(ptr);
+}
+
+/*
+ * Every byte the reader allocates, protobuf metadata included, comes from
+ * the caller's allocator and goes back to it; and running out of memory at
+ * any allocation of Open fails cleanly, leaking nothing.
+ */
+static void
+test_reader_allocator(void)
+{
+	FILE	   *fp = fopen("data/lancedb_dict_v21.lance", "rb");
+	uint8_t    *buf = malloc(1 << 16);
+	size_t		len = fp ? fread(buf, 1, 1 << 16, fp) : 0;
+	CountingAllocator counter = {0, 0, -1};
+	LanceAllocator alloc = {counting_alloc, counting_realloc, counting_free, &counter};
+	LanceMemoryFile mem;
+	LanceFileIo io;
+	LanceFileReader *r = NULL;
+	LanceArray	a;
+	int64_t		open_calls;
+	bool		clean = true;
+	int			rc;
+
+	if (fp)
+		fclose(fp);
+	LanceFileIoInitMemory(&io, &mem, buf, len);
+	rc = LanceFileReaderOpen(&r, &io, &alloc, NULL);
+	open_calls = counter.calls;
+	LanceArrayInit(&a, &alloc);
+	if (rc == 0)
+		rc = LanceFileReaderReadRange(r, 1, 0, 200, &a, NULL);
+	tap_ok(rc == 0 && open_calls > 0, "open and read with a counting allocator (%lld allocations in open)",
+		   (long long) open_calls);
+	LanceArrayReset(&a);
+	LanceFileReaderClose(r);
+	tap_ok(counter.live_bytes == 0, "every byte allocated is freed (%lld left)", (long long) counter.live_bytes);
+
+	for (int64_t budget = 0; budget < open_calls; budget++)
+	{
+		counter = (CountingAllocator) {0, 0, budget};
+		r = NULL;
+		rc = LanceFileReaderOpen(&r, &io, &alloc, NULL);
+		if (rc == 0 || counter.live_bytes != 0)
+		{
+			clean = false;
+			tap_diag("allocation %lld failing: rc %d, %lld bytes left", (long long) budget, rc,
+					 (long long) counter.live_bytes);
+			if (rc == 0)
+				LanceFileReaderClose(r);
+			break;
+		}
+	}
+	tap_ok(clean, "out of memory at each of the %lld allocations of open fails and leaks nothing",
+		   (long long) open_calls);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -1147,5 +1246,6 @@ main(void)
 	test_lancedb_files();
 	test_lancedb_list();
 	test_list_writer();
+	test_reader_allocator();
 	return tap_done();
 }

@@ -11,40 +11,10 @@
 
 #include "lance/lance_file.h"
 #include "lance/lance_internal.h"
+#include "lance_test_util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct Sink
-{
-	uint8_t    *data;
-	size_t		len;
-} Sink;
-
-static int
-sink_write(void *ctx, const void *data, size_t len)
-{
-	Sink	   *s = ctx;
-
-	s->data = realloc(s->data, s->len + len);
-	memcpy(s->data + s->len, data, len);
-	s->len += len;
-	return 0;
-}
-
-static LanceField
-field_of(const char *name, int id, LanceTypeId type, bool nullable)
-{
-	LanceField	f;
-
-	memset(&f, 0, sizeof(f));
-	f.name = (char *) name;
-	f.id = id;
-	f.parent_id = -1;
-	f.type = type;
-	f.nullable = nullable;
-	return f;
-}
 
 /* id int64, vec fsl<float,64> nullable (full-zip), s utf8 nullable, b bool, n all-null int32 */
 static void

@@ -12,34 +12,12 @@
 
 #include "lance/lance_file.h"
 #include "lance/lance_internal.h"
+#include "lance_test_util.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- an in-memory sink ---- */
-typedef struct Sink
-{
-	uint8_t    *data;
-	size_t		len;
-	size_t		cap;
-} Sink;
-
-static int
-sink_write(void *ctx, const void *data, size_t len)
-{
-	Sink	   *s = ctx;
-
-	if (s->len + len > s->cap)
-	{
-		s->cap = (s->len + len) * 2;
-		s->data = realloc(s->data, s->cap);
-	}
-	memcpy(s->data + s->len, data, len);
-	s->len += len;
-	return 0;
-}
 
 /* ---- deterministic test data ---- */
 static uint64_t rng_state;
@@ -200,20 +178,6 @@ row_equal(const LanceField *f, const LanceColumn *want, int64_t w, const LanceCo
 		return memcmp(wp + (size_t) (want->offset + w) * width,
 					  gp + (size_t) (got->offset + g) * width, width) == 0;
 	}
-}
-
-static LanceField
-field_of(const char *name, int id, LanceTypeId type, bool nullable)
-{
-	LanceField	f;
-
-	memset(&f, 0, sizeof(f));
-	f.name = (char *) name;
-	f.id = id;
-	f.parent_id = -1;
-	f.type = type;
-	f.nullable = nullable;
-	return f;
 }
 
 /*
@@ -842,32 +806,6 @@ test_lancedb_files(void)
 }
 
 /* data/lancedb_list_v21.lance (made by data/lancedb_list.js with LanceDB) */
-static bool
-list_row_ok(const LanceArray *a, int64_t k, int i)
-{
-	const int32_t *o = a->column.offsets;
-	int			n;
-
-	if (i % 5 == 2)
-		return !LanceColumnIsValid(&a->column, k);
-	if (!LanceColumnIsValid(&a->column, k))
-		return false;
-	n = i % 5 == 4 ? 0 : i % 4 + 1;
-	if (o[k + 1] - o[k] != n)
-		return false;
-	for (int j = 0; j < n; j++)
-	{
-		int64_t		t = o[k] + j;
-		bool		null = (i + j) % 6 == 5;
-
-		if (LanceColumnIsValid(&a->child, t) == null)
-			return false;
-		if (!null && ((const float *) a->child.values)[t] != (float) (i * 10 + j))
-			return false;
-	}
-	return true;
-}
-
 static void
 test_lancedb_list(void)
 {
@@ -891,7 +829,7 @@ test_lancedb_list(void)
 	if (rc == 0)
 		rc = LanceFileReaderReadRange(r, 1, 0, 30, &a, &e);
 	for (int i = 0; rc == 0 && i < 30; i++)
-		if (!list_row_ok(&a, i, i))
+		if (!lancedb_list_row_ok(&a, i, i))
 		{
 			tap_diag("list row %d differs", i);
 			ok = false;
@@ -903,12 +841,12 @@ test_lancedb_list(void)
 	if (rc == 0)
 		rc = LanceFileReaderReadRange(r, 1, 7, 9, &a, &e);
 	for (int i = 0; rc == 0 && ok && i < 9; i++)
-		ok = list_row_ok(&a, i, 7 + i);
+		ok = lancedb_list_row_ok(&a, i, 7 + i);
 	LanceArrayReset(&a);
 	if (rc == 0)
 		rc = LanceFileReaderTake(r, 1, rows, 6, &a, &e);
 	for (int i = 0; rc == 0 && ok && i < 6; i++)
-		ok = list_row_ok(&a, i, (int) rows[i]);
+		ok = lancedb_list_row_ok(&a, i, (int) rows[i]);
 	tap_ok(rc == 0 && ok, "list rows by range and by unsorted take (%s)", rc ? e.message : "ok");
 	LanceArrayReset(&a);
 	LanceFileReaderClose(r);

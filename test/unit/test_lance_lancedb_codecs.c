@@ -15,32 +15,11 @@
 
 #include "lance/lance_file.h"
 #include "lance/lance_internal.h"
+#include "lance_test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A fixture file held in memory for the reader. */
-typedef struct Fixture
-{
-	uint8_t    *data;
-	size_t		len;
-	LanceMemoryFile mem;
-	LanceFileIo io;
-} Fixture;
-
-static int
-fixture_open(Fixture *fx, const char *path, LanceFileReader **r, LanceError *e)
-{
-	FILE	   *fp = fopen(path, "rb");
-
-	fx->data = malloc(1 << 17);
-	fx->len = fp ? fread(fx->data, 1, 1 << 17, fp) : 0;
-	if (fp)
-		fclose(fp);
-	LanceFileIoInitMemory(&fx->io, &fx->mem, fx->data, fx->len);
-	return LanceFileReaderOpen(r, &fx->io, NULL, e);
-}
 
 /*
  * data/lancedb_codecs_v21.lance (made by data/lancedb_codecs.js with
@@ -141,6 +120,39 @@ test_lancedb_codecs(void)
 	free(fx.data);
 }
 
+/*
+ * Read column 0 of the fixture at 'path' whole (nrows rows) and by an
+ * unsorted take of 'take', checking every row with 'row_ok'; one assertion.
+ */
+static void
+check_range_and_take(const char *path, int nrows, const uint64_t *take, int ntake,
+					 bool (*row_ok) (const LanceArray *, int64_t, int), const char *what)
+{
+	Fixture		fx;
+	LanceFileReader *r = NULL;
+	LanceArray	a;
+	LanceError	e = {{0}};
+	int			bad = 0;
+	int			rc;
+
+	LanceArrayInit(&a, NULL);
+	rc = fixture_open(&fx, path, &r, &e);
+	if (rc == 0)
+		rc = LanceFileReaderReadRange(r, 0, 0, (uint64_t) nrows, &a, &e);
+	for (int i = 0; rc == 0 && i < nrows; i++)
+		bad += !row_ok(&a, i, i);
+	LanceArrayReset(&a);
+	if (rc == 0)
+		rc = LanceFileReaderTake(r, 0, take, (size_t) ntake, &a, &e);
+	for (int i = 0; rc == 0 && i < ntake; i++)
+		bad += !row_ok(&a, i, (int) take[i]);
+	tap_ok(rc == 0 && bad == 0, "%s, by range and take (%s)", what,
+		   rc ? e.message : bad ? "values differ" : "all rows");
+	LanceArrayReset(&a);
+	LanceFileReaderClose(r);
+	free(fx.data);
+}
+
 /* data/lancedb_fullzip_v21.lance: a full-zip page of FSST strings (lancedb_codecs.js) */
 static bool
 fullzip_row_ok(const LanceArray *a, int64_t k, int i)
@@ -165,30 +177,10 @@ fullzip_row_ok(const LanceArray *a, int64_t k, int i)
 static void
 test_lancedb_fullzip_fsst(void)
 {
-	Fixture		fx;
-	uint64_t	rows[5] = {119, 4, 0, 60, 61};
-	LanceFileReader *r = NULL;
-	LanceArray	a;
-	LanceError	e = {{0}};
-	int			bad = 0;
-	int			rc;
+	static const uint64_t rows[5] = {119, 4, 0, 60, 61};
 
-	LanceArrayInit(&a, NULL);
-	rc = fixture_open(&fx, "data/lancedb_fullzip_v21.lance", &r, &e);
-	if (rc == 0)
-		rc = LanceFileReaderReadRange(r, 0, 0, 120, &a, &e);
-	for (int i = 0; rc == 0 && i < 120; i++)
-		bad += !fullzip_row_ok(&a, i, i);
-	LanceArrayReset(&a);
-	if (rc == 0)
-		rc = LanceFileReaderTake(r, 0, rows, 5, &a, &e);
-	for (int i = 0; rc == 0 && i < 5; i++)
-		bad += !fullzip_row_ok(&a, i, (int) rows[i]);
-	tap_ok(rc == 0 && bad == 0, "LanceDB 2.1 full-zip Fsst strings with nulls, by range and take (%s)",
-		   rc ? e.message : bad ? "values differ" : "120 rows");
-	LanceArrayReset(&a);
-	LanceFileReaderClose(r);
-	free(fx.data);
+	check_range_and_take("data/lancedb_fullzip_v21.lance", 120, rows, 5, fullzip_row_ok,
+						 "LanceDB 2.1 full-zip Fsst strings with nulls (120 rows)");
 }
 
 /*
@@ -216,30 +208,10 @@ dictz_row_ok(const LanceArray *a, int64_t k, int i)
 static void
 test_lancedb_dict_general(void)
 {
-	Fixture		fx;
-	uint64_t	rows[5] = {2999, 1, 0, 1500, 14};
-	LanceFileReader *r = NULL;
-	LanceArray	a;
-	LanceError	e = {{0}};
-	int			bad = 0;
-	int			rc;
+	static const uint64_t rows[5] = {2999, 1, 0, 1500, 14};
 
-	LanceArrayInit(&a, NULL);
-	rc = fixture_open(&fx, "data/lancedb_dictz_v21.lance", &r, &e);
-	if (rc == 0)
-		rc = LanceFileReaderReadRange(r, 0, 0, 3000, &a, &e);
-	for (int i = 0; rc == 0 && i < 3000; i++)
-		bad += !dictz_row_ok(&a, i, i);
-	LanceArrayReset(&a);
-	if (rc == 0)
-		rc = LanceFileReaderTake(r, 0, rows, 5, &a, &e);
-	for (int i = 0; rc == 0 && i < 5; i++)
-		bad += !dictz_row_ok(&a, i, (int) rows[i]);
-	tap_ok(rc == 0 && bad == 0, "LanceDB 2.1 dictionary with General zstd indices and bitpacked def levels (%s)",
-		   rc ? e.message : bad ? "values differ" : "3000 rows");
-	LanceArrayReset(&a);
-	LanceFileReaderClose(r);
-	free(fx.data);
+	check_range_and_take("data/lancedb_dictz_v21.lance", 3000, rows, 5, dictz_row_ok,
+						 "LanceDB 2.1 dictionary with General zstd indices and bitpacked def levels (3000 rows)");
 }
 
 /*
@@ -249,32 +221,6 @@ test_lancedb_dict_general(void)
  * (item j = i * 10 + j, null when (i + j) % 6 == 5).  The list field's
  * column holds List-encoded offsets, the item field's column the items.
  */
-static bool
-list20_row_ok(const LanceArray *a, int64_t k, int i)
-{
-	const int32_t *o = a->column.offsets;
-	int			n;
-
-	if (i % 5 == 2)
-		return !LanceColumnIsValid(&a->column, k) && o[k + 1] == o[k];
-	if (!LanceColumnIsValid(&a->column, k))
-		return false;
-	n = i % 5 == 4 ? 0 : i % 4 + 1;
-	if (o[k + 1] - o[k] != n)
-		return false;
-	for (int j = 0; j < n; j++)
-	{
-		int64_t		t = o[k] + j;
-		bool		null = (i + j) % 6 == 5;
-
-		if (LanceColumnIsValid(&a->child, t) == null)
-			return false;
-		if (!null && ((const float *) a->child.values)[t] != (float) (i * 10 + j))
-			return false;
-	}
-	return true;
-}
-
 static void
 test_lancedb_list_v20(void)
 {
@@ -295,7 +241,7 @@ test_lancedb_list_v20(void)
 	if (rc == 0)
 		rc = LanceFileReaderReadRange(r, 1, 0, 30, &a, &e);
 	for (int i = 0; rc == 0 && i < 30; i++)
-		if (!list20_row_ok(&a, i, i))
+		if (!lancedb_list_row_ok(&a, i, i))
 		{
 			tap_diag("2.0 list row %d differs", i);
 			ok = false;
@@ -311,14 +257,14 @@ test_lancedb_list_v20(void)
 
 		rc = LanceFileReaderReadRange(r, 1, (uint64_t) first, (uint64_t) n, &a, &e);
 		for (int i = 0; rc == 0 && ok && i < n; i++)
-			ok = list20_row_ok(&a, i, first + i);
+			ok = lancedb_list_row_ok(&a, i, first + i);
 		LanceArrayReset(&a);
 	}
 	tap_ok(rc == 0 && ok, "2.0 list sub-ranges (%s)", rc ? e.message : "ok");
 	if (rc == 0)
 		rc = LanceFileReaderTake(r, 1, rows, 8, &a, &e);
 	for (int i = 0; rc == 0 && ok && i < 8; i++)
-		ok = list20_row_ok(&a, i, (int) rows[i]);
+		ok = lancedb_list_row_ok(&a, i, (int) rows[i]);
 	tap_ok(rc == 0 && ok && a.column.length == 8,
 		   "2.0 list rows by unsorted take with repeats (%s)", rc ? e.message : "ok");
 	LanceArrayReset(&a);

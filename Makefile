@@ -29,7 +29,10 @@ LANCE_OBJS = $(LANCE_SRCS:.c=.o)
 RUNTIME_DIR = src/runtime
 include $(RUNTIME_DIR)/runtime.mk
 RUNTIME_OBJS = $(RUNTIME_SRCS:.c=.o)
-STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o
+STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o src/storage/side_catalog.o \
+	src/storage/side_debug.o src/storage/side_file.o src/storage/side_fs.o \
+	src/storage/side_gc.o src/storage/side_lance.o src/storage/side_storage.o \
+	src/storage/side_wal.o
 
 OBJS = src/lancedb.o $(VECTOR_OBJS) $(LANCE_OBJS) $(RUNTIME_OBJS) $(STORAGE_OBJS)
 SHLIB_LINK += $(LANCE_LIBS) $(RUNTIME_LIBS)

@@ -4,6 +4,13 @@
 
 \echo Use "CREATE EXTENSION lancedb" to load this file. \quit
 
+-- Side files reach standbys and backups through lancedb's WAL resource
+-- manager, which exists only when the library is preloaded: refuse early.
+CREATE FUNCTION lancedb_require_preload() RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT;
+SELECT lancedb_require_preload();
+REVOKE ALL ON FUNCTION lancedb_require_preload() FROM PUBLIC;
+
 -- type and I/O
 
 CREATE TYPE vector;
@@ -217,3 +224,67 @@ CREATE FUNCTION lancedb_debug_io_stats(OUT method text, OUT pid integer, OUT cre
 REVOKE ALL ON FUNCTION lancedb_debug_io_stats() FROM PUBLIC;
 COMMENT ON FUNCTION lancedb_debug_io_stats() IS
 	'internal, for tests: the I/O runtime of the calling process';
+
+-- side storage (src/storage/side_storage.h): which storage ids and side files
+-- exist.  Written by the extension's C code only; MVCC over these rows
+-- decides which files a snapshot sees.
+
+CREATE SCHEMA lancedb_catalog;
+COMMENT ON SCHEMA lancedb_catalog IS 'lancedb internal catalog: do not modify';
+
+CREATE TABLE lancedb_catalog.storage (
+	storage_id bigint NOT NULL,
+	relid oid NOT NULL
+);
+COMMENT ON TABLE lancedb_catalog.storage IS
+	'side storage ids of relations (pg_lancedb/<database oid>/<storage id>/)';
+
+CREATE TABLE lancedb_catalog.side_file (
+	storage_id bigint NOT NULL,
+	name text NOT NULL,
+	size bigint NOT NULL
+);
+COMMENT ON TABLE lancedb_catalog.side_file IS 'published side files of each storage';
+
+CREATE SEQUENCE lancedb_catalog.storage_id_seq;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA lancedb_catalog FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA lancedb_catalog FROM PUBLIC;
+GRANT USAGE ON SCHEMA lancedb_catalog TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA lancedb_catalog TO PUBLIC;
+
+CREATE FUNCTION lancedb_collect_garbage() RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION lancedb_collect_garbage() FROM PUBLIC;
+COMMENT ON FUNCTION lancedb_collect_garbage() IS
+	'removes side files and storage no snapshot can need any more; returns how many';
+
+-- internal: a consumer of side storage for its tests (test/t/02N_side_*.pl);
+-- not part of the interface, may change or go without notice.
+
+CREATE FUNCTION lancedb_side_debug_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE ACCESS METHOD lancedb_side_debug TYPE INDEX HANDLER lancedb_side_debug_handler;
+COMMENT ON ACCESS METHOD lancedb_side_debug IS
+	'internal, for tests: an index that only owns side storage';
+CREATE OPERATOR CLASS int4_side_debug_ops DEFAULT FOR TYPE int4 USING lancedb_side_debug
+	AS STORAGE int4;
+
+CREATE FUNCTION lancedb_debug_side_write(index regclass, first_id bigint, rows integer,
+		dims integer) RETURNS text
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION lancedb_debug_side_files(index regclass, OUT name text, OUT size bigint)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lancedb_debug_side_read(index regclass, OUT file text, OUT id bigint,
+		OUT embedding real[]) RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lancedb_debug_side_retire(index regclass, name text) RETURNS void
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION lancedb_debug_side_storage(index regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION lancedb_debug_side_write(regclass, bigint, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lancedb_debug_side_files(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lancedb_debug_side_read(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lancedb_debug_side_retire(regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lancedb_debug_side_storage(regclass) FROM PUBLIC;

@@ -4,7 +4,8 @@
  *
  * _PG_init runs in the postmaster when lancedb is listed in
  * shared_preload_libraries (and in a backend that loads the library on
- * demand).  It only registers GUCs and picks the distance kernels.  It must
+ * demand).  It registers GUCs, the WAL resource manager (preloaded only)
+ * and a drop hook, and picks the distance kernels.  It must
  * never start a thread or an I/O ring: the postmaster forks every backend
  * without exec, and threads do not survive fork() (see ARCHITECTURE.md,
  * invariant 6).
@@ -13,6 +14,7 @@
 
 #include "fmgr.h"
 #include "storage/io.h"
+#include "storage/side_storage.h"
 #include "utils/guc.h"
 #include "vector/vector.h"
 
@@ -25,5 +27,6 @@ _PG_init(void)
 {
 	VectorInit();
 	LanceIoInit();				/* settings only, unless a debug setting says so */
+	SideStorageInit();			/* WAL resource manager, drop hook */
 	MarkGUCPrefixReserved("lancedb");
 }

@@ -1,0 +1,184 @@
+/*
+ * side_catalog.c
+ *	  The catalog tables of side storage, ordinary heap tables created by the
+ *	  extension script (extension/lancedb--*.sql):
+ *
+ *	lancedb_catalog.storage (storage_id bigint, relid oid)
+ *		a storage id exists for a relation; deleted when the relation gets
+ *		a new relfilenode or is dropped
+ *	lancedb_catalog.side_file (storage_id bigint, name text, size bigint)
+ *		a published file of a storage; deleted when the file is retired
+ *
+ * A row's xmin is the transaction that created the storage or file, its xmax
+ * the one that retired it, so MVCC decides what a snapshot sees and an
+ * aborted transaction's files are invisible to all.  The rows are written
+ * directly with the heap functions, as PostgreSQL writes its own catalogs:
+ * an index build must not depend on the user's privileges on these tables.
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
+#include "storage/lmgr.h"
+#include "storage/side_internal.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+
+Oid
+SideCatalogRelid(const char *relname, bool missing_ok)
+{
+	Oid			nspid = get_namespace_oid(SIDE_CATALOG_SCHEMA, true);
+	Oid			relid = OidIsValid(nspid) ? get_relname_relid(relname, nspid) : InvalidOid;
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation \"%s.%s\" does not exist", SIDE_CATALOG_SCHEMA, relname),
+				 errhint("Run CREATE EXTENSION lancedb in this database.")));
+	return relid;
+}
+
+SideStorageId
+SideCatalogNextStorageId(void)
+{
+	int64		id = nextval_internal(SideCatalogRelid(SIDE_CATALOG_SEQUENCE, false), false);
+
+	if (id <= 0)
+		elog(ERROR, "storage id sequence returned %lld", (long long) id);
+	return (SideStorageId) id;
+}
+
+void
+SideCatalogInsertStorage(SideStorageId storage_id, Oid relid)
+{
+	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_STORAGE, false), RowExclusiveLock);
+	Datum		values[Natts_side_storage];
+	bool		nulls[Natts_side_storage] = {false};
+	HeapTuple	tuple;
+
+	values[Anum_side_storage_storage_id - 1] = Int64GetDatum((int64) storage_id);
+	values[Anum_side_storage_relid - 1] = ObjectIdGetDatum(relid);
+	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tuple);
+	heap_freetuple(tuple);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/*
+ * Delete the rows that 'key' selects and that this transaction sees (its
+ * own rows included); returns how many.  Callers hold a lock that keeps
+ * anyone else from deleting the same rows.
+ */
+static int
+DeleteRows(const char *relname, ScanKeyData *keys, int nkeys)
+{
+	Relation	rel = table_open(SideCatalogRelid(relname, false), RowExclusiveLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int			deleted = 0;
+
+	scan = table_beginscan(rel, snapshot, nkeys, keys);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		simple_heap_delete(rel, &tuple->t_self);
+		deleted++;
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+	return deleted;
+}
+
+int
+SideCatalogRetireStorages(Oid relid)
+{
+	ScanKeyData key;
+
+	ScanKeyInit(&key, Anum_side_storage_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	return DeleteRows(SIDE_CATALOG_STORAGE, &key, 1);
+}
+
+void
+SideCatalogInsertFile(SideStorageId storage_id, const char *name, int64 size)
+{
+	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_FILE, false), RowExclusiveLock);
+	Datum		values[Natts_side_file];
+	bool		nulls[Natts_side_file] = {false};
+	HeapTuple	tuple;
+
+	values[Anum_side_file_storage_id - 1] = Int64GetDatum((int64) storage_id);
+	values[Anum_side_file_name - 1] = CStringGetTextDatum(name);
+	values[Anum_side_file_size - 1] = Int64GetDatum(size);
+	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tuple);
+	heap_freetuple(tuple);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+void
+SideCatalogForgetStorage(SideStorageId storage_id)
+{
+	ScanKeyData key;
+
+	ScanKeyInit(&key, Anum_side_file_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	DeleteRows(SIDE_CATALOG_FILE, &key, 1);
+}
+
+bool
+SideCatalogRetireFile(SideStorageId storage_id, const char *name)
+{
+	ScanKeyData keys[2];
+
+	ScanKeyInit(&keys[0], Anum_side_file_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	ScanKeyInit(&keys[1], Anum_side_file_name, BTEqualStrategyNumber, F_TEXTEQ,
+				CStringGetTextDatum(name));
+	return DeleteRows(SIDE_CATALOG_FILE, keys, 2) > 0;
+}
+
+static int
+CompareEntries(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((SideFileEntry *) lfirst(a))->name, ((SideFileEntry *) lfirst(b))->name);
+}
+
+List *
+SideCatalogListFiles(SideStorageId storage_id, Snapshot snapshot)
+{
+	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_FILE, false), AccessShareLock);
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	ScanKeyData key;
+	List	   *files = NIL;
+
+	ScanKeyInit(&key, Anum_side_file_storage_id, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum((int64) storage_id));
+	scan = table_beginscan(rel, snapshot, 1, &key);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		SideFileEntry *entry = palloc0(sizeof(SideFileEntry));
+		bool		isnull;
+		Datum		name = heap_getattr(tuple, Anum_side_file_name, RelationGetDescr(rel), &isnull);
+		Datum		size = heap_getattr(tuple, Anum_side_file_size, RelationGetDescr(rel), &isnull);
+
+		text_to_cstring_buffer(DatumGetTextPP(name), entry->name, sizeof(entry->name));
+		entry->size = DatumGetInt64(size);
+		files = lappend(files, entry);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	list_sort(files, CompareEntries);
+	return files;
+}

@@ -1,0 +1,211 @@
+/*
+ * side_file.c
+ *	  Writing, listing, retiring and opening the files of a relation's side
+ *	  storage (the protocol is in side_storage.h).
+ *
+ * A file is written under a temporary name (PG_TEMP_FILE_PREFIX, which
+ * pg_basebackup skips), fsynced and renamed durably to its final name; only
+ * then are its bytes logged, read back in SIDE_WAL_CHUNK pieces, followed by
+ * a DONE record and the catalog row.  Logging after the file is durable is
+ * what makes a checkpoint (or the start of a base backup) harmless between
+ * any two steps: WAL before the redo pointer describes a file that is
+ * already complete on disk, and WAL after it rebuilds the file whole.
+ *
+ * Names are "<full xid>_<pid>_<n>.lance": garbage collection tells from the
+ * name whether the creating transaction may still be running, and the pid
+ * keeps parallel workers of one transaction apart.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "port/pg_crc32c.h"
+#include "storage/fd.h"
+#include "storage/side_internal.h"
+#include "storage/side_wal.h"
+
+struct SideFileWriter
+{
+	SideStorageId storage_id;
+	char		name[SIDE_FILE_NAME_MAX];
+	char	   *temp_path;
+	char	   *path;
+	int			fd;
+	uint64		size;
+	pg_crc32c	crc;
+};
+
+static uint32 files_created;
+
+SideFileWriter *
+SideFileCreate(Relation rel)
+{
+	SideFileWriter *writer = palloc0(sizeof(SideFileWriter));
+	FullTransactionId fxid = GetTopFullTransactionId();
+	char	   *temp_name;
+
+	writer->storage_id = SideStorageGetId(rel);
+	snprintf(writer->name, sizeof(writer->name), UINT64_FORMAT "_%d_%u.lance",
+			 U64FromFullTransactionId(fxid), MyProcPid, files_created++);
+	temp_name = psprintf("%s%s", PG_TEMP_FILE_PREFIX, writer->name);
+	writer->temp_path = SideStoragePath(MyDatabaseId, writer->storage_id, temp_name);
+	writer->path = SideStoragePath(MyDatabaseId, writer->storage_id, writer->name);
+	pfree(temp_name);
+
+	SideFsEnsureDir(MyDatabaseId, writer->storage_id);
+	writer->fd = OpenTransientFile(writer->temp_path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+	if (writer->fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", writer->temp_path)));
+	INIT_CRC32C(writer->crc);
+	return writer;
+}
+
+void
+SideFileWrite(SideFileWriter *writer, const void *data, size_t length)
+{
+	size_t		done = 0;
+
+	while (done < length)
+	{
+		ssize_t		n = pg_pwrite(writer->fd, (const char *) data + done, length - done,
+								  (off_t) (writer->size + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			if (n == 0)
+				errno = ENOSPC;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not write file \"%s\": %m", writer->temp_path)));
+		}
+		done += n;
+	}
+	COMP_CRC32C(writer->crc, data, length);
+	writer->size += length;
+}
+
+int
+SideFileLanceSink(void *ctx, const void *data, size_t length)
+{
+	SideFileWrite((SideFileWriter *) ctx, data, length);
+	return 0;
+}
+
+/* Log the published file's bytes: read back from the page cache, chunk by chunk. */
+static void
+LogFileContents(SideFileWriter *writer)
+{
+	int			fd = OpenTransientFile(writer->path, O_RDONLY | PG_BINARY);
+	char	   *chunk = palloc(SIDE_WAL_CHUNK);
+	uint64		offset = 0;
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", writer->path)));
+	while (offset < writer->size)
+	{
+		uint32		want = (uint32) Min((uint64) SIDE_WAL_CHUNK, writer->size - offset);
+		uint32		got = 0;
+
+		while (got < want)
+		{
+			ssize_t		n = pg_pread(fd, chunk + got, want - got, (off_t) (offset + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 n < 0 ? errmsg("could not read file \"%s\": %m", writer->path) :
+						 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
+								writer->path, (unsigned long long) writer->size)));
+			got += n;
+		}
+		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, chunk, want);
+		offset += want;
+		CHECK_FOR_INTERRUPTS();
+	}
+	CloseTransientFile(fd);
+	pfree(chunk);
+}
+
+char *
+SideFileFinish(SideFileWriter *writer)
+{
+	char	   *name = pstrdup(writer->name);
+
+	FIN_CRC32C(writer->crc);
+	if (pg_fsync(writer->fd) != 0)
+		ereport(data_sync_elevel(ERROR),
+				(errcode_for_file_access(),
+				 errmsg("could not fsync file \"%s\": %m", writer->temp_path)));
+	if (CloseTransientFile(writer->fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", writer->temp_path)));
+	writer->fd = -1;
+	/* fsyncs the file and its directory: the file is durable under its name */
+	durable_rename(writer->temp_path, writer->path, ERROR);
+	SideCrashPointReached(SIDE_CRASH_AFTER_FILE);
+
+	/* with wal_level minimal nothing replays the bytes: the file is durable */
+	if (XLogIsNeeded())
+		LogFileContents(writer);
+	SideWalLogDone(MyDatabaseId, writer->storage_id, writer->name, writer->size, writer->crc);
+	SideCrashPointReached(SIDE_CRASH_AFTER_WAL);
+
+	SideCatalogInsertFile(writer->storage_id, writer->name, (int64) writer->size);
+	SideCrashPointReached(SIDE_CRASH_AFTER_CATALOG);
+
+	pfree(writer->temp_path);
+	pfree(writer->path);
+	pfree(writer);
+	return name;
+}
+
+List *
+SideFileList(Relation rel, Snapshot snapshot)
+{
+	return SideCatalogListFiles(SideStorageGetId(rel), snapshot);
+}
+
+void
+SideFileRetire(Relation rel, const char *name)
+{
+	if (!SideCatalogRetireFile(SideStorageGetId(rel), name))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("side file \"%s\" of relation \"%s\" does not exist",
+						name, RelationGetRelationName(rel))));
+}
+
+int
+SideFileOpen(Relation rel, const char *name, off_t *size)
+{
+	char	   *path = SideStoragePath(MyDatabaseId, SideStorageGetId(rel), name);
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	struct stat st;
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open side file \"%s\" of relation \"%s\": %m",
+						path, RelationGetRelationName(rel))));
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	*size = st.st_size;
+	pfree(path);
+	return fd;
+}

@@ -1,0 +1,38 @@
+/*
+ * side_lance.h
+ *	  Lance files in side storage, for the access methods: the Lance
+ *	  library's allocator on a memory context, its reader I/O through the
+ *	  I/O runtime, and its errors as ERRORs.
+ *
+ *	file = SideLanceOpen(rel, name);		-- the Lance reader of a side file
+ *	code = LanceFileReaderReadRange(file->reader, ...);
+ *	SideLanceCheck(code, &err, what);
+ *	SideLanceClose(file);
+ *
+ *	LanceFileWriterOpen(&w, SideFileLanceSink, side_writer, schema,
+ *						&options (allocator = SideLanceAllocator()), &err);
+ */
+#ifndef LANCEDB_STORAGE_SIDE_LANCE_H
+#define LANCEDB_STORAGE_SIDE_LANCE_H
+
+#include "lance/lance_file.h"
+#include "utils/rel.h"
+
+/* An allocator on CurrentMemoryContext at the time of the call (returns NULL on OOM). */
+extern const LanceAllocator *SideLanceAllocator(void);
+
+/* ERROR with a SQLSTATE for a failed Lance call (code != 0); 'what' says what failed. */
+extern void SideLanceCheck(int code, const LanceError *error, const char *what);
+
+/* A side file open for reading; reads go through the I/O runtime. */
+typedef struct SideLanceFile
+{
+	LanceFileReader *reader;
+	int			fd;				/* a transient fd: closed at abort too */
+	const char *name;
+} SideLanceFile;
+
+extern SideLanceFile *SideLanceOpen(Relation rel, const char *name);
+extern void SideLanceClose(SideLanceFile *file);
+
+#endif							/* LANCEDB_STORAGE_SIDE_LANCE_H */

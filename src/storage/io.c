@@ -380,12 +380,14 @@ LanceIoInit(void)
 							NULL,
 							&io_queue_depth, RUNTIME_DEFAULT_DEPTH, 1, 1024,
 							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("lancedb.debug_io_in_postmaster",
-							 "For tests only: creates the I/O runtime in the postmaster at start.",
-							 "Backends must never depend on it; tests use it to check "
-							 "that they still work when the postmaster has one.",
-							 &debug_io_in_postmaster, false,
-							 PGC_POSTMASTER, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	/* a backend loading the library later may not define postmaster settings */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomBoolVariable("lancedb.debug_io_in_postmaster",
+								 "For tests only: creates the I/O runtime in the postmaster at start.",
+								 "Backends must never depend on it; tests use it to check "
+								 "that they still work when the postmaster has one.",
+								 &debug_io_in_postmaster, false,
+								 PGC_POSTMASTER, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomEnumVariable("lancedb.debug_io_uring_refuse",
 							 "For tests only: acts as if io_uring_setup failed.",
 							 NULL,

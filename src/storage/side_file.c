@@ -47,22 +47,39 @@ SideFileCreate(Relation rel)
 {
 	SideFileWriter *writer = palloc0(sizeof(SideFileWriter));
 	FullTransactionId fxid = GetTopFullTransactionId();
-	char	   *temp_name;
+	struct stat st;
 
 	writer->storage_id = SideStorageGetId(rel);
-	snprintf(writer->name, sizeof(writer->name), UINT64_FORMAT "_%d_%u.lance",
-			 U64FromFullTransactionId(fxid), MyProcPid, files_created++);
-	temp_name = psprintf("%s%s", PG_TEMP_FILE_PREFIX, writer->name);
-	writer->temp_path = SideStoragePath(MyDatabaseId, writer->storage_id, temp_name);
-	writer->path = SideStoragePath(MyDatabaseId, writer->storage_id, writer->name);
-	pfree(temp_name);
-
 	SideFsEnsureDir(MyDatabaseId, writer->storage_id);
-	writer->fd = OpenTransientFile(writer->temp_path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
-	if (writer->fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", writer->temp_path)));
+
+	/*
+	 * An xid that never reached WAL is handed out again after a crash, so a
+	 * name can be taken by a crashed transaction's leftover: skip it.
+	 */
+	for (;;)
+	{
+		char	   *temp_name;
+
+		snprintf(writer->name, sizeof(writer->name), UINT64_FORMAT "_%d_%u.lance",
+				 U64FromFullTransactionId(fxid), MyProcPid, files_created++);
+		temp_name = psprintf("%s%s", PG_TEMP_FILE_PREFIX, writer->name);
+		writer->temp_path = SideStoragePath(MyDatabaseId, writer->storage_id, temp_name);
+		writer->path = SideStoragePath(MyDatabaseId, writer->storage_id, writer->name);
+		pfree(temp_name);
+		if (stat(writer->path, &st) != 0)
+		{
+			writer->fd = OpenTransientFile(writer->temp_path,
+										   O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+			if (writer->fd >= 0)
+				break;
+			if (errno != EEXIST)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not create file \"%s\": %m", writer->temp_path)));
+		}
+		pfree(writer->temp_path);
+		pfree(writer->path);
+	}
 	INIT_CRC32C(writer->crc);
 	return writer;
 }

@@ -89,8 +89,13 @@ CreatorMayBeRunning(const char *name)
 
 	if (!SideFsNameCreator(name, &creator))
 		return false;			/* not a name we make: nothing owns it */
+	/*
+	 * At or past the next xid: a transaction that got its xid, made the file
+	 * and crashed before any WAL carried the xid, so recovery handed the xid
+	 * out again.  Whoever has it now did not make this file.
+	 */
 	if (!FullTransactionIdPrecedes(creator, next))
-		return true;			/* from the future (a restored cluster): keep */
+		return false;
 	/* older than the wraparound horizon: long finished */
 	if (U64FromFullTransactionId(next) - U64FromFullTransactionId(creator) >= (UINT64CONST(1) << 31))
 		return false;

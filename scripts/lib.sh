@@ -70,11 +70,12 @@ lancedb_build_and_install() {
 	make -C "$dir" -s install >/dev/null
 }
 
-# lancedb_start_cluster DIR PORT: a throwaway cluster in DIR/data, listening
-# only on a Unix socket in DIR, with lancedb preloaded.  The caller stops it
-# with lancedb_stop_cluster DIR (also from an EXIT trap).
+# lancedb_start_cluster DIR PORT [SETTINGS]: a throwaway cluster in DIR/data,
+# listening only on a Unix socket in DIR, with lancedb preloaded and SETTINGS
+# (postgresql.conf lines) added.  The caller stops it with
+# lancedb_stop_cluster DIR (also from an EXIT trap).
 lancedb_start_cluster() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 settings=${3:-}
 	lancedb_as_user "$PG_BINDIR/initdb" -D "$dir/data" -A trust --no-sync >/dev/null
 	cat >>"$dir/data/postgresql.conf" <<CONF
 shared_preload_libraries = 'lancedb'
@@ -83,6 +84,7 @@ unix_socket_directories = '$dir'
 port = $port
 shared_buffers = 512MB
 max_wal_size = 4GB
+$settings
 CONF
 	lancedb_as_user "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }

@@ -44,6 +44,33 @@ SELECT lancedb_debug_side_storage('side_i') <> :old_id AS new_id_after_reindex;
 SELECT count(*) AS storage_rows FROM lancedb_catalog.storage
 WHERE relid = 'side_i'::regclass;
 
+SELECT lancedb_debug_side_storage('side_i') AS old_id \gset
+VACUUM FULL side_t;
+SELECT lancedb_debug_side_storage('side_i') <> :old_id AS new_id_after_vacuum_full;
+
+-- the WAL records, as pg_walinspect describes them
+CREATE EXTENSION pg_walinspect;
+SELECT pg_current_wal_insert_lsn() AS lsn0 \gset
+SELECT lancedb_debug_side_write('side_i', 1, 3000, 100) IS NOT NULL AS written;
+SELECT lancedb_debug_side_retire('side_i', name) FROM lancedb_debug_side_files('side_i');
+SELECT lancedb_collect_garbage() AS removed;
+SELECT record_type, count(*) FROM pg_get_wal_records_info(:'lsn0', pg_current_wal_flush_lsn())
+WHERE resource_manager = 'lancedb' GROUP BY 1 ORDER BY 1;
+SELECT record_type,
+       regexp_replace(description, '\d+_\d+_\d+\.lance', 'NAME') ~
+         CASE record_type
+           WHEN 'WRITE' THEN '^db \d+ storage \d+ file NAME: \d+ bytes at \d+$'
+           WHEN 'DONE' THEN '^db \d+ storage \d+ file NAME: \d+ bytes, crc32c [0-9a-f]{8}$'
+           WHEN 'REMOVE' THEN '^db \d+ storage \d+: 1 files, latest removed xid \d+$'
+           WHEN 'DROP_STORAGE' THEN '^db \d+ storage \d+, latest removed xid \d+$'
+         END AS described
+FROM pg_get_wal_records_info(:'lsn0', pg_current_wal_flush_lsn())
+WHERE resource_manager = 'lancedb' GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT max(record_length) <= 1024 * 1024 + 200 AS chunks_of_at_most_1mb
+FROM pg_get_wal_records_info(:'lsn0', pg_current_wal_flush_lsn())
+WHERE resource_manager = 'lancedb';
+DROP EXTENSION pg_walinspect;
+
 -- errors
 SELECT error_of($$SELECT lancedb_debug_side_retire('side_i', 'no_such_file.lance')$$);
 SELECT error_of($$SELECT lancedb_debug_side_write('side_i', 1, 1, 0)$$);

@@ -13,7 +13,8 @@ use File::Find;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 
-our @EXPORT = qw(side_node side_checksums side_expected_sum side_read_sum side_visible);
+our @EXPORT = qw(side_node side_checksums side_expected_sum side_read_sum side_visible
+  side_dir side_sums_under side_wait_archived);
 
 # A node that preloads lancedb; %params go to init() (allows_streaming, ...).
 sub side_node
@@ -76,6 +77,43 @@ sub side_visible
 	my ($node, $db, $index) = @_;
 	return $node->safe_psql($db,
 		"SELECT coalesce(string_agg(name, ',' ORDER BY name), '') FROM lancedb_debug_side_files('$index')");
+}
+
+# "<database oid>/<storage id>": where the index's files live under pg_lancedb/.
+sub side_dir
+{
+	my ($node, $db, $index) = @_;
+	return $node->safe_psql($db, qq{
+		SELECT (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' ||
+		       lancedb_debug_side_storage('$index')});
+}
+
+# The part of side_checksums($node) under pg_lancedb/$prefix/, keyed by
+# the path below $prefix, and its one-line summary.
+sub side_sums_under
+{
+	my ($node, $prefix) = @_;
+	my ($all) = side_checksums($node);
+	my %sums;
+	foreach my $path (keys %$all)
+	{
+		$sums{ substr($path, length($prefix) + 1) } = $all->{$path}
+		  if index($path, "$prefix/") == 0;
+	}
+	my $summary = join(',', map { "$_=$sums{$_}" } sort keys %sums);
+	return (\%sums, $summary);
+}
+
+# Switch to a new WAL segment and wait until the one in use before is archived.
+sub side_wait_archived
+{
+	my ($node) = @_;
+	my $segment = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+	$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+	$node->poll_query_until('postgres',
+		"SELECT last_archived_wal >= '$segment' FROM pg_stat_archiver")
+	  or die "WAL segment $segment was not archived";
+	return;
 }
 
 1;

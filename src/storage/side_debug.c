@@ -326,7 +326,7 @@ lancedb_debug_side_read(PG_FUNCTION_ARGS)
 	foreach(lc, files)
 	{
 		SideFileEntry *entry = lfirst(lc);
-		SideLanceFile *file = SideLanceOpen(index, entry->name);
+		SideLanceFile *file = SideLanceOpen(index, entry->name, false);
 		LanceArray	ids;
 		LanceArray	vectors;
 		int32		dims;

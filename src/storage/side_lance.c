@@ -11,6 +11,9 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "storage/fd.h"
 #include "storage/io.h"
 #include "storage/side_lance.h"
@@ -132,20 +135,36 @@ ReadThroughRuntime(void *ctx, uint64_t offset, size_t length, void *dest)
 }
 
 SideLanceFile *
-SideLanceOpen(Relation rel, const char *name)
+SideLanceOpen(Relation rel, const char *name, bool cached)
 {
 	SideLanceFile *file = palloc0(sizeof(SideLanceFile));
 	LanceFileIo io;
 	LanceError error;
 	off_t		size;
+	int			rc;
 
 	file->name = pstrdup(name);
+	file->cached = cached;
 	file->fd = SideFileOpen(rel, name, &size);
+	if (cached)
+	{
+		/* a plain fd of our own, not the transaction's */
+		int			fd = fcntl(file->fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not duplicate a descriptor of side file \"%s\": %m", name)));
+		CloseTransientFile(file->fd);
+		file->fd = fd;
+	}
 	io.read = ReadThroughRuntime;
 	io.size = (uint64_t) size;
 	io.ctx = file;
-	SideLanceCheck(LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error),
-				   &error, psprintf("could not open side file \"%s\"", name));
+	rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);
+	if (rc != 0 && cached)
+		close(file->fd);
+	SideLanceCheck(rc, &error, psprintf("could not open side file \"%s\"", name));
 	return file;
 }
 
@@ -153,6 +172,9 @@ void
 SideLanceClose(SideLanceFile *file)
 {
 	LanceFileReaderClose(file->reader);
-	CloseTransientFile(file->fd);
+	if (file->cached)
+		close(file->fd);
+	else
+		CloseTransientFile(file->fd);
 	pfree(file);
 }

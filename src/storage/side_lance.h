@@ -28,11 +28,20 @@ extern void SideLanceCheck(int code, const LanceError *error, const char *what);
 typedef struct SideLanceFile
 {
 	LanceFileReader *reader;
-	int			fd;				/* a transient fd: closed at abort too */
+	int			fd;
+	bool		cached;			/* fd outlives transactions (see SideLanceOpen) */
 	const char *name;
 } SideLanceFile;
 
-extern SideLanceFile *SideLanceOpen(Relation rel, const char *name);
+/*
+ * Opens 'name' of rel's storage; everything is allocated in
+ * CurrentMemoryContext.  A transient fd is closed at transaction end (abort
+ * included); 'cached' gives a plain fd for a reader kept across
+ * transactions in a long-lived context, which must be closed explicitly.
+ * Side files are immutable, so a cached reader never goes stale; once the
+ * file is removed the open fd still reads it.
+ */
+extern SideLanceFile *SideLanceOpen(Relation rel, const char *name, bool cached);
 extern void SideLanceClose(SideLanceFile *file);
 
 #endif							/* LANCEDB_STORAGE_SIDE_LANCE_H */

@@ -13,16 +13,22 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
+
 #include "access/xloginsert.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "compat.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/side_internal.h"
 #include "storage/side_wal.h"
+#include "storage/fd.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
 #define SIDE_META_MAGIC 0x4C4E4342	/* "LNCB" */
@@ -40,6 +46,7 @@ int			side_debug_crash_at = SIDE_CRASH_NONE;
 
 static bool side_rmgr_registered = false;
 static object_access_hook_type prev_object_access_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static const struct config_enum_entry crash_points[] = {
 	{"none", SIDE_CRASH_NONE, false},
@@ -51,6 +58,10 @@ static const struct config_enum_entry crash_points[] = {
 
 static void SideObjectAccess(ObjectAccessType access, Oid classId, Oid objectId,
 							 int subId, void *arg);
+static void SideProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+							   ProcessUtilityContext context, ParamListInfo params,
+							   QueryEnvironment *queryEnv, DestReceiver *dest,
+							   QueryCompletion *qc);
 
 void
 SideStorageInit(void)
@@ -70,6 +81,8 @@ SideStorageInit(void)
 	}
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = SideObjectAccess;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = SideProcessUtility;
 }
 
 void
@@ -185,4 +198,66 @@ lancedb_require_preload(PG_FUNCTION_ARGS)
 	(void) fcinfo;
 	SideStorageCheckPreloaded();
 	PG_RETURN_VOID();
+}
+
+/* True if pg_lancedb/<dboid>/ holds any storage directory. */
+static bool
+DatabaseHasSideStorage(Oid dboid)
+{
+	char	   *path = SideStoragePath(dboid, InvalidSideStorageId, NULL);
+	DIR		   *dir = AllocateDir(path);
+	struct dirent *de;
+	bool		found = false;
+
+	if (dir == NULL && errno == ENOENT)
+		return false;
+	while (!found && (de = ReadDir(dir, path)) != NULL)
+		found = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	FreeDir(dir);
+	pfree(path);
+	return found;
+}
+
+/*
+ * CREATE DATABASE copies a template's relations, metapages and catalog rows
+ * included, but not its pg_lancedb/<oid>/ directory: the copy would list
+ * side files it does not have.  Refuse such templates until copying is
+ * built.
+ */
+static void
+SideProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, CreatedbStmt))
+	{
+		CreatedbStmt *stmt = (CreatedbStmt *) parsetree;
+		const char *template = "template1";
+		ListCell   *lc;
+		Oid			dboid;
+
+		foreach(lc, stmt->options)
+		{
+			DefElem    *option = lfirst(lc);
+
+			if (strcmp(option->defname, "template") == 0 && option->arg != NULL)
+				template = defGetString(option);
+		}
+		dboid = get_database_oid(template, true);
+		if (OidIsValid(dboid) && DatabaseHasSideStorage(dboid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot use database \"%s\" as a template: it has lancedb side storage",
+							template),
+					 errdetail("CREATE DATABASE does not copy side files."),
+					 errhint("Create the database from another template and copy the data with pg_dump.")));
+	}
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+							 dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+								dest, qc);
 }

@@ -85,17 +85,17 @@ is(side_read_sum($node, 'dst', 'ti'), side_expected_sum($node, 'dst', [ [ 70001,
 is((side_sums_under($node, $src_oid))[1], $src_summary, 'the source files are untouched');
 is(side_read_sum($node, 'src', 'ti'), $src_expected, 'and read back as before');
 
-# CREATE DATABASE ... TEMPLATE copies the catalog rows and metapages but not
-# pg_lancedb/<template oid>: the copy lists files it does not have
-TODO:
-{
-	local $TODO = 'CREATE DATABASE does not copy side storage';
-	$node->safe_psql('postgres', 'CREATE DATABASE copy TEMPLATE dst');
-	my ($rc, $out, $err) = $node->psql('copy', "SELECT count(*) FROM lancedb_debug_side_read('ti')");
-	is($out, '400', 'a database made from a template reads the side files of its indexes')
-	  or diag($err);
-	$node->safe_psql('postgres', 'DROP DATABASE copy');
-}
+# CREATE DATABASE ... TEMPLATE would copy the catalog rows and metapages but
+# not pg_lancedb/<template oid>: such a template is refused
+my ($rc, $out, $err) = $node->psql('postgres', 'CREATE DATABASE copy TEMPLATE dst');
+isnt($rc, 0, 'a database with side storage cannot be a template');
+like($err, qr/cannot use database "dst" as a template: it has lancedb side storage/,
+	'the error says why');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'copy'"), '0',
+	'and no database was created');
+$node->safe_psql('postgres', 'CREATE DATABASE plain_copy TEMPLATE template1');
+$node->safe_psql('postgres', 'DROP DATABASE plain_copy');
+pass('templates without side storage still work');
 
 # dropping the source database; garbage collection in another database removes its files
 $node->safe_psql('postgres', 'DROP DATABASE src');

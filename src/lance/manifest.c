@@ -455,13 +455,13 @@ decode_fragment(const LanceAllocator *a, LanceFragment *f, Lance__Table__DataFra
 
 		if (s->n_fields > INT32_MAX || s->n_column_indices > INT32_MAX)
 			return LanceErrorSet(error, EINVAL, "data file with too many fields");
+		/* each count is set once its array exists, so Reset frees the right size */
 		d->path = LanceStrdupOrEmpty(a, s->path);
-		if (d->path == NULL ||
-			copy_i32(a, &d->fields, s->fields, (int32_t) s->n_fields) != 0 ||
-			copy_i32(a, &d->column_indices, s->column_indices,
-					 (int32_t) s->n_column_indices) != 0)
+		if (d->path == NULL || copy_i32(a, &d->fields, s->fields, (int32_t) s->n_fields) != 0)
 			return ENOMEM;
 		d->num_fields = (int32_t) s->n_fields;
+		if (copy_i32(a, &d->column_indices, s->column_indices, (int32_t) s->n_column_indices) != 0)
+			return ENOMEM;
 		d->num_column_indices = (int32_t) s->n_column_indices;
 		d->major_version = s->file_major_version;
 		d->minor_version = s->file_minor_version;

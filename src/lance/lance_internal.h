@@ -28,8 +28,30 @@ extern char *LanceStrdupOrEmpty(const LanceAllocator *a, const char *s);
 extern void LanceStrfree(const LanceAllocator *a, char *s);
 extern void *LanceMemdup(const LanceAllocator *a, const void *src, size_t n);
 
-/* protobuf-c's allocator interface, allocating from 'a' (NULL: malloc). */
-extern ProtobufCAllocator LanceProtobufAllocator(const LanceAllocator *a);
+/*
+ * protobuf-c's allocator interface, allocating from a LanceAllocator (NULL:
+ * malloc).  protobuf-c returns NULL from an unpack for corrupt bytes and for
+ * a failed allocation alike; 'failed' records the latter so the caller can
+ * report ENOMEM rather than corruption (LancePbUnpackError).  Pass &pa->pb
+ * to protobuf-c.  The struct refers to itself: initialise it where it stays
+ * and never copy it.
+ */
+typedef struct LancePbAllocator
+{
+	ProtobufCAllocator pb;
+	const LanceAllocator *allocator;
+	bool		failed;			/* an allocation failed since the last check */
+} LancePbAllocator;
+
+extern void LancePbAllocatorInit(LancePbAllocator *pa, const LanceAllocator *a);
+
+/*
+ * The error for an unpack that returned NULL: ENOMEM ("ran out of memory
+ * decoding <what>") when one of its allocations failed, which clears the
+ * flag; otherwise EINVAL with the message 'fmt'.
+ */
+extern int	LancePbUnpackError(LancePbAllocator *pa, LanceError *error, const char *what,
+							   const char *fmt,...) __attribute__((format(printf, 4, 5)));
 
 /* A growable byte buffer owned by 'allocator'. */
 typedef struct LanceBuf

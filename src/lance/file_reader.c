@@ -535,8 +535,8 @@ load_column(LanceFileReader *r, int32_t c, const uint8_t *bytes, uint64_t len,
 									 "column %d page %zu: expected buffer %zu inside the file but it spans %llu..+%llu",
 									 c, p, b, (unsigned long long) pg->buffer_offsets[b],
 									 (unsigned long long) pg->buffer_sizes[b]);
-		if (pg->length == 0)
-			return LanceErrorSet(error, EINVAL, "column %d page %zu has no rows", c, p);
+		/* a page may hold no rows: LanceDB writes one as the item column of a
+		 * 2.0 list column without items; every read skips it */
 		pi->first_row = rows;
 		pi->num_rows = pg->length;
 		pi->num_buffers = pg->n_buffer_offsets;

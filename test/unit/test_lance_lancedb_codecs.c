@@ -278,6 +278,48 @@ test_lancedb_list_v20(void)
 }
 
 /*
+ * data/lancedb_listempty_v20.lance (data/lancedb_listempty.js): 10 rows of
+ * list<float32>, null when the row is odd and empty otherwise; LanceDB
+ * writes the item column as one page of zero rows.
+ */
+static void
+test_lancedb_list_v20_no_items(void)
+{
+	Fixture		fx;
+	LanceFileReader *r = NULL;
+	LanceArray	a;
+	LanceError	e = {{0}};
+	uint64_t	rows[4] = {9, 0, 4, 3};
+	bool		ok = true;
+	int			rc;
+
+	LanceArrayInit(&a, NULL);
+	rc = fixture_open(&fx, "data/lancedb_listempty_v20.lance", &r, &e);
+	tap_ok(rc == 0, "LanceDB 2.0 list file whose item column is a zero-row page opens (%s)",
+		   rc ? e.message : "ok");
+	for (int pass = 0; rc == 0 && pass < 2; pass++)
+	{
+		int			n = pass == 0 ? 10 : 4;
+
+		rc = pass == 0 ? LanceFileReaderReadRange(r, 1, 0, 10, &a, &e) :
+			LanceFileReaderTake(r, 1, rows, 4, &a, &e);
+		ok = ok && rc == 0 && a.column.length == n && a.child.length == 0;
+		for (int k = 0; ok && k < n; k++)
+		{
+			int			i = pass == 0 ? k : (int) rows[k];
+
+			ok = LanceColumnIsValid(&a.column, k) == (i % 2 == 0) &&
+				((const int32_t *) a.column.offsets)[k + 1] == 0;
+		}
+		LanceArrayReset(&a);
+	}
+	tap_ok(rc == 0 && ok, "its null and empty lists read back by range and take (%s)",
+		   rc ? e.message : "ok");
+	LanceFileReaderClose(r);
+	free(fx.data);
+}
+
+/*
  * data/lancedb_fslnull_v2{1,0}.lance (data/lancedb_fslnull.js): 24 rows of
  * fixed_size_list<float32,4> 'v' (field 1; 2.1 mini-block) and <float32,128>
  * 'w' (field 2; 2.1 full-zip) with null rows and null items in valid rows.
@@ -446,5 +488,6 @@ main(void)
 	test_lancedb_fullzip_fsst();
 	test_lancedb_dict_general();
 	test_lancedb_list_v20();
+	test_lancedb_list_v20_no_items();
 	return tap_done();
 }

@@ -53,8 +53,13 @@ typedef struct LancePageValues
 	 */
 	bool		is_list;
 	uint64_t	num_items;
-	uint64_t	null_items;
 	uint64_t	empty_lists;
+	/*
+	 * Item validity bitmap of lists (num_items bits) and of fixed-size lists
+	 * (num_rows * list_size bits, as the caller gave it, items of null rows
+	 * included), and how many of those bits are 0.
+	 */
+	uint64_t	null_items;
 	LanceBuf	item_validity;
 } LancePageValues;
 

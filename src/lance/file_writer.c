@@ -194,6 +194,33 @@ pv_bytes(const LancePageValues *pv)
 	return pv->values.len + pv->offsets.len;
 }
 
+/*
+ * A fixed-size list's item validity for rows [start, start+n) of 'c', bit
+ * for bit as given (items of null rows too, as lance keeps the Arrow
+ * child's bitmap), after the page's earlier items.
+ */
+static int
+append_item_validity(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
+{
+	const LanceColumn *child = c->child;
+	uint64_t	dim = (uint64_t) pv->list_size;
+	uint64_t	first = pv->num_rows * dim;
+	uint64_t	count = (uint64_t) n * dim;
+	uint64_t	src = (uint64_t) child->offset + (uint64_t) (c->offset + start) * dim;
+	size_t		need = (size_t) ((first + count + 7) / 8);
+	int			rc;
+
+	if (need > pv->item_validity.len)
+	{
+		if ((rc = LanceBufAppendByte(&pv->item_validity, 0, need - pv->item_validity.len)) != 0)
+			return rc;
+	}
+	LanceBitCopy(pv->item_validity.data, first, child->validity, src, count);
+	for (uint64_t i = 0; child->validity != NULL && i < count; i++)
+		pv->null_items += !LanceBitGet(child->validity, src + i);
+	return 0;
+}
+
 /* Append rows [start, start+n) of 'c' to the page under construction. */
 static int
 pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
@@ -282,6 +309,8 @@ pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
 
 			src = (const uint8_t *) c->child->values +
 				((size_t) c->child->offset + (size_t) (c->offset + start) * (size_t) pv->list_size) * iw;
+			if ((rc = append_item_validity(pv, c, start, n)) != 0)
+				return rc;
 		}
 		else
 			src = (const uint8_t *) c->values + (size_t) (c->offset + start) * width;
@@ -537,14 +566,6 @@ LanceFileWriterWrite(LanceFileWriter *w, const LanceColumn *columns, int32_t num
 					return LanceErrorSet(error, EINVAL,
 										 "column \"%s\" is not nullable but row %lld is null",
 										 f->name, (long long) r);
-		/* item validity is not encoded (has_validity): refuse, never drop it */
-		if (f->type == LANCE_TYPE_FIXED_SIZE_LIST && c->child->validity != NULL)
-			for (int64_t r = 0; r < c->length; r++)
-				for (int64_t j = 0; LanceColumnIsValid(c, r) && j < c->list_size; j++)
-					if (!LanceColumnIsValid(c->child, (c->offset + r) * c->list_size + j))
-						return LanceErrorSet(error, ENOTSUP,
-											 "column \"%s\": null items inside fixed-size lists (row %lld) are not supported by the writer",
-											 f->name, (long long) r);
 	}
 	for (int32_t i = 0; i < num_columns; i++)
 	{

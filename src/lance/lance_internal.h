@@ -150,6 +150,25 @@ LanceBitSet(uint8_t *bits, uint64_t i, bool v)
 		bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
+/*
+ * Copy bits [src_bit, src_bit + n) of the LSB-first bitmap 'src' (NULL: all
+ * set) to bits [dst_bit, dst_bit + n) of 'dst'; other bits of 'dst' keep
+ * their values.
+ */
+static inline void
+LanceBitCopy(uint8_t *dst, uint64_t dst_bit, const uint8_t *src, uint64_t src_bit, uint64_t n)
+{
+	uint64_t	i = 0;
+
+	if (src != NULL && (dst_bit & 7) == 0 && (src_bit & 7) == 0 && n >= 8)
+	{
+		i = n & ~(uint64_t) 7;
+		memcpy(dst + (dst_bit >> 3), src + (src_bit >> 3), (size_t) (i >> 3));
+	}
+	for (; i < n; i++)
+		LanceBitSet(dst, dst_bit + i, src == NULL || LanceBitGet(src, src_bit + i));
+}
+
 /* Is row i of 'column' (honouring column->offset) valid? */
 static inline bool
 LanceColumnIsValid(const LanceColumn *c, int64_t i)

@@ -40,6 +40,7 @@ typedef struct Data
 	int32_t    *offsets32;
 	int64_t    *offsets64;
 	uint8_t    *child_values;
+	uint8_t    *child_validity;
 } Data;
 
 static size_t
@@ -57,9 +58,13 @@ is_var(LanceTypeId t)
 		t == LANCE_TYPE_LARGE_BINARY;
 }
 
-/* nulls: 0 none, k: every k-th row null, -1 all null; maxlen for strings */
+/*
+ * nulls: 0 none, k: every k-th row null, -1 all null; maxlen for strings;
+ * item_nulls (fixed-size lists): 0 none, k: about one item in k null (in
+ * null rows too), -1 all null.
+ */
 static void
-make_data(Data *d, const LanceField *f, int64_t n, int nulls, int maxlen)
+make_data(Data *d, const LanceField *f, int64_t n, int nulls, int maxlen, int item_nulls)
 {
 	memset(d, 0, sizeof(*d));
 	d->col.type = f->type;
@@ -113,6 +118,16 @@ make_data(Data *d, const LanceField *f, int64_t n, int nulls, int maxlen)
 			d->child.type = f->item_type;
 			d->child.length = n * f->list_size;
 			d->child.values = d->values;
+			if (item_nulls != 0)
+			{
+				d->child_validity = calloc((size_t) d->child.length / 8 + 1, 1);
+				for (int64_t t = 0; t < d->child.length; t++)
+					if (item_nulls > 0 && rnd() % (uint64_t) item_nulls != 0)
+						LanceBitSet(d->child_validity, (uint64_t) t, true);
+					else
+						d->child.null_count++;
+				d->child.validity = d->child_validity;
+			}
 			d->col.child = &d->child;
 			d->col.list_size = f->list_size;
 		}
@@ -128,6 +143,7 @@ free_data(Data *d)
 	free(d->values);
 	free(d->offsets32);
 	free(d->offsets64);
+	free(d->child_validity);
 }
 
 /* Does 'got' row g equal 'want' row w? */
@@ -170,23 +186,44 @@ row_equal(const LanceField *f, const LanceColumn *want, int64_t w, const LanceCo
 			memcmp((const uint8_t *) want->values + wa, (const uint8_t *) got->values + ga,
 				   (size_t) (wb - wa)) == 0;
 	}
+	if (f->type == LANCE_TYPE_FIXED_SIZE_LIST && want->child->validity != NULL)
+	{
+		/* item by item: the same validity, and the same value when valid */
+		size_t		iw = LanceTypeByteWidth(f->item_type);
+
+		for (int64_t j = 0; j < f->list_size; j++)
+		{
+			int64_t		wi = (want->offset + w) * f->list_size + j;
+			int64_t		gi = (got->offset + g) * f->list_size + j;
+			bool		valid = LanceColumnIsValid(want->child, wi);
+
+			if (LanceColumnIsValid(got->child, gi) != valid ||
+				(valid && memcmp((const uint8_t *) want->child->values + (size_t) wi * iw,
+								 (const uint8_t *) got->child->values + (size_t) gi * iw, iw) != 0))
+				return false;
+		}
+		return true;
+	}
 	{
 		size_t		width = type_width(f);
 		const uint8_t *wp = f->type == LANCE_TYPE_FIXED_SIZE_LIST ? want->child->values : want->values;
 		const uint8_t *gp = f->type == LANCE_TYPE_FIXED_SIZE_LIST ? got->child->values : got->values;
 
 		return memcmp(wp + (size_t) (want->offset + w) * width,
-					  gp + (size_t) (got->offset + g) * width, width) == 0;
+					  gp + (size_t) (got->offset + g) * width, width) == 0 &&
+			(got->child == NULL || got->child->validity == NULL ||
+			 got->child->null_count == 0);
 	}
 }
 
 /*
  * Write one column (plus an int64 id column) of n rows, read it back by
  * range and by take, and compare.  Returns true if everything matched.
+ * item_nulls: null items of a fixed-size list, as make_data takes it.
  */
 static bool
-round_trip(LanceField f, LanceFileVersion version, int64_t n, int nulls, int maxlen,
-		   size_t page_bytes, const char *what)
+round_trip_items(LanceField f, LanceFileVersion version, int64_t n, int nulls, int item_nulls,
+				 int maxlen, size_t page_bytes, const char *what)
 {
 	LanceSchema schema;
 	LanceField	idf = field_of("id", 0, LANCE_TYPE_INT64, false);
@@ -208,8 +245,8 @@ round_trip(LanceField f, LanceFileVersion version, int64_t n, int nulls, int max
 	LanceSchemaInit(&schema, NULL);
 	LanceSchemaAddField(&schema, &idf, NULL);
 	LanceSchemaAddField(&schema, &f, NULL);
-	make_data(&ids, &idf, n, 0, 0);
-	make_data(&d, &f, n, nulls, maxlen);
+	make_data(&ids, &idf, n, 0, 0, 0);
+	make_data(&d, &f, n, nulls, maxlen, item_nulls);
 	cols[0] = ids.col;
 	cols[1] = d.col;
 	LanceFileWriterOptionsInit(&opts);
@@ -331,6 +368,13 @@ out:
 	return ok;
 }
 
+static bool
+round_trip(LanceField f, LanceFileVersion version, int64_t n, int nulls, int maxlen,
+		   size_t page_bytes, const char *what)
+{
+	return round_trip_items(f, version, n, nulls, 0, maxlen, page_bytes, what);
+}
+
 static void
 test_types(void)
 {
@@ -420,6 +464,50 @@ test_shapes(void)
 			   "%s: multi-page 128-d vectors", vs);
 		tap_ok(round_trip(wide, ver, 40, 3, 0, 0, "16000-d"), "%s: 16,000-d vectors with nulls", vs);
 	}
+}
+
+/*
+ * Fixed-size lists with null items (has_validity in 2.1, nullable items in
+ * 2.0): mini-block in several chunks (dims 3 and 4, so chunks start inside
+ * a validity byte), full-zip, several pages, all items null, rows that are
+ * never null.
+ */
+static void
+test_fsl_null_items(void)
+{
+	static const struct
+	{
+		LanceTypeId item;
+		int			dim;
+		bool		nullable;
+		int			item_nulls;
+		int64_t		rows;
+		size_t		page_bytes;
+		const char *what;
+	}			cases[] = {
+		{LANCE_TYPE_FLOAT32, 4, true, 7, 3000, 0, "fsl<float,4>, mini-block chunks"},
+		{LANCE_TYPE_FLOAT32, 3, true, 5, 5000, 16384, "fsl<float,3>, several pages"},
+		{LANCE_TYPE_FLOAT32, 128, true, 9, 700, 0, "fsl<float,128>, full-zip"},
+		{LANCE_TYPE_FLOAT32, 128, true, 9, 700, 65536, "fsl<float,128>, full-zip pages"},
+		{LANCE_TYPE_UINT8, 16, false, 3, 2000, 0, "fsl<uint8,16>, rows never null"},
+		{LANCE_TYPE_FLOAT16, 200, true, 4, 300, 0, "fsl<float16,200>"},
+		{LANCE_TYPE_FLOAT32, 4, true, -1, 1000, 0, "fsl<float,4>, every item null"},
+		{LANCE_TYPE_FLOAT32, 128, false, -1, 100, 0, "fsl<float,128>, every item null"},
+	};
+
+	for (int v = 0; v < 2; v++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		{
+			LanceField	f = field_of("v", 1, LANCE_TYPE_FIXED_SIZE_LIST, cases[i].nullable);
+			LanceFileVersion ver = v ? LANCE_FILE_VERSION_2_0 : LANCE_FILE_VERSION_2_1;
+
+			f.item_type = cases[i].item;
+			f.list_size = cases[i].dim;
+			tap_ok(round_trip_items(f, ver, cases[i].rows, cases[i].nullable ? 6 : 0,
+									cases[i].item_nulls, 0, cases[i].page_bytes, cases[i].what),
+				   "%s: %s with null items round trips (scan, range, take)", v ? "2.0" : "2.1",
+				   cases[i].what);
+		}
 }
 
 /* The fact sheet's worked example (2.4.2), byte for byte. */
@@ -627,7 +715,7 @@ test_fd(void)
 	f.list_size = 784;
 	LanceSchemaInit(&s, NULL);
 	LanceSchemaAddField(&s, &f, NULL);
-	make_data(&d, &f, 1000, 0, 0);
+	make_data(&d, &f, 1000, 0, 0, 0);
 	rc = LanceFileWriterOpenPath(&w, path, &s, NULL, &e);
 	if (rc == 0)
 		rc = LanceFileWriterWrite(w, &d.col, 1, &e);
@@ -715,7 +803,7 @@ test_threads(void)
 	f.list_size = 96;
 	LanceSchemaInit(&s, NULL);
 	LanceSchemaAddField(&s, &f, NULL);
-	make_data(&d, &f, 3000, 0, 0);
+	make_data(&d, &f, 3000, 0, 0, 0);
 	LanceFileWriterOptionsInit(&o);
 	o.page_bytes = 100000;
 	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
@@ -1141,6 +1229,7 @@ main(void)
 	test_exact_bytes();
 	test_types();
 	test_shapes();
+	test_fsl_null_items();
 	test_misc();
 	test_fd();
 	test_threads();

@@ -13,6 +13,10 @@
  *	utf8/binary   binary{indices: nullable{no_nulls{flat 64}}, bytes: flat 8,
  *				  null_adjustment}: n u64 end offsets, a null stores
  *				  previous end + null_adjustment (= total bytes + 1).
+ *	list		  the list field's column: list{offsets: nullable{no_nulls{
+ *				  flat 64}}, null_offset_adjustment, num_items}, n u64 item
+ *				  ends in the same way; the items are the item field's own
+ *				  column (file_writer.c feeds it).
  * Dictionary encoding, which lance picks for low-cardinality strings, is
  * never written.
  */
@@ -172,9 +176,45 @@ encode_binary(const LancePageValues *pv, LanceEncodedPage *out, LanceError *erro
 	return LanceEncodedPageSetEncoding(out, &enc.base, LANCE_URL_ARRAY_ENCODING, error);
 }
 
+/*
+ * A list's own column: per row the end of its items, relative to the
+ * page's first item (u64, no leading 0); a null list stores its end plus
+ * null_offset_adjustment = num_items + 1.  The items are the item field's
+ * column, written apart.
+ */
+static int
+encode_list_offsets(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	const uint64_t *ends = (const uint64_t *) pv->offsets.data;
+	uint64_t	adjust = pv->num_items + 1;
+	Lance__Encodings__ArrayEncoding enc = LANCE__ENCODINGS__ARRAY_ENCODING__INIT;
+	Lance__Encodings__List list = LANCE__ENCODINGS__LIST__INIT;
+	Leaf		offsets_leaf;
+	NullableNode offsets;
+	LanceBuf   *ob = &out->buffers[0];
+
+	if (LanceBufReserve(ob, pv->num_rows * 8) != 0)
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding a page");
+	for (uint64_t i = 0; i < pv->num_rows; i++)
+	{
+		LanceStoreU64(ob->data + ob->len,
+					  ends[i + 1] + (LanceBitGet(pv->validity.data, i) ? 0 : adjust));
+		ob->len += 8;
+	}
+	out->num_buffers = 1;
+	list.offsets = make_nullable(&offsets, NULL, make_flat(&offsets_leaf, 64, 0), false);
+	list.null_offset_adjustment = adjust;
+	list.num_items = pv->num_items;
+	enc.array_encoding_case = LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_LIST;
+	enc.list = &list;
+	return LanceEncodedPageSetEncoding(out, &enc.base, LANCE_URL_ARRAY_ENCODING, error);
+}
+
 int
 LanceEncodePageV20(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
 {
+	if (pv->is_list)
+		return encode_list_offsets(pv, out, error);
 	return pv->bits_per_value != 0 ? encode_fixed(pv, out, error) :
 		encode_binary(pv, out, error);
 }

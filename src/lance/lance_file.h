@@ -14,10 +14,10 @@
  * fixed-width primitive (null items: the writer keeps the child's bitmap
  * as given, as lance does, and the reader returns it in child.validity,
  * where items of null rows count as valid); nullable or not; and
- * list<fixed-width primitive> (null lists, empty lists and null items):
- * in format 2.1 written and read as lance 8 does (mini-block pages with
- * repetition levels), in format 2.0 read only (a List-encoded offsets
- * column plus an item column).  Struct columns, writing lists in 2.0 and
+ * list<fixed-width primitive> (null lists, empty lists and null items),
+ * written and read as lance 8 does: in format 2.1 mini-block pages with
+ * repetition levels, in format 2.0 two columns, the list field's
+ * List-encoded offsets and the item field's items.  Struct columns and
  * lists of other types are refused with ENOTSUP.
  *
  * Errors follow lance.h: EINVAL corrupt input or bad arguments, ENOTSUP an

@@ -9,8 +9,6 @@
  */
 #include "lance/lance_internal.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,10 +185,8 @@ LancePbUnpackError(LancePbAllocator *pa, LanceError *error, const char *what,
 		pa->failed = false;
 		return LanceErrorSet(error, ENOMEM, "ran out of memory decoding %s", what);
 	}
-	if (error == NULL)
-		return EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(error->message, sizeof(error->message), fmt, ap);
+	LanceErrorSetV(error, EINVAL, fmt, ap);
 	va_end(ap);
 	return EINVAL;
 }

@@ -13,9 +13,14 @@
 #include "lance/lance.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
+
+/* LanceErrorSet with a va_list, for the library's own variadic helpers. */
+extern int	LanceErrorSetV(LanceError *error, int code, const char *fmt, va_list ap)
+			__attribute__((format(printf, 3, 0)));
 
 extern void *LanceAlloc(const LanceAllocator *a, size_t size);
 extern void *LanceAllocZero(const LanceAllocator *a, size_t size);

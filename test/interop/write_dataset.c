@@ -179,6 +179,31 @@ nv_item_null(int64_t i, int j)
 }
 
 /*
+ * Column c as a nullable fixed_size_list<item, dim> of the n rows from
+ * 'first': the child is 'values' (n * dim items) with 'item_validity' (NULL:
+ * no null item), rows are null where 'is_null' says; bufs[c] takes the
+ * buffers.
+ */
+static void
+fsl_column(const Kind *k, int c, const char *name, LanceTypeId item, int dim, int64_t first,
+		   int64_t n, void *values, uint8_t *item_validity, int64_t item_nulls,
+		   bool (*is_null) (const Kind *, int64_t), LanceField *fields, LanceColumn *columns,
+		   LanceColumn *child, Buffers *bufs)
+{
+	int64_t		nulls;
+
+	child[c] = (LanceColumn) {.type = item, .length = n * dim, .null_count = item_nulls,
+	.validity = item_validity, .values = values};
+	bufs[c].child_values = values;
+	bufs[c].child_validity = item_validity;
+	bufs[c].validity = make_validity(k, is_null, first, n, &nulls);
+	fields[c] = (LanceField) {.name = (char *) name, .type = LANCE_TYPE_FIXED_SIZE_LIST,
+		.nullable = true, .item_type = item, .list_size = dim};
+	columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
+		.null_count = nulls, .validity = bufs[c].validity, .child = &child[c], .list_size = dim};
+}
+
+/*
  * Schema and columns of rows [first, first+n).  'fields' and 'columns' get
  * one entry per top-level column; 'child' holds the fixed-size-list items.
  */
@@ -212,15 +237,8 @@ build_columns(const Kind *k, int64_t first, int64_t n, LanceField *fields,
 		for (int64_t r = 0; r < n; r++)
 			for (int j = 0; j < k->dim; j++)
 				v[r * k->dim + j] = vec_item(first + r, j);
-		child[c] = (LanceColumn) {.type = LANCE_TYPE_FLOAT32, .length = n * k->dim, .values = v};
-		bufs[c].child_values = v;
-		bufs[c].validity = make_validity(k, vec_null, first, n, &nulls);
-		fields[c] = (LanceField) {.name = "vec", .type = LANCE_TYPE_FIXED_SIZE_LIST,
-			.nullable = true, .item_type = LANCE_TYPE_FLOAT32, .list_size = k->dim};
-		columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
-			.null_count = nulls, .validity = bufs[c].validity, .child = &child[c],
-		.list_size = k->dim};
-		c++;
+		fsl_column(k, c++, "vec", LANCE_TYPE_FLOAT32, k->dim, first, n, v, NULL, 0, vec_null,
+				   fields, columns, child, bufs);
 	}
 	/* text utf8: "row <i> " + 'x' * (i % 7) */
 	{
@@ -355,15 +373,8 @@ build_columns(const Kind *k, int64_t first, int64_t n, LanceField *fields,
 		for (int64_t r = 0; r < n; r++)
 			for (int j = 0; j < 8; j++)
 				v[r * 8 + j] = (uint8_t) ((first + r + j * 31) & 255);
-		child[c] = (LanceColumn) {.type = LANCE_TYPE_UINT8, .length = n * 8, .values = v};
-		bufs[c].child_values = v;
-		bufs[c].validity = make_validity(k, never_null, first, n, &nulls);
-		fields[c] = (LanceField) {.name = "u8v", .type = LANCE_TYPE_FIXED_SIZE_LIST,
-			.nullable = true, .item_type = LANCE_TYPE_UINT8, .list_size = 8};
-		columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
-			.null_count = nulls, .validity = bufs[c].validity, .child = &child[c],
-		.list_size = 8};
-		c++;
+		fsl_column(k, c++, "u8v", LANCE_TYPE_UINT8, 8, first, n, v, NULL, 0, never_null,
+				   fields, columns, child, bufs);
 	}
 	/*
 	 * lf list<float32>: null when i % 5 == 2, empty when i % 5 == 4, else
@@ -423,17 +434,8 @@ build_columns(const Kind *k, int64_t first, int64_t n, LanceField *fields,
 				else
 					iv[t >> 3] |= (uint8_t) (1 << (t & 7));
 			}
-		child[c] = (LanceColumn) {.type = LANCE_TYPE_FLOAT32, .length = n * 4,
-		.null_count = item_nulls, .validity = iv, .values = v};
-		bufs[c].child_values = v;
-		bufs[c].child_validity = iv;
-		bufs[c].validity = make_validity(k, nv_null, first, n, &nulls);
-		fields[c] = (LanceField) {.name = "nv", .type = LANCE_TYPE_FIXED_SIZE_LIST,
-			.nullable = true, .item_type = LANCE_TYPE_FLOAT32, .list_size = 4};
-		columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
-			.null_count = nulls, .validity = bufs[c].validity, .child = &child[c],
-		.list_size = 4};
-		c++;
+		fsl_column(k, c++, "nv", LANCE_TYPE_FLOAT32, 4, first, n, v, iv, item_nulls, nv_null,
+				   fields, columns, child, bufs);
 	}
 	return c;
 }

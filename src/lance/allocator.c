@@ -131,17 +131,21 @@ LanceStrfree(const LanceAllocator *a, char *s)
  * protobuf-c allocations on top of a LanceAllocator.  protobuf-c's free does
  * not pass the size, and LanceAllocator's does, so each block carries its
  * size in a 16-byte header (16 keeps the payload aligned for any scalar).
+ * allocator_data is the LancePbAllocator itself, so a failure can be noted.
  */
 static void *
 protobuf_alloc(void *ctx, size_t size)
 {
-	uint8_t    *p;
+	LancePbAllocator *pa = ctx;
+	uint8_t    *p = NULL;
 
-	if (size > SIZE_MAX - 16)
-		return NULL;
-	p = LanceAlloc(ctx, size + 16);
+	if (size <= SIZE_MAX - 16)
+		p = LanceAlloc(pa->allocator, size + 16);
 	if (p == NULL)
+	{
+		pa->failed = true;
 		return NULL;
+	}
 	memcpy(p, &size, sizeof(size));
 	return p + 16;
 }
@@ -149,6 +153,7 @@ protobuf_alloc(void *ctx, size_t size)
 static void
 protobuf_free(void *ctx, void *ptr)
 {
+	LancePbAllocator *pa = ctx;
 	uint8_t    *p;
 	size_t		size;
 
@@ -156,18 +161,34 @@ protobuf_free(void *ctx, void *ptr)
 		return;
 	p = (uint8_t *) ptr - 16;
 	memcpy(&size, p, sizeof(size));
-	LanceFree(ctx, p, size + 16);
+	LanceFree(pa->allocator, p, size + 16);
 }
 
-ProtobufCAllocator
-LanceProtobufAllocator(const LanceAllocator *a)
+void
+LancePbAllocatorInit(LancePbAllocator *pa, const LanceAllocator *a)
 {
-	ProtobufCAllocator pa;
+	pa->pb.alloc = protobuf_alloc;
+	pa->pb.free = protobuf_free;
+	pa->pb.allocator_data = pa;
+	pa->allocator = a;
+	pa->failed = false;
+}
 
-	pa.alloc = protobuf_alloc;
-	pa.free = protobuf_free;
-	pa.allocator_data = (void *) a;
-	return pa;
+int
+LancePbUnpackError(LancePbAllocator *pa, LanceError *error, const char *what,
+				   const char *fmt,...)
+{
+	va_list		ap;
+
+	if (pa->failed)
+	{
+		pa->failed = false;
+		return LanceErrorSet(error, ENOMEM, "ran out of memory decoding %s", what);
+	}
+	va_start(ap, fmt);
+	LanceErrorSetV(error, EINVAL, fmt, ap);
+	va_end(ap);
+	return EINVAL;
 }
 
 /* ---- growable byte buffer ---- */

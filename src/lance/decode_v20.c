@@ -9,8 +9,10 @@
  * requested row.  Dictionary pages (lance's choice for low-cardinality
  * strings) are gathered into plain values: u8 indices, 0 = null, item
  * index - 1 otherwise.  Item validity inside fixed-size lists is returned
- * through LanceOutItemValidity; List, SimpleStruct and the compressed leaves
- * are refused with ENOTSUP naming them.
+ * through LanceOutItemValidity; when every item of a page is null lance
+ * stores no values, and each valid row reads as zeros with null items.
+ * List, SimpleStruct and the compressed leaves are refused with ENOTSUP
+ * naming them.
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
@@ -24,6 +26,8 @@ typedef struct PageValues
 	const uint8_t *item_validity;	/* fixed-size list item bitmap or NULL */
 	uint8_t    *nulls;			/* binary: 1 byte per row, or NULL */
 	bool		all_null;
+	uint32_t	null_items_dim; /* a fixed-size list whose items are all null
+								 * (no values stored): its dimension */
 } PageValues;
 
 static int	decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs,
@@ -263,8 +267,15 @@ decode_values(const Lance__Encodings__ArrayEncoding *enc, const LanceBytes *bufs
 						pv->item_validity = v->values;
 						items = nl->some_nulls->values;
 					}
+					else if (nl->nullability_case == LANCE__ENCODINGS__NULLABLE__NULLABILITY_ALL_NULLS)
+					{
+						/* lance stores no values when every item is null */
+						pv->null_items_dim = fsl->dimension;
+						pv->vals.num_values = n;
+						return 0;
+					}
 					else
-						return LanceErrorSet(error, ENOTSUP, "FixedSizeList with all-null items is not supported");
+						return LanceErrorSet(error, EINVAL, "Nullable encoding without a case");
 				}
 				rc = LanceDecompress20(items, bufs, nbufs, total, a, &pv->vals, error);
 				if (rc != 0)
@@ -293,6 +304,7 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 	LanceBytes	bufs[8];
 	uint8_t    *owned[8] = {0};
 	PageValues	pv;
+	uint8_t    *null_row = NULL;
 	int			rc = 0;
 
 	if (page->num_buffers > 8)
@@ -312,6 +324,22 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 	if (rc == 0)
 		rc = decode_values(page->array, bufs, page->num_buffers, page->num_rows, &pv,
 						   req->allocator, error);
+	if (rc == 0 && !pv.all_null && pv.null_items_dim != 0)
+	{
+		/* every item null: each valid row is a row of zeros, its items null */
+		size_t		width = out->bits_per_value / 8;
+
+		if (out->list_size != pv.null_items_dim || out->bits_per_value % 8 != 0)
+			rc = LanceErrorSet(error, EINVAL, "expected a fixed-size list of %u items but the page has %u",
+							   out->list_size, pv.null_items_dim);
+		else if ((null_row = LanceDecodedAlloc(&pv.vals, width + (out->list_size + 7) / 8)) == NULL)
+			rc = LanceErrorSet(error, ENOMEM, "out of memory");
+		else
+		{
+			memset(null_row, 0, width + (out->list_size + 7) / 8);
+			pv.vals.bits_per_value = out->bits_per_value;
+		}
+	}
 	if (rc == 0 && !pv.all_null)
 	{
 		if (out->bits_per_value != pv.vals.bits_per_value)
@@ -337,6 +365,12 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 			uint8_t		v = LanceBitGet(pv.vals.values, r);
 
 			rc = LanceOutAppendFixed(out, &v, true, error);
+		}
+		else if (null_row != NULL)
+		{
+			rc = LanceOutAppendFixed(out, null_row, true, error);
+			if (rc == 0)
+				rc = LanceOutItemValidity(out, null_row + out->bits_per_value / 8, 0, 1, error);
 		}
 		else
 		{

@@ -7,10 +7,16 @@
  *	fixed width   nullable{no_nulls{flat}} or nullable{some_nulls{validity
  *				  flat 1, values flat}}; an all-null page nullable{all_nulls}
  *	fixed-size list  the same around fixed_size_list{dimension, items:
- *				  nullable{no_nulls{flat}}}
+ *				  nullable{...}}, the items' own nullable node built the same
+ *				  way from the item validity (buffers: row bitmap, item
+ *				  bitmap, values, each only when needed)
  *	utf8/binary   binary{indices: nullable{no_nulls{flat 64}}, bytes: flat 8,
  *				  null_adjustment}: n u64 end offsets, a null stores
  *				  previous end + null_adjustment (= total bytes + 1).
+ *	list		  the list field's column: list{offsets: nullable{no_nulls{
+ *				  flat 64}}, null_offset_adjustment, num_items}, n u64 item
+ *				  ends in the same way; the items are the item field's own
+ *				  column (file_writer.c feeds it).
  * Dictionary encoding, which lance picks for low-cardinality strings, is
  * never written.
  */
@@ -83,40 +89,52 @@ static int
 encode_fixed(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
 {
 	Leaf		validity_leaf,
+				item_validity_leaf,
 				values_leaf;
 	NullableNode outer,
 				items;
 	Lance__Encodings__ArrayEncoding fsl_enc = LANCE__ENCODINGS__ARRAY_ENCODING__INIT;
 	Lance__Encodings__FixedSizeList fsl = LANCE__ENCODINGS__FIXED_SIZE_LIST__INIT;
 	Lance__Encodings__ArrayEncoding *validity = NULL;
+	Lance__Encodings__ArrayEncoding *item_validity = NULL;
 	Lance__Encodings__ArrayEncoding *values;
+	bool		is_fsl = pv->type == LANCE_TYPE_FIXED_SIZE_LIST;
+	uint64_t	num_items = is_fsl ? pv->num_rows * (uint64_t) pv->list_size : 0;
 	bool		all_null = pv->null_count == pv->num_rows;
 	bool		some_null = pv->null_count > 0 && !all_null;
-	uint32_t	vb = some_null ? 1 : 0;
+	/* fixed-size list items: a bitmap when some are null, no values when all are */
+	bool		items_all_null = !all_null && is_fsl && pv->null_items == num_items;
+	bool		items_some_null = !all_null && is_fsl && pv->null_items > 0 && !items_all_null;
+	uint32_t	nb = 0;
 	uint64_t	bits = pv->bits_per_value;
 	int			rc = 0;
 
 	if (some_null)
 	{
-		validity = make_flat(&validity_leaf, 1, 0);
-		rc = LanceBufAppend(&out->buffers[0], pv->validity.data, (pv->num_rows + 7) / 8);
+		validity = make_flat(&validity_leaf, 1, nb);
+		rc = LanceBufAppend(&out->buffers[nb++], pv->validity.data, (pv->num_rows + 7) / 8);
 	}
-	if (rc == 0 && !all_null)
-		rc = LanceBufAppend(&out->buffers[vb], pv->values.data, pv->values.len);
+	if (rc == 0 && items_some_null)
+	{
+		item_validity = make_flat(&item_validity_leaf, 1, nb);
+		rc = LanceBufAppend(&out->buffers[nb++], pv->item_validity.data, (num_items + 7) / 8);
+	}
+	if (is_fsl)
+		bits /= (uint64_t) pv->list_size;
+	values = make_flat(&values_leaf, bits, nb);
+	if (rc == 0 && !all_null && !items_all_null)
+		rc = LanceBufAppend(&out->buffers[nb++], pv->values.data, pv->values.len);
 	if (rc != 0)
 		return LanceErrorSet(error, rc, "out of memory encoding a page");
-	out->num_buffers = all_null ? 0 : (int) vb + 1;
-	if (pv->type == LANCE_TYPE_FIXED_SIZE_LIST)
+	out->num_buffers = all_null ? 0 : (int) nb;
+	if (is_fsl)
 	{
-		bits /= (uint64_t) pv->list_size;
 		fsl.dimension = (uint32_t) pv->list_size;
-		fsl.items = make_nullable(&items, NULL, make_flat(&values_leaf, bits, vb), false);
+		fsl.items = make_nullable(&items, item_validity, values, items_all_null);
 		fsl_enc.array_encoding_case = LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_FIXED_SIZE_LIST;
 		fsl_enc.fixed_size_list = &fsl;
 		values = &fsl_enc;
 	}
-	else
-		values = make_flat(&values_leaf, bits, vb);
 	return LanceEncodedPageSetEncoding(out, &make_nullable(&outer, validity, values, all_null)->base,
 									   LANCE_URL_ARRAY_ENCODING, error);
 }
@@ -158,9 +176,45 @@ encode_binary(const LancePageValues *pv, LanceEncodedPage *out, LanceError *erro
 	return LanceEncodedPageSetEncoding(out, &enc.base, LANCE_URL_ARRAY_ENCODING, error);
 }
 
+/*
+ * A list's own column: per row the end of its items, relative to the
+ * page's first item (u64, no leading 0); a null list stores its end plus
+ * null_offset_adjustment = num_items + 1.  The items are the item field's
+ * column, written apart.
+ */
+static int
+encode_list_offsets(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
+{
+	const uint64_t *ends = (const uint64_t *) pv->offsets.data;
+	uint64_t	adjust = pv->num_items + 1;
+	Lance__Encodings__ArrayEncoding enc = LANCE__ENCODINGS__ARRAY_ENCODING__INIT;
+	Lance__Encodings__List list = LANCE__ENCODINGS__LIST__INIT;
+	Leaf		offsets_leaf;
+	NullableNode offsets;
+	LanceBuf   *ob = &out->buffers[0];
+
+	if (LanceBufReserve(ob, pv->num_rows * 8) != 0)
+		return LanceErrorSet(error, ENOMEM, "out of memory encoding a page");
+	for (uint64_t i = 0; i < pv->num_rows; i++)
+	{
+		LanceStoreU64(ob->data + ob->len,
+					  ends[i + 1] + (LanceBitGet(pv->validity.data, i) ? 0 : adjust));
+		ob->len += 8;
+	}
+	out->num_buffers = 1;
+	list.offsets = make_nullable(&offsets, NULL, make_flat(&offsets_leaf, 64, 0), false);
+	list.null_offset_adjustment = adjust;
+	list.num_items = pv->num_items;
+	enc.array_encoding_case = LANCE__ENCODINGS__ARRAY_ENCODING__ARRAY_ENCODING_LIST;
+	enc.list = &list;
+	return LanceEncodedPageSetEncoding(out, &enc.base, LANCE_URL_ARRAY_ENCODING, error);
+}
+
 int
 LanceEncodePageV20(const LancePageValues *pv, LanceEncodedPage *out, LanceError *error)
 {
+	if (pv->is_list)
+		return encode_list_offsets(pv, out, error);
 	return pv->bits_per_value != 0 ? encode_fixed(pv, out, error) :
 		encode_binary(pv, out, error);
 }

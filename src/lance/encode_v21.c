@@ -10,6 +10,10 @@
  * bitpack or compress); nulls become u16 definition levels (mini-block) or a
  * one-byte control word (full-zip).  A nullable column without nulls in the
  * page gets no definition levels (layer ALL_VALID_ITEM), as lance does.
+ * Null items of fixed-size lists are not levels but the FixedSizeList's
+ * own validity (has_validity).  Where lance would pick another layout for
+ * a page of all-null items (full-zip with a Constant value), we keep
+ * has_validity with a bitmap of zeros.
  */
 #include "lance/file_internal.h"
 
@@ -67,6 +71,43 @@ LanceEncodedPageSetEncoding(LanceEncodedPage *page, const ProtobufCMessage *msg,
 	return 0;
 }
 
+/*
+ * Fixed-size list items carry their own validity bitmap (has_validity) when
+ * any item bit of the page is 0, as lance does for an Arrow child with
+ * nulls: mini-block chunks get the bits of their rows as a second value
+ * buffer, full-zip values get their row's ceil(N/8) bytes in front.
+ */
+static bool
+fsl_has_validity(const LancePageValues *pv)
+{
+	return pv->type == LANCE_TYPE_FIXED_SIZE_LIST && pv->null_items > 0;
+}
+
+/* Bytes of item validity per row (0 without has_validity). */
+static size_t
+fsl_validity_bytes(const LancePageValues *pv)
+{
+	return fsl_has_validity(pv) ? ((size_t) pv->list_size + 7) / 8 : 0;
+}
+
+/*
+ * The item validity bits of rows [row, row + count), from bit 0 of 'dst'
+ * (unused high bits of the last byte 0); returns its length in bytes.
+ */
+static int
+slice_item_validity(const LancePageValues *pv, uint64_t row, uint64_t count, LanceBuf *dst)
+{
+	uint64_t	dim = (uint64_t) pv->list_size;
+	size_t		len = (size_t) ((count * dim + 7) / 8);
+	int			rc;
+
+	dst->len = 0;
+	if ((rc = LanceBufAppendByte(dst, 0, len)) != 0)
+		return rc;
+	LanceBitCopy(dst->data, 0, pv->item_validity.data, row * dim, count * dim);
+	return 0;
+}
+
 /* The value encoding of a fixed-width leaf: flat, or FSL of flat. */
 typedef struct ValueEnc
 {
@@ -104,6 +145,7 @@ value_encoding(const LancePageValues *pv, ValueEnc *v)
 		v->inner.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
 		v->inner.flat = &v->flat;
 		v->fsl.items_per_value = (uint64_t) pv->list_size;
+		v->fsl.has_validity = fsl_has_validity(pv);
 		v->fsl.values = &v->inner;
 		v->top.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FIXED_SIZE_LIST;
 		v->top.fixed_size_list = &v->fsl;
@@ -116,15 +158,18 @@ value_encoding(const LancePageValues *pv, ValueEnc *v)
 	}
 }
 
-/* One mini-block chunk: rows [start, start+count) with value bytes 'vals'. */
+/*
+ * One mini-block chunk: rows [start, start+count) whose value buffers are
+ * bufs[0..nbufs) (lens[i] bytes each).
+ */
 static int
 append_chunk(LanceEncodedPage *out, const LancePageValues *pv, uint64_t start,
-			 uint64_t count, const uint8_t *vals, size_t vals_len, bool has_def,
-			 uint16_t log_num_values)
+			 uint64_t count, const uint8_t *const *bufs, const size_t *lens, int nbufs,
+			 bool has_def, uint16_t log_num_values)
 {
 	LanceBuf   *data = &out->buffers[1];
 	size_t		base = data->len;
-	uint8_t		hdr[6];
+	uint8_t		hdr[8];
 	size_t		hlen = 0;
 	size_t		chunk_len;
 	uint8_t		word[2];
@@ -137,8 +182,11 @@ append_chunk(LanceEncodedPage *out, const LancePageValues *pv, uint64_t start,
 		LanceStoreU16(hdr + hlen, (uint16_t) (count * 2));
 		hlen += 2;
 	}
-	LanceStoreU16(hdr + hlen, (uint16_t) vals_len);
-	hlen += 2;
+	for (int b = 0; b < nbufs; b++)
+	{
+		LanceStoreU16(hdr + hlen, (uint16_t) lens[b]);
+		hlen += 2;
+	}
 	if ((rc = LanceBufAppend(data, hdr, hlen)) != 0 ||
 		(rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
 		return rc;
@@ -155,9 +203,10 @@ append_chunk(LanceEncodedPage *out, const LancePageValues *pv, uint64_t start,
 		if ((rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
 			return rc;
 	}
-	if ((rc = LanceBufAppend(data, vals, vals_len)) != 0 ||
-		(rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
-		return rc;
+	for (int b = 0; b < nbufs; b++)
+		if ((rc = LanceBufAppend(data, bufs[b], lens[b])) != 0 ||
+			(rc = LanceBufPad(data, base, 8, LANCE_CHUNK_PAD)) != 0)
+			return rc;
 	chunk_len = data->len - base;
 	if (chunk_len > 32768)
 		return EINVAL;			/* cannot happen with the chunk sizes used */
@@ -175,17 +224,23 @@ log2u(uint64_t v)
 	return l;
 }
 
-/* Fixed-width rows in chunks of a power of two, sized as lance's ValueEncoder. */
+/*
+ * Fixed-width rows in chunks of a power of two, sized as lance's ValueEncoder
+ * does: the most rows whose bytes, item validity included, stay under the
+ * mini-block limit.
+ */
 static int
 miniblock_fixed(const LancePageValues *pv, LanceEncodedPage *out, bool has_def)
 {
+	size_t		vbytes = fsl_validity_bytes(pv);
 	uint64_t	bytes_per_word,
 				values_per_word,
 				size_bytes,
 				num_vals,
 				bytes_per_chunk;
 	uint64_t	row = 0;
-	int			rc;
+	LanceBuf	bits;
+	int			rc = 0;
 
 	if (pv->bits_per_value % 8 == 0)
 	{
@@ -199,34 +254,42 @@ miniblock_fixed(const LancePageValues *pv, LanceEncodedPage *out, bool has_def)
 		values_per_word = 8;
 		num_vals = 8;
 	}
-	size_bytes = 2 * bytes_per_word;
+	size_bytes = 2 * (bytes_per_word + vbytes * values_per_word);
 	while (2 * size_bytes < MAX_MINIBLOCK_BYTES && 2 * num_vals <= MAX_MINIBLOCK_VALUES)
 	{
 		size_bytes *= 2;
 		num_vals *= 2;
 	}
 	bytes_per_chunk = bytes_per_word * (num_vals / values_per_word);
-	while (row < pv->num_rows)
+	LanceBufInit(&bits, out->allocator);
+	while (rc == 0 && row < pv->num_rows)
 	{
 		uint64_t	count = pv->num_rows - row;
 		size_t		off = (size_t) (row * pv->bits_per_value / 8);
-		size_t		len;
+		const uint8_t *bufs[2];
+		size_t		lens[2];
+		int			nb = 0;
 		uint16_t	lg = 0;
 
 		if (count >= num_vals)
 		{
 			count = num_vals;
-			len = bytes_per_chunk;
 			lg = (uint16_t) log2u(num_vals);
 		}
-		else
-			len = pv->values.len - off;
-		rc = append_chunk(out, pv, row, count, pv->values.data + off, len, has_def, lg);
-		if (rc != 0)
-			return rc;
+		if (vbytes > 0)
+		{
+			if ((rc = slice_item_validity(pv, row, count, &bits)) != 0)
+				break;
+			bufs[nb] = bits.data;
+			lens[nb++] = bits.len;
+		}
+		bufs[nb] = pv->values.data + off;
+		lens[nb++] = lg ? bytes_per_chunk : pv->values.len - off;
+		rc = append_chunk(out, pv, row, count, bufs, lens, nb, has_def, lg);
 		row += count;
 	}
-	return 0;
+	LanceBufReset(&bits);
+	return rc;
 }
 
 /* Rows whose offsets the next variable-width chunk ends at (lance's rule). */
@@ -294,7 +357,12 @@ miniblock_variable(const LancePageValues *pv, LanceEncodedPage *out, bool has_de
 			rc = EINVAL;
 			break;
 		}
-		rc = append_chunk(out, pv, last, n, block.data, block.len, has_def, lg);
+		{
+			const uint8_t *bufs[1] = {block.data};
+			size_t		lens[1] = {block.len};
+
+			rc = append_chunk(out, pv, last, n, bufs, lens, 1, has_def, lg);
+		}
 		if (rc != 0 || end == len - 1)
 			break;
 		last = end;
@@ -333,7 +401,7 @@ encode_miniblock(const LancePageValues *pv, LanceEncodedPage *out, LanceError *e
 		LANCE__ENCODINGS21__REP_DEF_LAYER__REPDEF_ALL_VALID_ITEM;
 	mb.n_layers = 1;
 	mb.layers = &layer;
-	mb.num_buffers = 1;
+	mb.num_buffers = fsl_has_validity(pv) ? 2 : 1;
 	mb.num_items = pv->num_rows;
 	layout.layout_case = LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_MINI_BLOCK_LAYOUT;
 	layout.mini_block_layout = &mb;
@@ -354,22 +422,30 @@ encode_fullzip(const LancePageValues *pv, LanceEncodedPage *out, LanceError *err
 	if (pv->bits_per_value != 0)
 	{
 		size_t		width = pv->bits_per_value / 8;
+		size_t		vbytes = fsl_validity_bytes(pv);
 
-		if (!has_def)
+		/* per row: [control byte] [item validity] value */
+		if (!has_def && vbytes == 0)
 			rc = LanceBufAppend(data, pv->values.data, pv->values.len);
 		else
 		{
-			rc = LanceBufReserve(data, (width + 1) * pv->num_rows);
-			for (uint64_t i = 0; rc == 0 && i < pv->num_rows; i++)
-			{
-				data->data[data->len++] = LanceBitGet(pv->validity.data, i) ? 0 : 1;
-				memcpy(data->data + data->len, pv->values.data + i * width, width);
-				data->len += width;
-			}
+			size_t		row_bytes = (has_def ? 1 : 0) + vbytes + width;
+
+			if ((rc = LanceBufAppendByte(data, 0, row_bytes * pv->num_rows)) == 0)
+				for (uint64_t i = 0; i < pv->num_rows; i++)
+				{
+					uint8_t    *p = data->data + i * row_bytes;
+
+					if (has_def)
+						*p++ = LanceBitGet(pv->validity.data, i) ? 0 : 1;
+					LanceBitCopy(p, 0, pv->item_validity.data, i * (uint64_t) pv->list_size,
+								 vbytes ? (uint64_t) pv->list_size : 0);
+					memcpy(p + vbytes, pv->values.data + i * width, width);
+				}
 		}
 		out->num_buffers = 1;
 		fz.details_case = LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_VALUE;
-		fz.bits_per_value = pv->bits_per_value;
+		fz.bits_per_value = (uint32_t) ((width + vbytes) * 8);
 	}
 	else
 	{

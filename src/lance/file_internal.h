@@ -47,14 +47,21 @@ typedef struct LancePageValues
 	LanceBuf	values;
 	LanceBuf	offsets;
 	/*
-	 * list<fixed-width> (2.1 only): rows are lists; 'validity' and 'offsets'
-	 * (uint64 item ends, num_rows + 1 from 0) describe the rows, 'values'
-	 * and 'item_validity' the num_items items (bits_per_value each).
+	 * list<fixed-width>: rows are lists; 'validity' and 'offsets' (uint64
+	 * item ends, num_rows + 1 from 0) describe the rows, 'values' and
+	 * 'item_validity' the num_items items (bits_per_value each).
 	 */
 	bool		is_list;
+	bool		separate_items; /* 2.0: items are their own column; only
+								 * 'validity', 'offsets' and num_items here */
 	uint64_t	num_items;
-	uint64_t	null_items;
 	uint64_t	empty_lists;
+	/*
+	 * Item validity bitmap of lists (num_items bits) and of fixed-size lists
+	 * (num_rows * list_size bits, as the caller gave it, items of null rows
+	 * included), and how many of those bits are 0.
+	 */
+	uint64_t	null_items;
 	LanceBuf	item_validity;
 } LancePageValues;
 

@@ -22,7 +22,7 @@ struct LanceFileReader
 {
 	LanceFileIo io;
 	const LanceAllocator *allocator;
-	ProtobufCAllocator pb;		/* protobuf-c on top of 'allocator' */
+	LancePbAllocator pb;		/* protobuf-c on top of 'allocator' */
 	LanceFileVersion version;
 	uint64_t	num_rows;
 	LanceSchema schema;
@@ -435,13 +435,13 @@ free_columns(LanceFileReader *r)
 		for (size_t p = 0; p < ci->num_pages && ci->pages; p++)
 		{
 			if (ci->pages[p].layout)
-				lance__encodings21__page_layout__free_unpacked(ci->pages[p].layout, &r->pb);
+				lance__encodings21__page_layout__free_unpacked(ci->pages[p].layout, &r->pb.pb);
 			if (ci->pages[p].array)
-				lance__encodings__array_encoding__free_unpacked(ci->pages[p].array, &r->pb);
+				lance__encodings__array_encoding__free_unpacked(ci->pages[p].array, &r->pb.pb);
 		}
 		LanceFree(r->allocator, ci->pages, sizeof(LancePageInfo) * (ci->num_pages + 1));
 		if (ci->meta)
-			lance__file__v2__column_metadata__free_unpacked(ci->meta, &r->pb);
+			lance__file__v2__column_metadata__free_unpacked(ci->meta, &r->pb.pb);
 	}
 	LanceFree(r->allocator, r->columns, sizeof(LanceColumnInfo) * ((size_t) r->num_columns + 1));
 	r->columns = NULL;
@@ -476,9 +476,10 @@ unpack_page_encoding(LanceFileReader *r, const Lance__File__V2__Encoding *enc,
 		return LanceErrorSet(error, ENOTSUP, "%s page encodings are not supported",
 							 enc->location_case == LANCE__FILE__V2__ENCODING__LOCATION_INDIRECT ?
 							 "deferred (indirect)" : "empty (none)");
-	any = lance__wire__any__unpack(&r->pb, enc->direct->encoding.len, enc->direct->encoding.data);
+	any = lance__wire__any__unpack(&r->pb.pb, enc->direct->encoding.len, enc->direct->encoding.data);
 	if (any == NULL)
-		return LanceErrorSet(error, EINVAL, "a page encoding is not a valid Any message");
+		return LancePbUnpackError(&r->pb, error, "a page encoding",
+								  "a page encoding is not a valid Any message");
 	/* prost matches the part after the last '/' */
 	name = any->type_url ? strrchr(any->type_url, '/') : NULL;
 	name = name ? name : any->type_url ? any->type_url : "";
@@ -487,17 +488,19 @@ unpack_page_encoding(LanceFileReader *r, const Lance__File__V2__Encoding *enc,
 						   want + 1, any->type_url ? any->type_url : "");
 	else if (r->version == LANCE_FILE_VERSION_2_0)
 	{
-		page->array = lance__encodings__array_encoding__unpack(&r->pb, any->value.len, any->value.data);
+		page->array = lance__encodings__array_encoding__unpack(&r->pb.pb, any->value.len, any->value.data);
 		if (page->array == NULL)
-			rc = LanceErrorSet(error, EINVAL, "a 2.0 page encoding does not decode");
+			rc = LancePbUnpackError(&r->pb, error, "a 2.0 page encoding",
+									"a 2.0 page encoding does not decode");
 	}
 	else
 	{
-		page->layout = lance__encodings21__page_layout__unpack(&r->pb, any->value.len, any->value.data);
+		page->layout = lance__encodings21__page_layout__unpack(&r->pb.pb, any->value.len, any->value.data);
 		if (page->layout == NULL)
-			rc = LanceErrorSet(error, EINVAL, "a 2.1 page layout does not decode");
+			rc = LancePbUnpackError(&r->pb, error, "a 2.1 page layout",
+									"a 2.1 page layout does not decode");
 	}
-	lance__wire__any__free_unpacked(any, &r->pb);
+	lance__wire__any__free_unpacked(any, &r->pb.pb);
 	return rc;
 }
 
@@ -510,9 +513,10 @@ load_column(LanceFileReader *r, int32_t c, const uint8_t *bytes, uint64_t len,
 	uint64_t	rows = 0;
 	int			rc;
 
-	m = ci->meta = lance__file__v2__column_metadata__unpack(&r->pb, (size_t) len, bytes);
+	m = ci->meta = lance__file__v2__column_metadata__unpack(&r->pb.pb, (size_t) len, bytes);
 	if (m == NULL)
-		return LanceErrorSet(error, EINVAL, "column %d: metadata does not decode", c);
+		return LancePbUnpackError(&r->pb, error, "column metadata",
+								  "column %d: metadata does not decode", c);
 	ci->pages = LanceAllocZero(r->allocator, sizeof(LancePageInfo) * (m->n_pages + 1));
 	if (ci->pages == NULL)
 		return LanceErrorSet(error, ENOMEM, "out of memory");
@@ -531,8 +535,8 @@ load_column(LanceFileReader *r, int32_t c, const uint8_t *bytes, uint64_t len,
 									 "column %d page %zu: expected buffer %zu inside the file but it spans %llu..+%llu",
 									 c, p, b, (unsigned long long) pg->buffer_offsets[b],
 									 (unsigned long long) pg->buffer_sizes[b]);
-		if (pg->length == 0)
-			return LanceErrorSet(error, EINVAL, "column %d page %zu has no rows", c, p);
+		/* a page may hold no rows: LanceDB writes one as the item column of a
+		 * 2.0 list column without items; every read skips it */
 		pi->first_row = rows;
 		pi->num_rows = pg->length;
 		pi->num_buffers = pg->n_buffer_offsets;
@@ -583,7 +587,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 		return LanceErrorSet(error, ENOMEM, "out of memory");
 	r->io = *io;
 	r->allocator = allocator;
-	r->pb = LanceProtobufAllocator(allocator);
+	LancePbAllocatorInit(&r->pb, allocator);
 	LanceSchemaInit(&r->schema, allocator);
 	if ((major == 0 && minor == 3) || (major == 2 && minor == 0))
 		r->version = LANCE_FILE_VERSION_2_0;
@@ -654,10 +658,11 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 	bytes_len = hi - lo;
 	if ((rc = LanceReadBytes(io, lo, bytes_len, allocator, &bytes, error)) != 0)
 		goto fail;
-	fd = lance__file__file_descriptor__unpack(&r->pb, (size_t) r->gbo[1], bytes + (r->gbo[0] - lo));
+	fd = lance__file__file_descriptor__unpack(&r->pb.pb, (size_t) r->gbo[1], bytes + (r->gbo[0] - lo));
 	if (fd == NULL)
 	{
-		rc = LanceErrorSet(error, EINVAL, "the file descriptor (global buffer 0) does not decode");
+		rc = LancePbUnpackError(&r->pb, error, "the file descriptor",
+								"the file descriptor (global buffer 0) does not decode");
 		goto fail;
 	}
 	if (fd->schema == NULL)
@@ -729,7 +734,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 			goto fail;
 		}
 	}
-	lance__file__file_descriptor__free_unpacked(fd, &r->pb);
+	lance__file__file_descriptor__free_unpacked(fd, &r->pb.pb);
 	LanceFree(allocator, table, (size_t) table_len);
 	LanceFree(allocator, bytes, (size_t) bytes_len);
 	*reader = r;
@@ -737,7 +742,7 @@ LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 
 fail:
 	if (fd)
-		lance__file__file_descriptor__free_unpacked(fd, &r->pb);
+		lance__file__file_descriptor__free_unpacked(fd, &r->pb.pb);
 	LanceFree(allocator, table, (size_t) table_len);
 	LanceFree(allocator, bytes, (size_t) bytes_len);
 	LanceFileReaderClose(r);

@@ -31,9 +31,17 @@ typedef struct PageRec
 	size_t		encoding_len;
 } PageRec;
 
+/*
+ * One column of the file.  Usually a top-level field's; in 2.0 a list is
+ * two columns, the list field's (offsets) and its item field's, which is
+ * fed from the list's rows ('items').  In 2.1 a list's one column is its
+ * item field's, holding the list structure too.
+ */
 typedef struct ColumnState
 {
-	const LanceField *field;	/* the top-level field */
+	const LanceField *field;	/* the top-level field (2.0: or a list's item) */
+	int32_t		input;			/* its top-level field's index in Write's columns */
+	struct ColumnState *items;	/* 2.0 list: the item field's column */
 	LancePageValues pv;
 	LanceBuf	pages;			/* PageRec[] */
 	uint64_t	rows_flushed;
@@ -51,7 +59,8 @@ struct LanceFileWriter
 	uint64_t	position;
 	uint64_t	num_rows;
 	ColumnState *columns;
-	int32_t		num_columns;
+	int32_t		num_columns;	/* columns in the file */
+	int32_t		num_inputs;		/* top-level fields: columns Write takes */
 	LanceBuf	global_buffers; /* uint64 (position, length) pairs, from 1 */
 	bool		finished;
 	bool		broken;			/* a write failed: the file is unusable */
@@ -120,8 +129,10 @@ emit_buffer(LanceFileWriter *w, const void *data, size_t len, uint64_t *offset,
 	return 0;
 }
 
+/* A page under construction for field 'f'; 'separate_items': a 2.0 list,
+ * whose items go to their own column. */
 static void
-pv_init(LancePageValues *pv, const LanceField *f, const LanceAllocator *a)
+pv_init(LancePageValues *pv, const LanceField *f, bool separate_items, const LanceAllocator *a)
 {
 	memset(pv, 0, sizeof(*pv));
 	LanceBufInit(&pv->item_validity, a);
@@ -129,6 +140,7 @@ pv_init(LancePageValues *pv, const LanceField *f, const LanceAllocator *a)
 	{
 		/* f + 1 is the item field (validated at open) */
 		pv->is_list = true;
+		pv->separate_items = separate_items;
 		pv->type = f[1].type;
 		pv->bits_per_value = (uint32_t) (LanceTypeByteWidth(f[1].type) * 8);
 		LanceBufInit(&pv->validity, a);
@@ -194,6 +206,42 @@ pv_bytes(const LancePageValues *pv)
 	return pv->values.len + pv->offsets.len;
 }
 
+/* About how many bytes a row adds to the page, for slicing appends. */
+static size_t
+pv_row_bytes(const LancePageValues *pv)
+{
+	if (pv->separate_items)
+		return 8;				/* one u64 offset */
+	return pv->bits_per_value ? (pv->bits_per_value + 7) / 8 : 64;
+}
+
+/*
+ * A fixed-size list's item validity for rows [start, start+n) of 'c', bit
+ * for bit as given (items of null rows too, as lance keeps the Arrow
+ * child's bitmap), after the page's earlier items.
+ */
+static int
+append_item_validity(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
+{
+	const LanceColumn *child = c->child;
+	uint64_t	dim = (uint64_t) pv->list_size;
+	uint64_t	first = pv->num_rows * dim;
+	uint64_t	count = (uint64_t) n * dim;
+	uint64_t	src = (uint64_t) child->offset + (uint64_t) (c->offset + start) * dim;
+	size_t		need = (size_t) ((first + count + 7) / 8);
+	int			rc;
+
+	if (need > pv->item_validity.len)
+	{
+		if ((rc = LanceBufAppendByte(&pv->item_validity, 0, need - pv->item_validity.len)) != 0)
+			return rc;
+	}
+	LanceBitCopy(pv->item_validity.data, first, child->validity, src, count);
+	for (uint64_t i = 0; child->validity != NULL && i < count; i++)
+		pv->null_items += !LanceBitGet(child->validity, src + i);
+	return 0;
+}
+
 /* Append rows [start, start+n) of 'c' to the page under construction. */
 static int
 pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
@@ -238,10 +286,12 @@ pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
 				b = a;			/* a null list's items are not stored */
 			else if (a == b)
 				pv->empty_lists++;
-			if ((rc = LanceBufAppend(&pv->values, (const uint8_t *) child->values +
-									 (size_t) (child->offset + a) * w, (size_t) (b - a) * w)) != 0)
+			if (pv->separate_items)
+				pv->num_items += (uint64_t) (b - a);
+			else if ((rc = LanceBufAppend(&pv->values, (const uint8_t *) child->values +
+										  (size_t) (child->offset + a) * w, (size_t) (b - a) * w)) != 0)
 				return rc;
-			for (int64_t t = a; t < b; t++)
+			for (int64_t t = a; !pv->separate_items && t < b; t++)
 			{
 				uint64_t	k = pv->num_items++;
 
@@ -282,6 +332,8 @@ pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
 
 			src = (const uint8_t *) c->child->values +
 				((size_t) c->child->offset + (size_t) (c->offset + start) * (size_t) pv->list_size) * iw;
+			if ((rc = append_item_validity(pv, c, start, n)) != 0)
+				return rc;
 		}
 		else
 			src = (const uint8_t *) c->values + (size_t) (c->offset + start) * width;
@@ -324,14 +376,15 @@ pv_append(LancePageValues *pv, const LanceColumn *c, int64_t start, int64_t n)
 	return 0;
 }
 
+/* Write the column's buffered rows as a page (none: no page, unless 'empty'). */
 static int
-flush_column(LanceFileWriter *w, ColumnState *col, LanceError *error)
+flush_column(LanceFileWriter *w, ColumnState *col, bool empty, LanceError *error)
 {
 	LanceEncodedPage page;
 	PageRec		rec;
 	int			rc;
 
-	if (col->pv.num_rows == 0)
+	if (col->pv.num_rows == 0 && !empty)
 		return 0;
 	LanceEncodedPageInit(&page, w->allocator);
 	rc = w->version == LANCE_FILE_VERSION_2_0 ?
@@ -415,16 +468,16 @@ LanceFileWriterOpen(LanceFileWriter **writer, LanceWriteFn write, void *ctx,
 	{
 		const LanceField *f = &schema->fields[i];
 
-		if (f->type == LANCE_TYPE_LIST && options->version != LANCE_FILE_VERSION_2_0 &&
-			i + 1 < schema->num_fields && schema->fields[i + 1].parent_id == f->id &&
+		if (f->type == LANCE_TYPE_LIST && i + 1 < schema->num_fields &&
+			schema->fields[i + 1].parent_id == f->id &&
 			LanceTypeByteWidth(schema->fields[i + 1].type) > 0)
 		{
-			i++;				/* list<fixed-width>: its item field has the column */
+			i++;				/* list<fixed-width>: the item field comes with it */
 			continue;
 		}
 		if (f->type == LANCE_TYPE_LIST || f->type == LANCE_TYPE_STRUCT || f->parent_id != -1)
 			return LanceErrorSet(error, ENOTSUP,
-								 "field \"%s\": the writer supports lists only of fixed-width items and in format 2.1, and no structs",
+								 "field \"%s\": the writer supports lists only of fixed-width items, and no structs",
 								 f->name);
 	}
 	w = LanceAllocZero(options->allocator, sizeof(*w));
@@ -450,17 +503,32 @@ LanceFileWriterOpen(LanceFileWriter **writer, LanceWriteFn write, void *ctx,
 		LanceFileWriterClose(w);
 		return LanceErrorSet(error, ENOMEM, "out of memory");
 	}
-	/* one column per top-level field (a list's column is its item's) */
+	/*
+	 * One column per top-level field (2.1: a list's column is its item's);
+	 * in 2.0 a list's item field gets the next column.
+	 */
 	for (int32_t i = 0; i < w->schema.num_fields; i++)
 	{
+		const LanceField *f = &w->schema.fields[i];
+		bool		split = f->type == LANCE_TYPE_LIST && w->version == LANCE_FILE_VERSION_2_0;
 		ColumnState *col;
 
-		if (w->schema.fields[i].parent_id != -1)
+		if (f->parent_id != -1)
 			continue;
 		col = &w->columns[w->num_columns++];
-		col->field = &w->schema.fields[i];
-		pv_init(&col->pv, &w->schema.fields[i], w->allocator);
+		col->field = f;
+		col->input = w->num_inputs;
+		pv_init(&col->pv, f, split, w->allocator);
 		LanceBufInit(&col->pages, w->allocator);
+		if (split)
+		{
+			col->items = &w->columns[w->num_columns++];
+			col->items->field = f + 1;
+			col->items->input = w->num_inputs;
+			pv_init(&col->items->pv, f + 1, false, w->allocator);
+			LanceBufInit(&col->items->pages, w->allocator);
+		}
+		w->num_inputs++;
 	}
 	*writer = w;
 	return 0;
@@ -505,6 +573,75 @@ column_type_matches(const LanceField *f, const LanceColumn *c)
 	return c->values != NULL;
 }
 
+static int	append_rows(LanceFileWriter *w, ColumnState *col, const LanceColumn *c,
+						int64_t start, int64_t n, LanceError *error);
+
+/*
+ * 2.0 lists: the items of the valid rows among [start, start+n) of 'c' go
+ * to the item column, in runs of adjacent rows.
+ */
+static int
+append_list_items(LanceFileWriter *w, ColumnState *items, const LanceColumn *c, int64_t start,
+				  int64_t n, LanceError *error)
+{
+	const int32_t *offs = c->offsets;
+	int64_t		run_a = 0,
+				run_b = 0;
+	int			rc;
+
+	for (int64_t i = start; i < start + n; i++)
+	{
+		int64_t		a = offs[c->offset + i],
+					b = offs[c->offset + i + 1];
+
+		if (!LanceColumnIsValid(c, i) || a == b)
+			continue;
+		if (a != run_b)
+		{
+			if (run_b > run_a && (rc = append_rows(w, items, c->child, run_a, run_b - run_a, error)) != 0)
+				return rc;
+			run_a = a;
+		}
+		run_b = b;
+	}
+	if (run_b > run_a)
+		return append_rows(w, items, c->child, run_a, run_b - run_a, error);
+	return 0;
+}
+
+/*
+ * Append rows [start, start+n) of 'c' to column 'col' in slices, so a page
+ * never grows far past page_bytes, writing each page as it fills.
+ */
+static int
+append_rows(LanceFileWriter *w, ColumnState *col, const LanceColumn *c, int64_t start,
+			int64_t n, LanceError *error)
+{
+	int64_t		end = start + n;
+	int			rc;
+
+	while (start < end)
+	{
+		size_t		room = w->page_bytes > pv_bytes(&col->pv) ?
+			w->page_bytes - pv_bytes(&col->pv) : 0;
+		int64_t		k = (int64_t) (room / pv_row_bytes(&col->pv));
+
+		if (k < 1)
+			k = 1;
+		if (k > end - start)
+			k = end - start;
+		if ((rc = pv_append(&col->pv, c, start, k)) != 0)
+			return LanceErrorSet(error, rc, "column \"%s\": %s", col->field->name,
+								 rc == ENOMEM ? "out of memory" : "malformed offsets");
+		if (col->items != NULL && (rc = append_list_items(w, col->items, c, start, k, error)) != 0)
+			return rc;
+		start += k;
+		if (pv_bytes(&col->pv) >= w->page_bytes && (rc = flush_column(w, col, false, error)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 LanceFileWriterWrite(LanceFileWriter *w, const LanceColumn *columns, int32_t num_columns,
 					 LanceError *error)
@@ -514,17 +651,19 @@ LanceFileWriterWrite(LanceFileWriter *w, const LanceColumn *columns, int32_t num
 
 	if (w->finished || w->broken)
 		return LanceErrorSet(error, EINVAL, "the writer is %s", w->finished ? "finished" : "broken");
-	if (num_columns != w->num_columns)
+	if (num_columns != w->num_inputs)
 		return LanceErrorSet(error, EINVAL, "expected %d columns but found %d",
-							 w->num_columns, num_columns);
+							 w->num_inputs, num_columns);
 	if (num_columns == 0)
 		return 0;
 	length = columns[0].length;
-	for (int32_t i = 0; i < num_columns; i++)
+	for (int32_t i = 0; i < w->num_columns; i++)
 	{
 		const LanceField *f = w->columns[i].field;
-		const LanceColumn *c = &columns[i];
+		const LanceColumn *c = &columns[w->columns[i].input];
 
+		if (f->parent_id != -1)
+			continue;			/* a 2.0 list's items: checked with the list */
 		if (c->length != length || c->length < 0 || c->offset < 0)
 			return LanceErrorSet(error, EINVAL, "column \"%s\": expected %lld rows but found %lld",
 								 f->name, (long long) length, (long long) c->length);
@@ -537,41 +676,14 @@ LanceFileWriterWrite(LanceFileWriter *w, const LanceColumn *columns, int32_t num
 					return LanceErrorSet(error, EINVAL,
 										 "column \"%s\" is not nullable but row %lld is null",
 										 f->name, (long long) r);
-		/* item validity is not encoded (has_validity): refuse, never drop it */
-		if (f->type == LANCE_TYPE_FIXED_SIZE_LIST && c->child->validity != NULL)
-			for (int64_t r = 0; r < c->length; r++)
-				for (int64_t j = 0; LanceColumnIsValid(c, r) && j < c->list_size; j++)
-					if (!LanceColumnIsValid(c->child, (c->offset + r) * c->list_size + j))
-						return LanceErrorSet(error, ENOTSUP,
-											 "column \"%s\": null items inside fixed-size lists (row %lld) are not supported by the writer",
-											 f->name, (long long) r);
 	}
-	for (int32_t i = 0; i < num_columns; i++)
+	for (int32_t i = 0; i < w->num_columns; i++)
 	{
 		ColumnState *col = &w->columns[i];
-		const LanceColumn *c = &columns[i];
-		int64_t		row = 0;
 
-		while (row < c->length)
-		{
-			/* Append in slices so a page never grows far past page_bytes. */
-			size_t		per_row = col->pv.bits_per_value ? (col->pv.bits_per_value + 7) / 8 : 64;
-			size_t		room = w->page_bytes > pv_bytes(&col->pv) ?
-				w->page_bytes - pv_bytes(&col->pv) : 0;
-			int64_t		n = (int64_t) (room / per_row);
-
-			if (n < 1)
-				n = 1;
-			if (n > c->length - row)
-				n = c->length - row;
-			if ((rc = pv_append(&col->pv, c, row, n)) != 0)
-				return LanceErrorSet(error, rc, "column \"%s\": %s", col->field->name,
-									 rc == ENOMEM ? "out of memory" : "malformed offsets");
-			row += n;
-			if (pv_bytes(&col->pv) >= w->page_bytes &&
-				(rc = flush_column(w, col, error)) != 0)
-				return rc;
-		}
+		if (col->field->parent_id == -1 &&
+			(rc = append_rows(w, col, &columns[col->input], 0, length, error)) != 0)
+			return rc;
 	}
 	w->num_rows += (uint64_t) length;
 	return 0;
@@ -696,8 +808,14 @@ LanceFileWriterFinish(LanceFileWriter *w, uint64_t *file_size, LanceError *error
 
 	if (w->finished || w->broken)
 		return LanceErrorSet(error, EINVAL, "the writer is finished or broken");
+	/*
+	 * A 2.0 list column without a single item still gets one (empty) item
+	 * page, as lance writes it.
+	 */
 	for (int32_t i = 0; i < w->num_columns; i++)
-		if ((rc = flush_column(w, &w->columns[i], error)) != 0)
+		if ((rc = flush_column(w, &w->columns[i],
+							   w->columns[i].field->parent_id != -1 && w->columns[i].pages.len == 0,
+							   error)) != 0)
 			return rc;
 
 	LanceBufInit(&buf, w->allocator);

@@ -11,13 +11,13 @@
  * Nullable/Flat/Binary/FixedSizeList trees of format 2.0.  Supported column
  * types: bool, int8..int64, uint8..uint64, float16/32/64, utf8, binary,
  * large_utf8, large_binary, date32, timestamp[us], fixed_size_list of a
- * fixed-width primitive (null items are read into child.validity, items
- * of null rows count as valid; the writer refuses null items in valid
- * rows with ENOTSUP); nullable or not; and
- * list<fixed-width primitive> (null lists, empty lists and null items):
- * in format 2.1 written and read as lance 8 does (mini-block pages with
- * repetition levels), in format 2.0 read only (a List-encoded offsets
- * column plus an item column).  Struct columns, writing lists in 2.0 and
+ * fixed-width primitive (null items: the writer keeps the child's bitmap
+ * as given, as lance does, and the reader returns it in child.validity,
+ * where items of null rows count as valid); nullable or not; and
+ * list<fixed-width primitive> (null lists, empty lists and null items),
+ * written and read as lance 8 does: in format 2.1 mini-block pages with
+ * repetition levels, in format 2.0 two columns, the list field's
+ * List-encoded offsets and the item field's items.  Struct columns and
  * lists of other types are refused with ENOTSUP.
  *
  * Errors follow lance.h: EINVAL corrupt input or bad arguments, ENOTSUP an

@@ -13,9 +13,14 @@
 #include "lance/lance.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <protobuf-c/protobuf-c.h>
+
+/* LanceErrorSet with a va_list, for the library's own variadic helpers. */
+extern int	LanceErrorSetV(LanceError *error, int code, const char *fmt, va_list ap)
+			__attribute__((format(printf, 3, 0)));
 
 extern void *LanceAlloc(const LanceAllocator *a, size_t size);
 extern void *LanceAllocZero(const LanceAllocator *a, size_t size);
@@ -28,8 +33,30 @@ extern char *LanceStrdupOrEmpty(const LanceAllocator *a, const char *s);
 extern void LanceStrfree(const LanceAllocator *a, char *s);
 extern void *LanceMemdup(const LanceAllocator *a, const void *src, size_t n);
 
-/* protobuf-c's allocator interface, allocating from 'a' (NULL: malloc). */
-extern ProtobufCAllocator LanceProtobufAllocator(const LanceAllocator *a);
+/*
+ * protobuf-c's allocator interface, allocating from a LanceAllocator (NULL:
+ * malloc).  protobuf-c returns NULL from an unpack for corrupt bytes and for
+ * a failed allocation alike; 'failed' records the latter so the caller can
+ * report ENOMEM rather than corruption (LancePbUnpackError).  Pass &pa->pb
+ * to protobuf-c.  The struct refers to itself: initialise it where it stays
+ * and never copy it.
+ */
+typedef struct LancePbAllocator
+{
+	ProtobufCAllocator pb;
+	const LanceAllocator *allocator;
+	bool		failed;			/* an allocation failed since the last check */
+} LancePbAllocator;
+
+extern void LancePbAllocatorInit(LancePbAllocator *pa, const LanceAllocator *a);
+
+/*
+ * The error for an unpack that returned NULL: ENOMEM ("ran out of memory
+ * decoding <what>") when one of its allocations failed, which clears the
+ * flag; otherwise EINVAL with the message 'fmt'.
+ */
+extern int	LancePbUnpackError(LancePbAllocator *pa, LanceError *error, const char *what,
+							   const char *fmt,...) __attribute__((format(printf, 4, 5)));
 
 /* A growable byte buffer owned by 'allocator'. */
 typedef struct LanceBuf
@@ -126,6 +153,25 @@ LanceBitSet(uint8_t *bits, uint64_t i, bool v)
 		bits[i >> 3] |= (uint8_t) (1u << (i & 7));
 	else
 		bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
+/*
+ * Copy bits [src_bit, src_bit + n) of the LSB-first bitmap 'src' (NULL: all
+ * set) to bits [dst_bit, dst_bit + n) of 'dst'; other bits of 'dst' keep
+ * their values.
+ */
+static inline void
+LanceBitCopy(uint8_t *dst, uint64_t dst_bit, const uint8_t *src, uint64_t src_bit, uint64_t n)
+{
+	uint64_t	i = 0;
+
+	if (src != NULL && (dst_bit & 7) == 0 && (src_bit & 7) == 0 && n >= 8)
+	{
+		i = n & ~(uint64_t) 7;
+		memcpy(dst + (dst_bit >> 3), src + (src_bit >> 3), (size_t) (i >> 3));
+	}
+	for (; i < n; i++)
+		LanceBitSet(dst, dst_bit + i, src == NULL || LanceBitGet(src, src_bit + i));
 }
 
 /* Is row i of 'column' (honouring column->offset) valid? */

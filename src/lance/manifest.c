@@ -455,13 +455,13 @@ decode_fragment(const LanceAllocator *a, LanceFragment *f, Lance__Table__DataFra
 
 		if (s->n_fields > INT32_MAX || s->n_column_indices > INT32_MAX)
 			return LanceErrorSet(error, EINVAL, "data file with too many fields");
+		/* each count is set once its array exists, so Reset frees the right size */
 		d->path = LanceStrdupOrEmpty(a, s->path);
-		if (d->path == NULL ||
-			copy_i32(a, &d->fields, s->fields, (int32_t) s->n_fields) != 0 ||
-			copy_i32(a, &d->column_indices, s->column_indices,
-					 (int32_t) s->n_column_indices) != 0)
+		if (d->path == NULL || copy_i32(a, &d->fields, s->fields, (int32_t) s->n_fields) != 0)
 			return ENOMEM;
 		d->num_fields = (int32_t) s->n_fields;
+		if (copy_i32(a, &d->column_indices, s->column_indices, (int32_t) s->n_column_indices) != 0)
+			return ENOMEM;
 		d->num_column_indices = (int32_t) s->n_column_indices;
 		d->major_version = s->file_major_version;
 		d->minor_version = s->file_minor_version;
@@ -627,7 +627,7 @@ decode_manifest(LanceManifest *m, Lance__Table__Manifest *pb, const uint8_t *buf
 int
 LanceManifestDecode(const uint8_t *buf, size_t len, LanceManifest *m, LanceError *error)
 {
-	ProtobufCAllocator pa = LanceProtobufAllocator(m->allocator);
+	LancePbAllocator pa;
 	Lance__Table__Manifest *pb;
 	int64_t		pos;
 	uint32_t	mlen;
@@ -653,11 +653,13 @@ LanceManifestDecode(const uint8_t *buf, size_t len, LanceManifest *m, LanceError
 		return LanceErrorSet(error, EINVAL,
 						"expected the manifest message to end at the tail (%zu bytes) but its length is %u",
 						len - TAIL_SIZE - (size_t) pos - 4, mlen);
-	pb = lance__table__manifest__unpack(&pa, mlen, buf + pos + 4);
+	LancePbAllocatorInit(&pa, m->allocator);
+	pb = lance__table__manifest__unpack(&pa.pb, mlen, buf + pos + 4);
 	if (pb == NULL)
-		return LanceErrorSet(error, EINVAL, "the Manifest protobuf message is corrupt");
+		return LancePbUnpackError(&pa, error, "a manifest",
+								  "the Manifest protobuf message is corrupt");
 	rc = decode_manifest(m, pb, buf, (uint64_t) pos, error);
-	lance__table__manifest__free_unpacked(pb, &pa);
+	lance__table__manifest__free_unpacked(pb, &pa.pb);
 	if (rc != 0)
 	{
 		if (rc == ENOMEM)
@@ -680,7 +682,7 @@ LanceManifestDecode(const uint8_t *buf, size_t len, LanceManifest *m, LanceError
 typedef struct EncodeState
 {
 	const LanceAllocator *a;
-	ProtobufCAllocator pa;
+	LancePbAllocator pa;
 	Lance__Table__Manifest *msg;
 	Lance__Table__Manifest saved_msg;
 	Lance__File__Field *fields;
@@ -715,13 +717,13 @@ encode_state_free(EncodeState *st, const LanceManifest *m)
 			if (st->frags[i] == NULL)
 				continue;
 			*st->frags[i] = st->saved_frags[i];
-			lance__table__data_fragment__free_unpacked(st->frags[i], &st->pa);
+			lance__table__data_fragment__free_unpacked(st->frags[i], &st->pa.pb);
 		}
 	}
 	if (st->msg != NULL)
 	{
 		*st->msg = st->saved_msg;
-		lance__table__manifest__free_unpacked(st->msg, &st->pa);
+		lance__table__manifest__free_unpacked(st->msg, &st->pa.pb);
 	}
 	LanceFree(a, st->frags, sizeof(void *) * nfr);
 	LanceFree(a, st->saved_frags, sizeof(Lance__Table__DataFragment) * nfr);
@@ -807,11 +809,12 @@ build_fragments(EncodeState *st, const LanceManifest *m, LanceError *error)
 		const LanceFragment *f = &m->fragments[i];
 		Lance__Table__DataFragment *pf;
 
-		pf = lance__table__data_fragment__unpack(&st->pa, f->extra_len,
+		pf = lance__table__data_fragment__unpack(&st->pa.pb, f->extra_len,
 												 f->extra != NULL ? f->extra : (const uint8_t *) "");
 		if (pf == NULL)
-			return LanceErrorSet(error, EINVAL, "the extra bytes of fragment %llu are corrupt",
-							(unsigned long long) f->id);
+			return LancePbUnpackError(&st->pa, error, "a fragment",
+									  "the extra bytes of fragment %llu are corrupt",
+									  (unsigned long long) f->id);
 		st->frags[i] = pf;
 		st->saved_frags[i] = *pf;
 		pf->id = f->id;
@@ -881,7 +884,7 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 	*len = 0;
 	memset(&st, 0, sizeof(st));
 	st.a = m->allocator;
-	st.pa = LanceProtobufAllocator(m->allocator);
+	LancePbAllocatorInit(&st.pa, m->allocator);
 
 	if ((m->index_section != NULL && m->index_section_len > UINT32_MAX) ||
 		(m->transaction != NULL && m->transaction_len > UINT32_MAX))
@@ -897,10 +900,11 @@ LanceManifestEncode(const LanceManifest *m, uint8_t **bytes, size_t *len, LanceE
 		pos += 4 + m->transaction_len;
 	}
 
-	st.msg = lance__table__manifest__unpack(&st.pa, m->extra_len,
+	st.msg = lance__table__manifest__unpack(&st.pa.pb, m->extra_len,
 											m->extra != NULL ? m->extra : (const uint8_t *) "");
 	if (st.msg == NULL)
-		return LanceErrorSet(error, EINVAL, "the extra bytes of the manifest are corrupt");
+		return LancePbUnpackError(&st.pa, error, "a manifest",
+								  "the extra bytes of the manifest are corrupt");
 	st.saved_msg = *st.msg;
 
 	rc = build_fields(&st, m);

@@ -198,17 +198,19 @@ decode_segment(const Lance__Table__U64Segment *s, LanceRowIds *ids, LanceError *
 int
 LanceRowIdsDecode(const uint8_t *bytes, size_t len, LanceRowIds *ids, LanceError *error)
 {
-	ProtobufCAllocator pa = LanceProtobufAllocator(ids->allocator);
+	LancePbAllocator pa;
 	Lance__Table__RowIdSequence *seq;
 	int64_t		before = ids->count;
 	int			rc = 0;
 
-	seq = lance__table__row_id_sequence__unpack(&pa, len, bytes);
+	LancePbAllocatorInit(&pa, ids->allocator);
+	seq = lance__table__row_id_sequence__unpack(&pa.pb, len, bytes);
 	if (seq == NULL)
-		return LanceErrorSet(error, EINVAL, "the RowIdSequence protobuf message is corrupt");
+		return LancePbUnpackError(&pa, error, "row ids",
+								  "the RowIdSequence protobuf message is corrupt");
 	for (size_t i = 0; rc == 0 && i < seq->n_segments; i++)
 		rc = decode_segment(seq->segments[i], ids, error);
-	lance__table__row_id_sequence__free_unpacked(seq, &pa);
+	lance__table__row_id_sequence__free_unpacked(seq, &pa.pb);
 	if (rc != 0 && ids->count != before)
 	{
 		/* give back what this call added; the array is sized to count */

@@ -97,6 +97,7 @@ typedef struct Buffers
 	void	   *offsets;
 	void	   *values;
 	void	   *child_values;
+	uint8_t    *child_validity;
 } Buffers;
 
 static void *
@@ -142,6 +143,65 @@ static bool date_null(const Kind *k, int64_t i) { (void) k; return i % 19 == 0; 
 static bool bin_null(const Kind *k, int64_t i) { (void) k; return i % 23 == 1; }
 static bool half_null(const Kind *k, int64_t i) { (void) k; return i % 29 == 3; }
 static bool never_null(const Kind *k, int64_t i) { (void) k; (void) i; return false; }
+static bool list_null(const Kind *k, int64_t i) { (void) k; return i % 5 == 2; }
+static bool nv_null(const Kind *k, int64_t i) { (void) k; return i % 7 == 3; }
+
+/* lf list<float32>: i % 4 + 1 items, none when i % 5 == 4 */
+static int
+list_len(int64_t i)
+{
+	return i % 5 == 4 ? 0 : (int) (i % 4) + 1;
+}
+
+static float
+list_item(int64_t i, int j)
+{
+	return (float) ((i * 7 + j * 3) % 50 - 25) / 4.0f;
+}
+
+static bool
+list_item_null(int64_t i, int j)
+{
+	return (i + j) % 6 == 5;
+}
+
+/* nv fixed_size_list<float32, 4> items */
+static float
+nv_item(int64_t i, int j)
+{
+	return (float) ((i * 5 + j * 13) % 60 - 30) / 8.0f;
+}
+
+static bool
+nv_item_null(int64_t i, int j)
+{
+	return (i * 4 + j) % 5 == 2;
+}
+
+/*
+ * Column c as a nullable fixed_size_list<item, dim> of the n rows from
+ * 'first': the child is 'values' (n * dim items) with 'item_validity' (NULL:
+ * no null item), rows are null where 'is_null' says; bufs[c] takes the
+ * buffers.
+ */
+static void
+fsl_column(const Kind *k, int c, const char *name, LanceTypeId item, int dim, int64_t first,
+		   int64_t n, void *values, uint8_t *item_validity, int64_t item_nulls,
+		   bool (*is_null) (const Kind *, int64_t), LanceField *fields, LanceColumn *columns,
+		   LanceColumn *child, Buffers *bufs)
+{
+	int64_t		nulls;
+
+	child[c] = (LanceColumn) {.type = item, .length = n * dim, .null_count = item_nulls,
+	.validity = item_validity, .values = values};
+	bufs[c].child_values = values;
+	bufs[c].child_validity = item_validity;
+	bufs[c].validity = make_validity(k, is_null, first, n, &nulls);
+	fields[c] = (LanceField) {.name = (char *) name, .type = LANCE_TYPE_FIXED_SIZE_LIST,
+		.nullable = true, .item_type = item, .list_size = dim};
+	columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
+		.null_count = nulls, .validity = bufs[c].validity, .child = &child[c], .list_size = dim};
+}
 
 /*
  * Schema and columns of rows [first, first+n).  'fields' and 'columns' get
@@ -177,15 +237,8 @@ build_columns(const Kind *k, int64_t first, int64_t n, LanceField *fields,
 		for (int64_t r = 0; r < n; r++)
 			for (int j = 0; j < k->dim; j++)
 				v[r * k->dim + j] = vec_item(first + r, j);
-		child[c] = (LanceColumn) {.type = LANCE_TYPE_FLOAT32, .length = n * k->dim, .values = v};
-		bufs[c].child_values = v;
-		bufs[c].validity = make_validity(k, vec_null, first, n, &nulls);
-		fields[c] = (LanceField) {.name = "vec", .type = LANCE_TYPE_FIXED_SIZE_LIST,
-			.nullable = true, .item_type = LANCE_TYPE_FLOAT32, .list_size = k->dim};
-		columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
-			.null_count = nulls, .validity = bufs[c].validity, .child = &child[c],
-		.list_size = k->dim};
-		c++;
+		fsl_column(k, c++, "vec", LANCE_TYPE_FLOAT32, k->dim, first, n, v, NULL, 0, vec_null,
+				   fields, columns, child, bufs);
 	}
 	/* text utf8: "row <i> " + 'x' * (i % 7) */
 	{
@@ -320,15 +373,69 @@ build_columns(const Kind *k, int64_t first, int64_t n, LanceField *fields,
 		for (int64_t r = 0; r < n; r++)
 			for (int j = 0; j < 8; j++)
 				v[r * 8 + j] = (uint8_t) ((first + r + j * 31) & 255);
-		child[c] = (LanceColumn) {.type = LANCE_TYPE_UINT8, .length = n * 8, .values = v};
+		fsl_column(k, c++, "u8v", LANCE_TYPE_UINT8, 8, first, n, v, NULL, 0, never_null,
+				   fields, columns, child, bufs);
+	}
+	/*
+	 * lf list<float32>: null when i % 5 == 2, empty when i % 5 == 4, else
+	 * i % 4 + 1 items ((i * 7 + 3j) % 50 - 25) / 4, null when (i + j) % 6 == 5.
+	 * item_type tells write_fragment the item field to add.
+	 */
+	{
+		int32_t    *off = xcalloc((size_t) n + 1, 4);
+		float	   *v = xcalloc((size_t) n * 4, 4);
+		uint8_t    *iv = xcalloc((size_t) (n * 4 + 7) / 8, 1);
+		int64_t		items = 0,
+					item_nulls = 0;
+
+		for (int64_t r = 0; r < n; r++)
+		{
+			int64_t		i = first + r;
+
+			for (int j = 0; !list_null(k, i) && j < list_len(i); j++, items++)
+			{
+				v[items] = list_item(i, j);
+				if (list_item_null(i, j))
+					item_nulls++;
+				else
+					iv[items >> 3] |= (uint8_t) (1 << (items & 7));
+			}
+			off[r + 1] = (int32_t) items;
+		}
+		child[c] = (LanceColumn) {.type = LANCE_TYPE_FLOAT32, .length = items,
+		.null_count = item_nulls, .validity = iv, .values = v};
 		bufs[c].child_values = v;
-		bufs[c].validity = make_validity(k, never_null, first, n, &nulls);
-		fields[c] = (LanceField) {.name = "u8v", .type = LANCE_TYPE_FIXED_SIZE_LIST,
-			.nullable = true, .item_type = LANCE_TYPE_UINT8, .list_size = 8};
-		columns[c] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = n,
-			.null_count = nulls, .validity = bufs[c].validity, .child = &child[c],
-		.list_size = 8};
+		bufs[c].child_validity = iv;
+		bufs[c].offsets = off;
+		bufs[c].validity = make_validity(k, list_null, first, n, &nulls);
+		fields[c] = (LanceField) {.name = "lf", .type = LANCE_TYPE_LIST, .nullable = true,
+		.item_type = LANCE_TYPE_FLOAT32};
+		columns[c] = (LanceColumn) {.type = LANCE_TYPE_LIST, .length = n, .null_count = nulls,
+			.validity = bufs[c].validity, .offsets = off, .child = &child[c]};
 		c++;
+	}
+	/*
+	 * nv fixed_size_list<float32, 4>: ((5i + 13j) % 60 - 30) / 8, null rows
+	 * when i % 7 == 3, null items when (4i + j) % 5 == 2 (in null rows too)
+	 */
+	{
+		float	   *v = xcalloc((size_t) n * 4, 4);
+		uint8_t    *iv = xcalloc((size_t) (n * 4 + 7) / 8, 1);
+		int64_t		item_nulls = 0;
+
+		for (int64_t r = 0; r < n; r++)
+			for (int j = 0; j < 4; j++)
+			{
+				int64_t		t = r * 4 + j;
+
+				v[t] = nv_item(first + r, j);
+				if (nv_item_null(first + r, j))
+					item_nulls++;
+				else
+					iv[t >> 3] |= (uint8_t) (1 << (t & 7));
+			}
+		fsl_column(k, c++, "nv", LANCE_TYPE_FLOAT32, 4, first, n, v, iv, item_nulls, nv_null,
+				   fields, columns, child, bufs);
 	}
 	return c;
 }
@@ -342,6 +449,7 @@ free_buffers(Buffers *bufs, int count)
 		free(bufs[c].offsets);
 		free(bufs[c].values);
 		free(bufs[c].child_values);
+		free(bufs[c].child_validity);
 	}
 }
 
@@ -378,13 +486,22 @@ write_fragment(const char *dir, const Kind *k, LanceFileVersion version, uint32_
 	int			rc;
 
 	ncols = build_columns(k, first, n, fields, columns, child, bufs);
+	/* field ids in pre-order: a list, then its item field */
 	LanceSchemaInit(&schema, NULL);
 	for (int c = 0; c < ncols; c++)
 	{
-		fields[c].id = c;
+		fields[c].id = schema.num_fields;
 		fields[c].parent_id = -1;
 		if ((rc = LanceSchemaAddField(&schema, &fields[c], &error)) != 0)
 			return fail("schema", rc, &error);
+		if (fields[c].type == LANCE_TYPE_LIST)
+		{
+			LanceField	item = {.name = "item", .id = schema.num_fields, .parent_id = fields[c].id,
+			.type = fields[c].item_type, .nullable = true};
+
+			if ((rc = LanceSchemaAddField(&schema, &item, &error)) != 0)
+				return fail("schema", rc, &error);
+		}
 	}
 
 	snprintf(file_name, file_name_size, "fragment-%u.lance", fragment_id);
@@ -401,17 +518,19 @@ write_fragment(const char *dir, const Kind *k, LanceFileVersion version, uint32_
 	LanceFileWriterClose(writer);
 	free_buffers(bufs, ncols);
 
-	for (int c = 0; c < ncols; c++)
+	/* every field has a column in 2.0; in 2.1 a list's is its item's */
+	for (int32_t f = 0, col = 0; f < schema.num_fields; f++)
 	{
-		field_ids[c] = c;
-		column_indices[c] = c;
+		field_ids[f] = f;
+		column_indices[f] = version == LANCE_FILE_VERSION_2_1 &&
+			schema.fields[f].type == LANCE_TYPE_LIST ? -1 : col++;
 	}
 	memset(file, 0, sizeof(*file));
 	file->path = file_name;
 	file->fields = field_ids;
 	file->column_indices = column_indices;
-	file->num_fields = ncols;
-	file->num_column_indices = ncols;
+	file->num_fields = schema.num_fields;
+	file->num_column_indices = schema.num_fields;
 	file->major_version = 2;
 	file->minor_version = version == LANCE_FILE_VERSION_2_0 ? 0 : 1;
 	file->size_bytes = size;

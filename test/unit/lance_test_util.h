@@ -1,8 +1,9 @@
 /*
  * lance_test_util.h
  *	  Helpers shared by the Lance library's unit tests: an in-memory write
- *	  sink, field construction, fixture files loaded for the reader, and the
- *	  row check of the LanceDB-written list fixtures (data/lancedb_list.js).
+ *	  sink, field construction, fixture files loaded for the reader, an
+ *	  allocator that counts bytes and can fail, and the row check of the
+ *	  LanceDB-written list fixtures (data/lancedb_list.js).
  *
  * Everything is static inline so each test links only what it uses.
  */
@@ -52,6 +53,50 @@ field_of(const char *name, int id, LanceTypeId type, bool nullable)
 	f.type = type;
 	f.nullable = nullable;
 	return f;
+}
+
+/* An allocator that counts live bytes and can fail after 'budget' calls. */
+typedef struct CountingAllocator
+{
+	int64_t		live_bytes;
+	int64_t		calls;
+	int64_t		budget;			/* -1: never fail */
+} CountingAllocator;
+
+static inline void *
+counting_alloc(void *ctx, size_t size)
+{
+	CountingAllocator *c = ctx;
+
+	if (c->budget >= 0 && c->calls >= c->budget)
+		return NULL;
+	c->calls++;
+	c->live_bytes += (int64_t) size;
+	return malloc(size);
+}
+
+static inline void *
+counting_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size)
+{
+	CountingAllocator *c = ctx;
+	void	   *p;
+
+	if (c->budget >= 0 && c->calls >= c->budget)
+		return NULL;
+	c->calls++;
+	p = realloc(ptr, new_size);
+	if (p != NULL)
+		c->live_bytes += (int64_t) new_size - (int64_t) old_size;
+	return p;
+}
+
+static inline void
+counting_free(void *ctx, void *ptr, size_t size)
+{
+	CountingAllocator *c = ctx;
+
+	c->live_bytes -= (int64_t) size;
+	free(ptr);
 }
 
 /* A fixture file held in memory for the reader; free fx->data after closing. */

@@ -206,6 +206,7 @@ main(void)
 	run(LANCE_FILE_VERSION_2_0, "2.0", NULL);
 	run(LANCE_FILE_VERSION_2_1, "LanceDB list file", "data/lancedb_list_v21.lance");
 	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 list file", "data/lancedb_list_v20.lance");
+	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 list file without items", "data/lancedb_listempty_v20.lance");
 	run(LANCE_FILE_VERSION_2_1, "LanceDB fixed-size-list null-item file", "data/lancedb_fslnull_v21.lance");
 	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 fixed-size-list null-item file", "data/lancedb_fslnull_v20.lance");
 	run(LANCE_FILE_VERSION_2_1, "LanceDB dictionary file", "data/lancedb_dict_v21.lance");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lance/lance_dataset.h"
+#include "lance_test_util.h"
 #include "tap.h"
 
 #ifndef DATA_DIR
@@ -199,6 +200,36 @@ test_round_trip(void)
 		}
 		tap_ok(crashes_or_ok == 0, "corrupt tails are refused (%d accepted)", crashes_or_ok);
 		free(copy);
+	}
+	{
+		CountingAllocator counter;
+		LanceAllocator alloc = {counting_alloc, counting_realloc, counting_free, &counter};
+		int			bad = 0,
+					in_protobuf = 0;
+		int64_t		budget;
+
+		/* out of memory at each allocation: ENOMEM, never "corrupt", no leak */
+		for (budget = 0;; budget++)
+		{
+			LanceManifest t;
+
+			counter = (CountingAllocator) {0, 0, budget};
+			LanceManifestInit(&t, &alloc);
+			rc = LanceManifestDecode(bytes, len, &t, &err);
+			LanceManifestReset(&t);
+			if (rc == 0)
+				break;
+			if (rc != ENOMEM || counter.live_bytes != 0)
+			{
+				tap_diag("allocation %lld failing: rc %d (%s), %lld bytes left", (long long) budget,
+						 rc, err.message, (long long) counter.live_bytes);
+				bad++;
+			}
+			in_protobuf += strstr(err.message, "ran out of memory decoding") != NULL;
+		}
+		tap_ok(bad == 0 && in_protobuf > 0,
+			   "decode out of memory at each of %lld allocations: ENOMEM (%d inside protobuf-c), no leak",
+			   (long long) budget, in_protobuf);
 	}
 	free(bytes);
 	LanceManifestReset(&d);

@@ -62,4 +62,11 @@ extern const char *RabitqKernelName(RabitqKernel kernel);
 /* The kernel must be available */
 extern void RabitqQuerySetKernel(RabitqQuery *prepared, RabitqKernel kernel);
 
+/*
+ * Whether the rotation may use its AVX2 code (the default when the CPU has
+ * it); false forces the portable code, which must rotate bit-identically.
+ * Returns the previous setting; true is ignored without AVX2.
+ */
+extern bool RabitqRotationSetAvx2(RabitqRotation *rotation, bool use);
+
 #endif							/* LANCEDB_IVF_IVF_MATH_INTERNAL_H */

@@ -52,6 +52,7 @@
 #include <string.h>
 
 #include "ivf/ivf_math_internal.h"
+#include "vector/distance.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -103,6 +104,7 @@ struct RabitqRotation
 	int			rounds;
 	int			passes;			/* sign passes: rounds or 2 * rounds */
 	uint64_t	seed;
+	bool		avx2;			/* Rotate may use RotateAvx2 */
 	float	   *signs;			/* passes * padded */
 };
 
@@ -126,9 +128,12 @@ struct RabitqQuery
 	uint64_t	planes[];		/* QUERY_BITS * words, then the rotated query */
 };
 
+/* Sets the query's sizes and returns where q' goes */
 static inline float *
-QueryRotated(RabitqQuery *prepared)
+QueryStart(const RabitqRotation *rotation, RabitqQuery *prepared)
 {
+	prepared->padded = rotation->padded;
+	prepared->words = rotation->padded / 64;
 	return (float *) (prepared->planes + (size_t) QUERY_BITS * prepared->words);
 }
 
@@ -137,14 +142,30 @@ QueryRotated(RabitqQuery *prepared)
  * ------------------------------------------------------------------------- */
 
 /*
- * In-place unnormalized Walsh-Hadamard transform of len floats (a power of
- * two >= 64).  The inner loops work on 8 floats at a time with a constant
- * trip count, so -O2 turns them into SIMD without any target flag.
+ * The passes work on 8 floats at a time through GCC/Clang vector extensions:
+ * D and B are multiples of 64, so there is no remainder.  Each is written
+ * once as an always_inline body and instantiated twice, plain (two SSE
+ * operations per 8 floats on x86-64, whatever the target offers elsewhere)
+ * and with target("avx2"); the AVX2 copy also does the first three Hadamard
+ * levels with in-register shuffles.  Both perform the same float additions
+ * and multiplications in the same order (no FMA: nothing here is a
+ * multiply-add), so they give bit-identical rotations.
  */
-static void
-Fwht(float *x, int len)
+typedef float Float8 __attribute__((vector_size(32)));
+
+#define ROTATE_INLINE static inline __attribute__((always_inline))
+
+/*
+ * Unaligned loads and stores.  Macros, not functions: a function taking or
+ * returning a 32-byte vector would change the ABI without AVX (-Wpsabi).
+ */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(Float8))
+#define STORE8(p, v) memcpy((p), &(v), sizeof(Float8))
+
+/* Hadamard levels 1, 2 and 4 within each group of 8 floats, scalar */
+ROTATE_INLINE void
+Fwht8Scalar(float *x, int len)
 {
-	/* Levels 1, 2 and 4 within each group of 8 */
 	for (int i = 0; i < len; i += 8)
 	{
 		float	   *v = x + i;
@@ -174,78 +195,152 @@ Fwht(float *x, int len)
 		v[6] = b2 - b6;
 		v[7] = b3 - b7;
 	}
+}
+
+/* Hadamard levels 8 .. len/2: butterflies between whole groups of 8 */
+ROTATE_INLINE void
+FwhtWide(float *x, int len)
+{
 	for (int h = 8; h < len; h <<= 1)
 	{
 		for (int i = 0; i < len; i += 2 * h)
 		{
 			for (int j = i; j < i + h; j += 8)
 			{
-				float	   *a = x + j;
-				float	   *b = x + j + h;
+				Float8		u,
+							w,
+							sum,
+							diff;
 
-				for (int t = 0; t < 8; t++)
-				{
-					float		u = a[t];
-					float		w = b[t];
-
-					a[t] = u + w;
-					b[t] = u - w;
-				}
+				LOAD8(u, x + j);
+				LOAD8(w, x + j + h);
+				sum = u + w;
+				diff = u - w;
+				STORE8(x + j, sum);
+				STORE8(x + j + h, diff);
 			}
 		}
 	}
 }
 
-static void
+ROTATE_INLINE void
 Multiply(float *x, const float *s, int len)
 {
-	for (int i = 0; i < len; i++)
-		x[i] *= s[i];
+	for (int i = 0; i < len; i += 8)
+	{
+		Float8		a,
+					b;
+
+		LOAD8(a, x + i);
+		LOAD8(b, s + i);
+		a = a * b;
+		STORE8(x + i, a);
+	}
 }
 
-static void
+/* (a, b) -> ((a + b) / sqrt 2, (a - b) / sqrt 2) for a = x[i], b = x[i + len/2] */
+ROTATE_INLINE void
 Butterfly(float *x, int len)
 {
 	int			half = len / 2;
-	const float r = (float) M_SQRT1_2;
+	const Float8 r = {M_SQRT1_2, M_SQRT1_2, M_SQRT1_2, M_SQRT1_2,
+	M_SQRT1_2, M_SQRT1_2, M_SQRT1_2, M_SQRT1_2};
 
-	for (int i = 0; i < half; i++)
+	/* half is a multiple of 32 */
+	for (int i = 0; i < half; i += 8)
 	{
-		float		a = x[i];
-		float		b = x[i + half];
+		Float8		a,
+					b,
+					sum,
+					diff;
 
-		x[i] = (a + b) * r;
-		x[i + half] = (a - b) * r;
+		LOAD8(a, x + i);
+		LOAD8(b, x + i + half);
+		sum = (a + b) * r;
+		diff = (a - b) * r;
+		STORE8(x + i, sum);
+		STORE8(x + i + half, diff);
 	}
 }
+
+/*
+ * The rounds (see the comment at RabitqRotation), with 'fwht8' doing the
+ * levels within groups of 8.
+ */
+#define ROTATE_BODY(fwht8) \
+	do { \
+		int			d = rotation->padded; \
+		int			b = rotation->block; \
+		const float *s = rotation->signs; \
+		for (int r = 0; r < rotation->rounds; r++) \
+		{ \
+			Multiply(x, s, d); \
+			s += d; \
+			fwht8(x, b); \
+			FwhtWide(x, b); \
+			if (b != d) \
+			{ \
+				Multiply(x, s, d); \
+				s += d; \
+				fwht8(x + (d - b), b); \
+				FwhtWide(x + (d - b), b); \
+				Butterfly(x, d); \
+			} \
+		} \
+	} while (0)
+
+static void
+RotatePlain(const RabitqRotation *rotation, float *x)
+{
+	ROTATE_BODY(Fwht8Scalar);
+}
+
+#if defined(__x86_64__)
+
+/*
+ * Levels 1, 2 and 4 in registers.  For level h, s = x with lanes i and i ^ h
+ * swapped; lanes with bit h clear take x + s (= x_i + x_{i+h}), the others
+ * s - x (= x_{i-h} - x_i): the very additions of Fwht8Scalar.
+ */
+__attribute__((target("avx2"))) static inline void
+Fwht8Avx2(float *x, int len)
+{
+	for (int i = 0; i < len; i += 8)
+	{
+		__m256		v = _mm256_loadu_ps(x + i);
+		__m256		s;
+
+		s = _mm256_permute_ps(v, 0xb1);
+		v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xaa);
+		s = _mm256_permute_ps(v, 0x4e);
+		v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xcc);
+		s = _mm256_permute2f128_ps(v, v, 0x01);
+		v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xf0);
+		_mm256_storeu_ps(x + i, v);
+	}
+}
+
+__attribute__((target("avx2")))
+static void
+RotateAvx2(const RabitqRotation *rotation, float *x)
+{
+	ROTATE_BODY(Fwht8Avx2);
+}
+
+#endif							/* __x86_64__ */
 
 /* Rotates x (padded floats) in place */
 static void
 Rotate(const RabitqRotation *rotation, float *x)
 {
-	int			d = rotation->padded;
-	int			b = rotation->block;
-	const float *s = rotation->signs;
-
-	for (int r = 0; r < rotation->rounds; r++)
+#if defined(__x86_64__)
+	if (rotation->avx2)
 	{
-		if (b == d)
-		{
-			Multiply(x, s, d);
-			s += d;
-			Fwht(x, d);
-		}
-		else
-		{
-			Multiply(x, s, d);
-			s += d;
-			Fwht(x, b);
-			Multiply(x, s, d);
-			s += d;
-			Fwht(x + (d - b), b);
-			Butterfly(x, d);
-		}
+		RotateAvx2(rotation, x);
+		return;
 	}
+#endif
+	RotatePlain(rotation, x);
 }
 
 RabitqRotation *
@@ -272,6 +367,7 @@ RabitqRotationCreate(int dims, uint64_t seed)
 	rotation->rounds = b == d ? ROUNDS_POWER_OF_TWO : ROUNDS_GENERAL;
 	rotation->passes = b == d ? rotation->rounds : 2 * rotation->rounds;
 	rotation->seed = seed;
+	rotation->avx2 = VectorCpuHasAvx2Fma();
 	rotation->signs = malloc(sizeof(float) * (size_t) rotation->passes * d);
 	if (rotation->signs == NULL)
 	{
@@ -359,13 +455,25 @@ RabitqEncode(const RabitqRotation *rotation, const float *vector,
 	memset(y + dims, 0, sizeof(float) * (size_t) (d - dims));
 	Rotate(rotation, y);
 
-	memset(code, 0, (size_t) d / 8);
-	for (int i = 0; i < d; i++)
+	for (int w = 0; w < d / 64; w++)
 	{
-		if (y[i] > 0.0f)
-			code[i / 8] |= (uint8_t) (1u << (i % 8));
-		rotated_sq += (double) y[i] * y[i];
-		abs_sum += fabs((double) y[i]);
+		uint64_t	word = 0;
+		float		sq = 0.0f;
+		float		abs = 0.0f;
+
+		/* per-word float sums (64 terms), added up in double */
+		for (int b = 0; b < 64; b++)
+		{
+			float		v = y[w * 64 + b];
+
+			word |= (uint64_t) (v > 0.0f) << b;
+			sq += v * v;
+			abs += fabsf(v);
+		}
+		for (int byte = 0; byte < 8; byte++)
+			code[w * 8 + byte] = (uint8_t) (word >> (8 * byte));
+		rotated_sq += sq;
+		abs_sum += abs;
 	}
 
 	factors->residual_norm = (float) sqrt(norm_sq);
@@ -393,27 +501,88 @@ RabitqQuerySize(const RabitqRotation *rotation)
 		sizeof(float) * (size_t) rotation->padded;
 }
 
+/*
+ * Quantizes q' (stored after the planes, see QueryStart) into the bit planes and sets every
+ * field but the two norms' sources, given |q - c|^2 and <q, c>.
+ *
+ * Randomized rounding: u = floor((q' - low) / delta + r), r uniform, has
+ * expectation (q' - low) / delta, so the estimate stays unbiased.  r takes
+ * 16 random bits (four per splitmix64 draw), which moves that expectation by
+ * less than 2^-16 of a step.  r comes from a fixed seed, so a query always
+ * gives the same estimates.
+ */
+static void
+Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
+		 double centroid_dot)
+{
+	int			d = rotation->padded;
+	int			words = d / 64;
+	const float *y = QueryStart(rotation, prepared);
+	float		low = y[0];
+	float		high = y[0];
+	float		delta;
+	float		inverse;
+	float		rounding = 0.0f;	/* sum of frac (1 - frac), in steps^2 */
+	int32_t		sum_u = 0;
+	uint64_t	rng = rotation->seed ^ UINT64_C(0x243f6a8885a308d3);
+	uint64_t	bits = 0;
+
+	prepared->kernel = RabitqKernelBest();
+
+	for (int i = 1; i < d; i++)
+	{
+		low = y[i] < low ? y[i] : low;
+		high = y[i] > high ? y[i] : high;
+	}
+	delta = (high - low) / QUERY_LEVELS;
+	inverse = delta > 0.0f ? 1.0f / delta : 0.0f;
+
+	for (int w = 0; w < words; w++)
+	{
+		uint64_t	plane[QUERY_BITS] = {0};
+
+		for (int b = 0; b < 64; b++)
+		{
+			float		t = (y[w * 64 + b] - low) * inverse;	/* >= 0 */
+			int			whole = (int) t;
+			float		frac = t - (float) whole;
+			int			u;
+
+			if (b % 4 == 0)
+				bits = IvfRandomNext(&rng);
+			u = (int) (t + (float) ((bits >> (16 * (b % 4))) & 0xffff) * 0x1p-16f);
+			if (u > QUERY_LEVELS)
+				u = QUERY_LEVELS;
+			rounding += frac * (1.0f - frac);
+			sum_u += u;
+			for (int p = 0; p < QUERY_BITS; p++)
+				plane[p] |= (uint64_t) ((u >> p) & 1) << b;
+		}
+		for (int p = 0; p < QUERY_BITS; p++)
+			prepared->planes[(size_t) p * words + w] = plane[p];
+	}
+
+	prepared->sum_u = sum_u;
+	prepared->residual_norm_sq = (float) norm_sq;
+	prepared->centroid_dot = (float) centroid_dot;
+	prepared->low = low;
+	prepared->delta = delta;
+	prepared->scale = (float) (1.0 / sqrt((double) d));
+	prepared->error_rotation = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 * norm_sq /
+										(double) (d - 1));
+	/* rounding up with probability frac has variance frac (1 - frac) delta^2 */
+	prepared->error_rounding = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 *
+										(double) rounding * delta * delta / (double) d);
+}
+
 void
 RabitqQueryPrepare(const RabitqRotation *rotation, const float *query,
 				   const float *centroid, RabitqQuery *prepared)
 {
 	int			dims = rotation->dims;
-	int			d = rotation->padded;
-	int			words = d / 64;
-	float	   *y;
+	float	   *y = QueryStart(rotation, prepared);
 	double		norm_sq = 0.0;
 	double		centroid_dot = 0.0;
-	float		low = INFINITY;
-	float		high = -INFINITY;
-	float		delta;
-	int32_t		sum_u = 0;
-	double		rounding_variance = 0.0;
-	uint64_t	rng;
-
-	prepared->padded = d;
-	prepared->words = words;
-	prepared->kernel = RabitqKernelBest();
-	y = QueryRotated(prepared);
 
 	for (int i = 0; i < dims; i++)
 	{
@@ -423,58 +592,27 @@ RabitqQueryPrepare(const RabitqRotation *rotation, const float *query,
 		norm_sq += r * r;
 		centroid_dot += (double) query[i] * centroid[i];
 	}
-	memset(y + dims, 0, sizeof(float) * (size_t) (d - dims));
+	memset(y + dims, 0, sizeof(float) * (size_t) (rotation->padded - dims));
 	Rotate(rotation, y);
+	Quantize(rotation, prepared, norm_sq, centroid_dot);
+}
+
+void
+RabitqQueryPrepareRotated(const RabitqRotation *rotation, const float *rotated_query,
+						  const float *rotated_centroid, RabitqQuery *prepared)
+{
+	int			d = rotation->padded;
+	float	   *y = QueryStart(rotation, prepared);
+	double		norm_sq = 0.0;
+	double		centroid_dot = 0.0;
 
 	for (int i = 0; i < d; i++)
 	{
-		if (y[i] < low)
-			low = y[i];
-		if (y[i] > high)
-			high = y[i];
+		y[i] = rotated_query[i] - rotated_centroid[i];
+		norm_sq += (double) y[i] * y[i];
+		centroid_dot += (double) rotated_query[i] * rotated_centroid[i];
 	}
-	delta = (high - low) / QUERY_LEVELS;
-
-	/*
-	 * Randomized rounding: u = floor((y - low) / delta + r), r uniform in
-	 * [0, 1), has expectation (y - low) / delta exactly.  r comes from a
-	 * fixed seed, so a query always gives the same estimates.
-	 */
-	memset(prepared->planes, 0, sizeof(uint64_t) * QUERY_BITS * (size_t) words);
-	rng = rotation->seed ^ UINT64_C(0x243f6a8885a308d3);
-	for (int i = 0; i < d; i++)
-	{
-		int			u = 0;
-
-		if (delta > 0.0f)
-		{
-			float		t = (y[i] - low) / delta;
-			double		frac = t - floorf(t);
-
-			/* a rounding up with probability frac: variance frac (1 - frac) delta^2 */
-			rounding_variance += frac * (1.0 - frac) * delta * delta;
-			u = (int) floorf(t + (float) IvfRandomUniform(&rng));
-			if (u < 0)
-				u = 0;
-			if (u > QUERY_LEVELS)
-				u = QUERY_LEVELS;
-		}
-		sum_u += u;
-		for (int b = 0; b < QUERY_BITS; b++)
-			if (u & (1 << b))
-				prepared->planes[(size_t) b * words + i / 64] |= UINT64_C(1) << (i % 64);
-	}
-
-	prepared->sum_u = sum_u;
-	prepared->residual_norm_sq = (float) norm_sq;
-	prepared->centroid_dot = (float) centroid_dot;
-	prepared->low = delta > 0.0f ? low : y[0];
-	prepared->delta = delta > 0.0f ? delta : 0.0f;
-	prepared->scale = (float) (1.0 / sqrt((double) d));
-	prepared->error_rotation = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 * norm_sq /
-										(double) (d - 1));
-	prepared->error_rounding = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 * rounding_variance /
-										(double) d);
+	Quantize(rotation, prepared, norm_sq, centroid_dot);
 }
 
 float
@@ -736,6 +874,15 @@ RabitqKernelName(RabitqKernel kernel)
 		default:
 			return "unknown";
 	}
+}
+
+bool
+RabitqRotationSetAvx2(RabitqRotation *rotation, bool use)
+{
+	bool		previous = rotation->avx2;
+
+	rotation->avx2 = use && VectorCpuHasAvx2Fma();
+	return previous;
 }
 
 void

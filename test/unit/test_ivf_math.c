@@ -568,6 +568,19 @@ TestRotation(void)
 		tap_ok(deterministic, "rotation: dims %d: same seed same result, other seed other",
 			   dims);
 
+		/* The portable code and the AVX2 code rotate bit for bit alike */
+		if (RabitqRotationSetAvx2(r, false))
+		{
+			RabitqRotate(r, x, rx2);
+			RabitqRotationSetAvx2(r, true);
+			RabitqRotate(r, x, rx);
+			tap_ok(memcmp(rx, rx2, sizeof(float) * d) == 0,
+				   "rotation: dims %d: portable and AVX2 code agree bit for bit", dims);
+		}
+		else
+			tap_skip("no AVX2 on this CPU", "rotation: dims %d: portable and AVX2 code agree",
+					 dims);
+
 		/* A one-hot vector ends up spread over all of D */
 		memset(x, 0, sizeof(float) * dims);
 		x[0] = 1.0f;
@@ -686,6 +699,9 @@ TestEstimates(int dims, size_t n, int nq)
 	bool		factors_ok = true;
 	bool		kernels_agree = true;
 	bool		accessors = true;
+	bool		rotated_agree = true;
+	float	   *rotated_query = Floats(RABITQ_MAX_PADDED);
+	float	   *rotated_centroid = Floats(RABITQ_MAX_PADDED);
 
 	rng = 17 + (uint64_t) dims;
 	for (int d = 0; d < dims; d++)
@@ -728,7 +744,16 @@ TestEstimates(int dims, size_t n, int nq)
 							  L2Sq(query, centroid, dims)) <= 1e-5 * L2Sq(query, centroid, dims) &&
 				fabs(RabitqQueryCentroidDot(prepared) - Dot(query, centroid, dims)) <=
 				1e-5 * sqrt(Dot(query, query, dims) * Dot(centroid, centroid, dims));
+			/* Prepared from rotated vectors: the same up to float rounding */
+			RabitqRotate(e.rotation, query, rotated_query);
+			RabitqRotate(e.rotation, centroid, rotated_centroid);
+			RabitqQueryPrepareRotated(e.rotation, rotated_query, rotated_centroid, prepared);
+			RabitqEstimate(prepared, e.codes, e.factors, n, other_estimate, other_error);
+			RabitqQueryPrepare(e.rotation, query, centroid, prepared);
 			RabitqEstimate(prepared, e.codes, e.factors, n, estimate, error);
+			for (size_t i = 0; i < n; i++)
+				rotated_agree &= fabs(other_estimate[i] - estimate[i]) <= 0.02 * error[i] + 1e-6 &&
+					fabs(other_error[i] - error[i]) <= 1e-3 * error[i] + 1e-6;
 
 			for (int k = 0; k < RABITQ_KERNEL_COUNT; k++)
 			{
@@ -790,7 +815,11 @@ TestEstimates(int dims, size_t n, int nq)
 			   dims, 100.0 * within99 / pairs);
 		tap_ok(kernels_agree, "rabitq dims %d: every available kernel gives identical results",
 			   dims);
+		tap_ok(rotated_agree, "rabitq dims %d: RabitqQueryPrepareRotated estimates as "
+			   "RabitqQueryPrepare (within 2%% of the bound)", dims);
 	}
+	free(rotated_query);
+	free(rotated_centroid);
 
 	free(centroid);
 	free(data);

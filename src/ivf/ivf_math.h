@@ -30,22 +30,36 @@ typedef struct KMeansOptions
 	/*
 	 * Balance: 0 is plain Lloyd; > 0 penalises large clusters while
 	 * training (assignment cost += balance * mean_distance * size / (n / k)),
-	 * so that no list holds many times its share.
+	 * so that no list holds many times its share.  size is the cluster's
+	 * size so far in the current assignment pass (points visit in a random
+	 * order), mean_distance the mean squared distance to the nearest
+	 * centroid in the previous pass.  1 is a strong setting.
 	 */
 	float		balance;
-	int			threads;		/* worker threads for the heavy loops; <= 1: none */
+	/*
+	 * Worker threads for the heavy loops; <= 1: none.  The result does not
+	 * depend on it.  The threads start with all signals blocked and are
+	 * joined before KMeansTrain returns.
+	 */
+	int			threads;
 } KMeansOptions;
 
 /*
  * Trains on 'n' vectors of 'dims' floats (row-major, 'data') and writes k
  * centroids (k * dims floats) to 'centroids'.  Seeding is k-means++ (on a
  * subsample when n is large); an emptied cluster is re-seeded by splitting
- * the largest.  Returns 0, or ENOMEM / EINVAL with a message in 'error'.
+ * the largest.  Stops early once an iteration moves no point.  Returns 0,
+ * or ENOMEM / EINVAL (bad k, dims, iterations or balance; a NaN or infinite
+ * value) with a message in 'error' (which may be NULL).  With fewer distinct
+ * vectors than k some centroids repeat and their lists stay empty.
  */
 extern int	KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 						float *centroids, char error[IVF_MATH_ERROR_SIZE]);
 
-/* The nearest centroid of each of n vectors (ties: the lower number). */
+/*
+ * The nearest centroid of each of n vectors (ties: the lower number).
+ * Single-threaded; no allocation, so it cannot fail.
+ */
 extern void KMeansAssign(const float *centroids, int k, int dims,
 						 const float *vectors, size_t n, int32_t *assignment);
 
@@ -64,16 +78,31 @@ extern void KMeansNearest(const float *centroids, int k, int dims, const float *
 
 typedef struct RabitqRotation RabitqRotation;
 
+/* The widest vectors RaBitQ takes (pgvector's VECTOR_MAX_DIM), and their padding */
+#define RABITQ_MAX_DIMS 16000
+#define RABITQ_MAX_PADDED ((RABITQ_MAX_DIMS + 63) / 64 * 64)
+
 /*
  * A random orthogonal transform of R^dims, padded to RabitqPaddedDims
  * dimensions (a multiple of 64), applied in O(D log D) time, derived only
  * from (dims, seed): every process and every machine rebuilds the same one,
- * so the index stores just the seed.  NULL on ENOMEM.
+ * so the index stores just the seed.  NULL on ENOMEM, or when dims is not
+ * within 1..RABITQ_MAX_DIMS.  A rotation is read-only once created: any
+ * number of threads may use it at once.
  */
 extern RabitqRotation *RabitqRotationCreate(int dims, uint64_t seed);
 extern void RabitqRotationFree(RabitqRotation *rotation);
 extern int	RabitqPaddedDims(const RabitqRotation *rotation);
 extern size_t RabitqCodeBytes(const RabitqRotation *rotation);	/* padded / 8 */
+
+/*
+ * Writes P * (vector padded with zeros) to 'rotated' (RabitqPaddedDims
+ * floats).  Linear and orthogonal: RaBitQ itself needs no caller to use it,
+ * but a caller may rotate centroids once and combine them, and the tests
+ * check orthogonality through it.
+ */
+extern void RabitqRotate(const RabitqRotation *rotation, const float *vector,
+						 float *rotated);
 
 /* Per-vector factors stored beside its code. */
 typedef struct RabitqFactors
@@ -83,24 +112,56 @@ typedef struct RabitqFactors
 	float		centroid_dot;	/* <o - c, c>, for inner products */
 } RabitqFactors;
 
-/* Encodes o (dims floats) against centroid c: code (CodeBytes) and factors. */
+/*
+ * Encodes o (dims floats) against centroid c: code (CodeBytes) and factors.
+ * Bit i of the code (rotated dimension i) is bit i % 8 of byte i / 8, on
+ * every host.  Uses about RabitqPaddedDims * 4 bytes of stack.
+ */
 extern void RabitqEncode(const RabitqRotation *rotation, const float *vector,
 						 const float *centroid, uint8_t *code, RabitqFactors *factors);
 
-/* A query prepared against one centroid; RabitqQuerySize bytes, caller-owned. */
+/*
+ * A query prepared against one centroid; RabitqQuerySize bytes, caller-owned,
+ * 8-byte aligned (malloc and palloc are).  It holds no pointer, so it may be
+ * copied; it is read-only during RabitqEstimate.
+ */
 typedef struct RabitqQuery RabitqQuery;
 extern size_t RabitqQuerySize(const RabitqRotation *rotation);
 extern void RabitqQueryPrepare(const RabitqRotation *rotation, const float *query,
 							   const float *centroid, RabitqQuery *prepared);
+
+/*
+ * The same from RabitqRotate(query) and RabitqRotate(centroid) (padded
+ * floats each): P(q - c) = Pq - Pc, so a scan that keeps its lists'
+ * centroids rotated rotates the query once instead of once per list, and
+ * preparing costs O(D) instead of O(D log D).  Estimates may differ from
+ * RabitqQueryPrepare's by float rounding.
+ */
+extern void RabitqQueryPrepareRotated(const RabitqRotation *rotation,
+									  const float *rotated_query,
+									  const float *rotated_centroid,
+									  RabitqQuery *prepared);
 
 /* ||q - c||^2 and <q, c> of a prepared query. */
 extern float RabitqQueryResidualNormSquared(const RabitqQuery *prepared);
 extern float RabitqQueryCentroidDot(const RabitqQuery *prepared);
 
 /*
+ * The multiple of the estimator's standard deviation that RabitqEstimate
+ * returns as its error bound (RaBitQ's epsilon_0).  The estimation error is
+ * close to normal, so the bound holds for about 94% of (vector, query) pairs;
+ * scale error by RABITQ_EPSILON_99 / RABITQ_EPSILON0 for 99%.
+ */
+#define RABITQ_EPSILON0 1.9
+#define RABITQ_EPSILON_99 2.7
+
+/*
  * For n codes of one list: estimate[i] of <o_i - c, q - c> and error[i], a
  * bound on |estimate - truth| that holds with high probability (RaBitQ's
- * epsilon_0 = 1.9).  codes: n * CodeBytes bytes back to back.
+ * epsilon_0 = 1.9, about 94%; see above; it includes the error of the
+ * query's own 4-bit quantization).  codes: n * CodeBytes bytes back to back,
+ * no alignment needed.  Unbiased: averaged over rotations (seeds), the
+ * estimate is the truth.
  * Then, for the index:
  *	||o - q||^2  ~  ||o - c||^2 + ||q - c||^2 - 2 * estimate	(+/- 2 * error)
  *	<o, q>       ~  estimate + <o - c, c> + <q, c>			(+/- error)

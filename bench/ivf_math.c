@@ -1,0 +1,391 @@
+/*
+ * ivf_math.c
+ *	  Build and scan costs of the index math (src/ivf/kmeans.c, rabitq.c) on
+ *	  60,000 x 784 vectors.
+ *
+ * The data are Fashion-MNIST's training images (pixel values 0..255 as
+ * floats) when Debian's dataset-fashion-mnist package is installed, read
+ * through gzip; otherwise 60,000 random vectors around 245 random centres.
+ * Queries are the first test images (or more random vectors).
+ *
+ * Figures:
+ *	- KMeansTrain, k = 245 on a 12,000 sample (every 5th vector), 10
+ *	  iterations, with 1 and 2 threads (and whether both gave the same
+ *	  centroids, which they must);
+ *	- KMeansAssign of all 60,000 and RabitqEncode of all 60,000 against their
+ *	  lists' centroids;
+ *	- scan throughput in codes (or vectors) per second over all 60,000, list
+ *	  by list: RabitqEstimate per available kernel (query preparation for
+ *	  every list included, and alone) against exact l2_squared_batch over the
+ *	  same vectors; the ratio is the figure that matters;
+ *	- recall@10 of exact re-ranking of the top 100 by estimate (all lists).
+ * Throughput is the best of REPS passes.  Informational; exits 0.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ivf/ivf_math.h"
+#include "ivf/ivf_math_internal.h"
+#include "vector/distance.h"
+
+#define N 60000
+#define DIMS 784
+#define K 245
+#define SAMPLE_STEP 5			/* 12,000 of 60,000 */
+#define ITERATIONS 10
+#define QUERIES 50
+#define REPS 5
+#define RERANK 100
+#define TOP 10
+
+static const char *const fmnist_dir = "/usr/share/datasets/fashion-mnist";
+
+static double
+Now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *
+Alloc(size_t bytes)
+{
+	void	   *p = malloc(bytes);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* An IDX image file (big-endian header: magic 0x803, count, rows, cols) */
+static bool
+LoadIdx(const char *name, float *out, size_t want)
+{
+	char		command[512];
+	FILE	   *f;
+	uint8_t		header[16];
+	uint8_t    *pixels;
+	bool		ok = false;
+
+	snprintf(command, sizeof(command), "gzip -dc %s/%s 2>/dev/null", fmnist_dir, name);
+	f = popen(command, "r");
+	if (f == NULL)
+		return false;
+	pixels = Alloc(want * DIMS);
+	if (fread(header, 1, 16, f) == 16 &&
+		header[2] == 0x08 && header[3] == 0x03 &&
+		((uint32_t) header[8] << 24 | header[9] << 16 | header[10] << 8 | header[11]) *
+		((uint32_t) header[12] << 24 | header[13] << 16 | header[14] << 8 | header[15]) == DIMS &&
+		fread(pixels, DIMS, want, f) == want)
+	{
+		for (size_t i = 0; i < want * DIMS; i++)
+			out[i] = (float) pixels[i];
+		ok = true;
+	}
+	free(pixels);
+	/* the rest of the file is not read: gzip may end with SIGPIPE */
+	pclose(f);
+	return ok;
+}
+
+static uint64_t rng = 7;
+
+static double
+Gaussian(void)
+{
+	double		u = IvfRandomUniform(&rng);
+	double		v = IvfRandomUniform(&rng);
+
+	return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
+}
+
+/* Vectors around K random centres, mimicking pixel scales */
+static void
+Synthetic(float *data, size_t n, const float *centres)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		const float *c = centres + (IvfRandomNext(&rng) % K) * DIMS;
+
+		for (int d = 0; d < DIMS; d++)
+			data[i * DIMS + d] = c[d] + (float) (20.0 * Gaussian());
+	}
+}
+
+static const float *sort_key;
+
+static int
+ByKey(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	if (sort_key[x] != sort_key[y])
+		return sort_key[x] < sort_key[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+int
+main(void)
+{
+	const VectorKernels *kernels = VectorKernelsBest();
+	float	   *data = Alloc(sizeof(float) * N * DIMS);
+	float	   *queries = Alloc(sizeof(float) * QUERIES * DIMS);
+	float	   *sample = Alloc(sizeof(float) * (N / SAMPLE_STEP) * DIMS);
+	float	   *centroids = Alloc(sizeof(float) * K * DIMS);
+	float	   *centroids2 = Alloc(sizeof(float) * K * DIMS);
+	int32_t    *assignment = Alloc(sizeof(int32_t) * N);
+	int32_t    *by_list = Alloc(sizeof(int32_t) * N);	/* vector numbers, list order */
+	size_t		list_start[K + 1];
+	float	   *listed = Alloc(sizeof(float) * N * DIMS);	/* vectors in list order */
+	float	   *out = Alloc(sizeof(float) * N);
+	float	   *err = Alloc(sizeof(float) * N);
+	float	   *exact = Alloc(sizeof(float) * N);
+	int32_t    *order = Alloc(sizeof(int32_t) * N);
+	int32_t    *truth = Alloc(sizeof(int32_t) * N);
+	RabitqRotation *rotation = RabitqRotationCreate(DIMS, 12345);
+	size_t		cb = RabitqCodeBytes(rotation);
+	size_t		qsize = RabitqQuerySize(rotation);
+	uint8_t    *codes = Alloc(cb * N);
+	RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * N);
+	RabitqQuery *prepared = Alloc(qsize * K);
+	KMeansOptions options = {.k = K, .max_iterations = ITERATIONS, .seed = 1,
+	.balance = 0.0f, .threads = 1};
+	char		error[IVF_MATH_ERROR_SIZE];
+	const char *source;
+	double		t0,
+				train1,
+				train2,
+				assign_time,
+				encode_time,
+				exact_time = 1e30,
+				prepare_time = 1e30,
+				rotated_time = 1e30;
+	float	   *rotated_centroids = Alloc(sizeof(float) * K * RabitqPaddedDims(rotation));
+	float	   *rotated_query = Alloc(sizeof(float) * RabitqPaddedDims(rotation));
+	double		estimate_time[RABITQ_KERNEL_COUNT];
+	size_t		sizes_max = 0;
+	int			found = 0;
+
+	if (LoadIdx("train-images-idx3-ubyte.gz", data, N) &&
+		LoadIdx("t10k-images-idx3-ubyte.gz", queries, QUERIES))
+		source = "Fashion-MNIST (train 60,000; queries: first test images)";
+	else
+	{
+		float	   *centres = Alloc(sizeof(float) * K * DIMS);
+
+		for (int i = 0; i < K * DIMS; i++)
+			centres[i] = (float) (128.0 + 60.0 * Gaussian());
+		Synthetic(data, N, centres);
+		Synthetic(queries, QUERIES, centres);
+		free(centres);
+		source = "synthetic: 245 Gaussian clusters (Fashion-MNIST not installed)";
+	}
+	printf("data: %s, %d x %d\n", source, N, DIMS);
+	printf("kernels: distance %s, rabitq %s; rotation padded to %d, %zu-byte codes\n",
+		   kernels->name, RabitqKernelName(RabitqKernelBest()), RabitqPaddedDims(rotation), cb);
+
+	/* ---- k-means ---- */
+	for (size_t i = 0; i < N / SAMPLE_STEP; i++)
+		memcpy(sample + i * DIMS, data + i * SAMPLE_STEP * DIMS, sizeof(float) * DIMS);
+
+	t0 = Now();
+	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, centroids, error) != 0)
+	{
+		fprintf(stderr, "KMeansTrain: %s\n", error);
+		return 1;
+	}
+	train1 = Now() - t0;
+	options.threads = 2;
+	t0 = Now();
+	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, centroids2, error) != 0)
+	{
+		fprintf(stderr, "KMeansTrain: %s\n", error);
+		return 1;
+	}
+	train2 = Now() - t0;
+	printf("\nKMeansTrain k=%d on %d x %d, %d iterations:\n", K, N / SAMPLE_STEP, DIMS, ITERATIONS);
+	printf("  1 thread   %8.3f s\n", train1);
+	printf("  2 threads  %8.3f s   speed-up %.2fx, centroids %s\n", train2, train1 / train2,
+		   memcmp(centroids, centroids2, sizeof(float) * K * DIMS) == 0 ? "identical" : "DIFFER");
+
+	t0 = Now();
+	KMeansAssign(centroids, K, DIMS, data, N, assignment);
+	assign_time = Now() - t0;
+
+	/* lists: vectors grouped by centroid, as a scan reads them */
+	memset(list_start, 0, sizeof(list_start));
+	for (int i = 0; i < N; i++)
+		list_start[assignment[i] + 1]++;
+	for (int j = 0; j < K; j++)
+	{
+		if (list_start[j + 1] > sizes_max)
+			sizes_max = list_start[j + 1];
+		list_start[j + 1] += list_start[j];
+	}
+	{
+		size_t		fill[K];
+
+		memcpy(fill, list_start, sizeof(fill));
+		for (int i = 0; i < N; i++)
+			by_list[fill[assignment[i]]++] = i;
+	}
+	for (int p = 0; p < N; p++)
+		memcpy(listed + (size_t) p * DIMS, data + (size_t) by_list[p] * DIMS,
+			   sizeof(float) * DIMS);
+
+	t0 = Now();
+	for (int p = 0; p < N; p++)
+	{
+		int32_t		i = by_list[p];
+
+		RabitqEncode(rotation, data + (size_t) i * DIMS, centroids + (size_t) assignment[i] * DIMS,
+					 codes + (size_t) p * cb, &factors[p]);
+	}
+	encode_time = Now() - t0;
+	printf("KMeansAssign of %d: %.3f s (%.0f vectors/s); largest list %zu (fair share %d)\n",
+		   N, assign_time, N / assign_time, sizes_max, N / K);
+	printf("RabitqEncode of %d: %.3f s (%.1f us a vector)\n", N, encode_time,
+		   encode_time / N * 1e6);
+
+	/* ---- scan throughput: all lists, one query ---- */
+	for (int j = 0; j < K; j++)
+		RabitqRotate(rotation, centroids + (size_t) j * DIMS,
+					 rotated_centroids + (size_t) j * RabitqPaddedDims(rotation));
+	for (int k = 0; k < RABITQ_KERNEL_COUNT; k++)
+		estimate_time[k] = 1e30;
+	for (int rep = 0; rep < REPS; rep++)
+	{
+		const float *q = queries + (size_t) (rep % QUERIES) * DIMS;
+		double		t;
+
+		t0 = Now();
+		for (int j = 0; j < K; j++)
+			kernels->l2_squared_batch(q, listed + list_start[j] * DIMS, DIMS,
+									  list_start[j + 1] - list_start[j], exact + list_start[j]);
+		t = Now() - t0;
+		if (t < exact_time)
+			exact_time = t;
+
+		t0 = Now();
+		for (int j = 0; j < K; j++)
+			RabitqQueryPrepare(rotation, q, centroids + (size_t) j * DIMS,
+							   (RabitqQuery *) ((char *) prepared + j * qsize));
+		t = Now() - t0;
+		if (t < prepare_time)
+			prepare_time = t;
+
+		t0 = Now();
+		RabitqRotate(rotation, q, rotated_query);
+		for (int j = 0; j < K; j++)
+			RabitqQueryPrepareRotated(rotation, rotated_query,
+									  rotated_centroids + (size_t) j * RabitqPaddedDims(rotation),
+									  (RabitqQuery *) ((char *) prepared + j * qsize));
+		t = Now() - t0;
+		if (t < rotated_time)
+			rotated_time = t;
+
+		for (int k = 0; k < RABITQ_KERNEL_COUNT; k++)
+		{
+			if (!RabitqKernelAvailable((RabitqKernel) k))
+				continue;
+			for (int j = 0; j < K; j++)
+				RabitqQuerySetKernel((RabitqQuery *) ((char *) prepared + j * qsize),
+									 (RabitqKernel) k);
+			t0 = Now();
+			for (int j = 0; j < K; j++)
+				RabitqEstimate((RabitqQuery *) ((char *) prepared + j * qsize),
+							   codes + list_start[j] * cb, factors + list_start[j],
+							   list_start[j + 1] - list_start[j], out + list_start[j],
+							   err + list_start[j]);
+			t = Now() - t0;
+			if (t < estimate_time[k])
+				estimate_time[k] = t;
+		}
+	}
+	printf("\nscan of all %d vectors in %d lists, one query (best of %d):\n", N, K, REPS);
+	printf("  exact l2_squared_batch (%s)  %10.0f vectors/s  %6.2f ms  1.00x\n",
+		   kernels->name, N / exact_time, exact_time * 1e3);
+	printf("  RabitqQueryPrepare x %d       %10.0f preps/s    %6.2f ms\n",
+		   K, K / prepare_time, prepare_time * 1e3);
+	printf("  RabitqQueryPrepareRotated x %d %9.0f preps/s    %6.2f ms (one RabitqRotate included)\n",
+		   K, K / rotated_time, rotated_time * 1e3);
+	for (int k = 0; k < RABITQ_KERNEL_COUNT; k++)
+	{
+		if (!RabitqKernelAvailable((RabitqKernel) k))
+			continue;
+		printf("  RabitqEstimate %-8s         %10.0f codes/s    %6.2f ms  %5.2fx "
+			   "(with preparation: %5.2fx, rotated %5.2fx)\n",
+			   RabitqKernelName((RabitqKernel) k), N / estimate_time[k], estimate_time[k] * 1e3,
+			   exact_time / estimate_time[k], exact_time / (estimate_time[k] + prepare_time),
+			   exact_time / (estimate_time[k] + rotated_time));
+	}
+	printf("  bytes read per vector: exact %d, RaBitQ %zu (code) + %zu (factors)\n",
+		   DIMS * 4, cb, sizeof(RabitqFactors));
+
+	/* ---- recall of re-ranking the estimate's top 100 ---- */
+	for (int j = 0; j < K; j++)
+		RabitqQuerySetKernel((RabitqQuery *) ((char *) prepared + j * qsize), RabitqKernelBest());
+	for (int qi = 0; qi < QUERIES; qi++)
+	{
+		const float *q = queries + (size_t) qi * DIMS;
+		float	   *approx = out;
+
+		for (int j = 0; j < K; j++)
+		{
+			RabitqQuery *pq = (RabitqQuery *) ((char *) prepared + j * qsize);
+
+			RabitqQueryPrepare(rotation, q, centroids + (size_t) j * DIMS, pq);
+			RabitqEstimate(pq, codes + list_start[j] * cb, factors + list_start[j],
+						   list_start[j + 1] - list_start[j], approx + list_start[j],
+						   err + list_start[j]);
+			for (size_t p = list_start[j]; p < list_start[j + 1]; p++)
+				approx[p] = factors[p].residual_norm * factors[p].residual_norm +
+					RabitqQueryResidualNormSquared(pq) - 2.0f * approx[p];
+			kernels->l2_squared_batch(q, listed + list_start[j] * DIMS, DIMS,
+									  list_start[j + 1] - list_start[j], exact + list_start[j]);
+		}
+		for (int p = 0; p < N; p++)
+			order[p] = truth[p] = p;
+		sort_key = approx;
+		qsort(order, N, sizeof(int32_t), ByKey);
+		sort_key = exact;
+		qsort(truth, N, sizeof(int32_t), ByKey);
+		qsort(order, RERANK, sizeof(int32_t), ByKey);
+		for (int a = 0; a < TOP; a++)
+			for (int b = 0; b < TOP; b++)
+				found += order[a] == truth[b];
+	}
+	printf("\nrecall@%d, exact re-ranking of the top %d by estimate, all lists, %d queries: %.3f\n",
+		   TOP, RERANK, QUERIES, (double) found / (QUERIES * TOP));
+
+	RabitqRotationFree(rotation);
+	free(rotated_centroids);
+	free(rotated_query);
+	free(data);
+	free(queries);
+	free(sample);
+	free(centroids);
+	free(centroids2);
+	free(assignment);
+	free(by_list);
+	free(listed);
+	free(out);
+	free(err);
+	free(exact);
+	free(order);
+	free(truth);
+	free(codes);
+	free(factors);
+	free(prepared);
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * ivf_math_internal.h
+ *	  What kmeans.c and rabitq.c share, and the hooks their unit tests and
+ *	  benchmark use.  Consumers of the index math include ivf_math.h only.
+ *
+ * Like ivf_math.h this header includes no PostgreSQL header.
+ */
+#ifndef LANCEDB_IVF_IVF_MATH_INTERNAL_H
+#define LANCEDB_IVF_IVF_MATH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ivf/ivf_math.h"
+
+/*
+ * splitmix64 (Steele, Lea and Flood, OOPSLA 2014): one 64-bit word of state,
+ * good enough statistics for sampling and sign flips, and integer-only, so a
+ * seed means the same sequence on every machine and compiler.
+ */
+static inline uint64_t
+IvfRandomNext(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1), 53 random bits */
+static inline double
+IvfRandomUniform(uint64_t *state)
+{
+	return (double) (IvfRandomNext(state) >> 11) * 0x1p-53;
+}
+
+/* Uniform in [0, bound), bound >= 1 (the modulo bias is below 2^-40 here) */
+static inline uint64_t
+IvfRandomBelow(uint64_t *state, uint64_t bound)
+{
+	return IvfRandomNext(state) % bound;
+}
+
+/*
+ * The kernels behind RabitqEstimate.  They compute the same two integers per
+ * code (see rabitq.c), so they give bit-identical estimates; the choice only
+ * changes speed.  RabitqQueryPrepare stores RabitqKernelBest() in the query;
+ * tests and the benchmark switch it to compare kernels.
+ */
+typedef enum RabitqKernel
+{
+	RABITQ_KERNEL_GENERIC,		/* portable C, __builtin_popcountll */
+	RABITQ_KERNEL_POPCNT,		/* x86-64 POPCNT instruction */
+	RABITQ_KERNEL_AVX512,		/* AVX-512F + VPOPCNTDQ, 8 words a step */
+	RABITQ_KERNEL_COUNT
+} RabitqKernel;
+
+extern bool RabitqKernelAvailable(RabitqKernel kernel);
+extern RabitqKernel RabitqKernelBest(void);
+extern const char *RabitqKernelName(RabitqKernel kernel);
+/* The kernel must be available */
+extern void RabitqQuerySetKernel(RabitqQuery *prepared, RabitqKernel kernel);
+
+/*
+ * Whether the rotation may use its AVX2 code (the default when the CPU has
+ * it); false forces the portable code, which must rotate bit-identically.
+ * Returns the previous setting; true is ignored without AVX2.
+ */
+extern bool RabitqRotationSetAvx2(RabitqRotation *rotation, bool use);
+
+#endif							/* LANCEDB_IVF_IVF_MATH_INTERNAL_H */

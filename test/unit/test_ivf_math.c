@@ -1,0 +1,1003 @@
+/*
+ * test_ivf_math.c
+ *	  Unit tests of the index math (src/ivf/kmeans.c, src/ivf/rabitq.c).
+ *
+ * k-means: planted clusters are found, a seed fixes the result whatever the
+ * thread count, the balance penalty shrinks the largest list, empty clusters
+ * are repaired, KMeansNearest orders by (distance, id), bad input is EINVAL.
+ *
+ * RaBitQ: the rotation is orthogonal (norms, inner products, a Gram matrix),
+ * deterministic, and spreads a one-hot vector over all padded dimensions;
+ * the estimator is unbiased, its error bound holds for >= 99% of pairs, it
+ * ranks well enough that re-ranking the top 100 by estimate finds >= 90% of
+ * the true 10 nearest neighbours, and every kernel gives identical results.
+ *
+ * All data come from fixed seeds; no test depends on timing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ivf/ivf_math.h"
+#include "ivf/ivf_math_internal.h"
+#include "tap.h"
+#include "vector/distance.h"
+
+/* ---- data ---- */
+
+static uint64_t rng;
+
+static double
+Uniform01(void)
+{
+	return IvfRandomUniform(&rng);
+}
+
+/* Standard normal (Box-Muller; only the tests need it) */
+static double
+Gaussian(void)
+{
+	double		u = Uniform01();
+	double		v = Uniform01();
+
+	return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
+}
+
+static void *
+Alloc(size_t bytes)
+{
+	void	   *p = malloc(bytes == 0 ? 1 : bytes);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static float *
+Floats(size_t n)
+{
+	return Alloc(sizeof(float) * n);
+}
+
+/*
+ * n points around 'clusters' centres drawn from N(0, spread^2) per
+ * coordinate, each point its centre plus N(0, noise^2); label[i] its centre
+ * (label may be NULL), centres written to 'centres' when not NULL.
+ */
+static float *
+Clustered(size_t n, int dims, int clusters, double spread, double noise,
+		  int32_t *label, float *centres_out)
+{
+	float	   *data = Floats(n * (size_t) dims);
+	float	   *centres = Floats((size_t) clusters * dims);
+
+	for (size_t i = 0; i < (size_t) clusters * dims; i++)
+		centres[i] = (float) (spread * Gaussian());
+	for (size_t i = 0; i < n; i++)
+	{
+		int			c = (int) (i % (size_t) clusters);
+
+		if (label != NULL)
+			label[i] = c;
+		for (int d = 0; d < dims; d++)
+			data[i * dims + d] = centres[(size_t) c * dims + d] + (float) (noise * Gaussian());
+	}
+	if (centres_out != NULL)
+		memcpy(centres_out, centres, sizeof(float) * (size_t) clusters * dims);
+	free(centres);
+	return data;
+}
+
+static double
+Dot(const float *a, const float *b, int n)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += (double) a[i] * b[i];
+	return s;
+}
+
+static double
+L2Sq(const float *a, const float *b, int n)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		d = (double) a[i] - b[i];
+
+		s += d * d;
+	}
+	return s;
+}
+
+static KMeansOptions
+Options(int k, int iterations, uint64_t seed)
+{
+	KMeansOptions o = {
+		.k = k,
+		.max_iterations = iterations,
+		.seed = seed,
+		.balance = 0.0f,
+		.threads = 1,
+	};
+
+	return o;
+}
+
+static size_t
+LargestList(const float *centroids, int k, int dims, const float *data, size_t n)
+{
+	int32_t    *assignment = Alloc(sizeof(int32_t) * n);
+	size_t	   *counts = calloc((size_t) k, sizeof(size_t));
+	size_t		largest = 0;
+
+	KMeansAssign(centroids, k, dims, data, n, assignment);
+	for (size_t i = 0; i < n; i++)
+		counts[assignment[i]]++;
+	for (int j = 0; j < k; j++)
+		if (counts[j] > largest)
+			largest = counts[j];
+	free(assignment);
+	free(counts);
+	return largest;
+}
+
+/* ---- k-means ---- */
+
+static void
+TestPlanted(void)
+{
+	enum
+	{
+		DIMS = 16, K = 8, PER = 300
+	};
+	size_t		n = (size_t) K * PER;
+	int32_t    *label = Alloc(sizeof(int32_t) * n);
+	int32_t    *assignment = Alloc(sizeof(int32_t) * n);
+	float		planted[K * DIMS];
+	float		centroids[K * DIMS];
+	float	   *data;
+	KMeansOptions o = Options(K, 25, 1);
+	char		error[IVF_MATH_ERROR_SIZE];
+	int			match[K];
+	bool		bijective = true;
+	double		worst = 0.0;
+	bool		pure = true;
+
+	rng = 11;
+	data = Clustered(n, DIMS, K, 30.0, 1.0, label, planted);
+	tap_ok(KMeansTrain(data, n, DIMS, &o, centroids, error) == 0,
+		   "planted: KMeansTrain succeeds");
+
+	/* Each planted centre has its own centroid, within the mean's noise */
+	for (int c = 0; c < K; c++)
+	{
+		int			best = 0;
+
+		for (int j = 1; j < K; j++)
+			if (L2Sq(planted + c * DIMS, centroids + j * DIMS, DIMS) <
+				L2Sq(planted + c * DIMS, centroids + best * DIMS, DIMS))
+				best = j;
+		match[c] = best;
+		if (L2Sq(planted + c * DIMS, centroids + best * DIMS, DIMS) > worst)
+			worst = L2Sq(planted + c * DIMS, centroids + best * DIMS, DIMS);
+		for (int e = 0; e < c; e++)
+			if (match[e] == best)
+				bijective = false;
+	}
+	tap_ok(bijective, "planted: one centroid per planted cluster");
+	/* E|mean - centre|^2 = DIMS / PER = 0.05 */
+	tap_ok(worst < 0.5, "planted: every centroid within 0.5 (squared) of its centre (worst %.3f)",
+		   worst);
+
+	KMeansAssign(centroids, K, DIMS, data, n, assignment);
+	for (size_t i = 0; i < n; i++)
+		if (assignment[i] != match[label[i]])
+			pure = false;
+	tap_ok(pure, "planted: KMeansAssign puts every point in its planted cluster");
+
+	free(label);
+	free(assignment);
+	free(data);
+}
+
+static void
+TestDeterminism(void)
+{
+	enum
+	{
+		DIMS = 32, K = 40
+	};
+	size_t		n = 6000;
+	float	   *data;
+	float	   *a = Floats(K * DIMS);
+	float	   *b = Floats(K * DIMS);
+	KMeansOptions o = Options(K, 12, 77);
+	char		error[IVF_MATH_ERROR_SIZE];
+	bool		ok = true;
+
+	rng = 12;
+	data = Clustered(n, DIMS, 60, 3.0, 1.0, NULL, NULL);
+
+	ok &= KMeansTrain(data, n, DIMS, &o, a, error) == 0;
+	ok &= KMeansTrain(data, n, DIMS, &o, b, error) == 0;
+	tap_ok(ok && memcmp(a, b, sizeof(float) * K * DIMS) == 0,
+		   "determinism: same seed, same centroids");
+
+	for (int threads = 2; threads <= 3; threads++)
+	{
+		o.threads = threads;
+		ok = KMeansTrain(data, n, DIMS, &o, b, error) == 0;
+		tap_ok(ok && memcmp(a, b, sizeof(float) * K * DIMS) == 0,
+			   "determinism: threads = %d gives the centroids of threads = 1", threads);
+	}
+
+	o.balance = 0.5f;
+	o.threads = 1;
+	ok = KMeansTrain(data, n, DIMS, &o, a, error) == 0;
+	o.threads = 2;
+	ok &= KMeansTrain(data, n, DIMS, &o, b, error) == 0;
+	tap_ok(ok && memcmp(a, b, sizeof(float) * K * DIMS) == 0,
+		   "determinism: with balance too, threads = 2 as threads = 1");
+
+	o = Options(K, 12, 78);
+	ok = KMeansTrain(data, n, DIMS, &o, b, error) == 0;
+	o.seed = 77;
+	ok &= KMeansTrain(data, n, DIMS, &o, a, error) == 0;
+	tap_ok(ok && memcmp(a, b, sizeof(float) * K * DIMS) != 0,
+		   "determinism: another seed, other centroids");
+
+	/* No iterations: the seeds, which are data points */
+	o.max_iterations = 0;
+	ok = KMeansTrain(data, n, DIMS, &o, a, error) == 0;
+	for (int j = 0; j < K && ok; j++)
+	{
+		bool		found = false;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = memcmp(a + j * DIMS, data + i * DIMS, sizeof(float) * DIMS) == 0;
+		ok = found;
+	}
+	tap_ok(ok, "max_iterations = 0: every centroid is a data point");
+
+	free(data);
+	free(a);
+	free(b);
+}
+
+/*
+ * A dense core and a sparse halo with the same centre: plain k-means gives
+ * the halo's big, empty-looking cells; a rising penalty on large lists
+ * must shrink the largest one.
+ */
+static void
+TestBalance(void)
+{
+	enum
+	{
+		DIMS = 8, K = 32
+	};
+	size_t		n = 20000;
+	float	   *data = Floats(n * DIMS);
+	float	   *centroids = Floats(K * DIMS);
+	KMeansOptions o = Options(K, 20, 5);
+	char		error[IVF_MATH_ERROR_SIZE];
+	size_t		plain;
+	size_t		balanced;
+	bool		ok;
+
+	rng = 13;
+	for (size_t i = 0; i < n; i++)
+	{
+		/* 1 point in 10 in a wide halo, the rest in a tight skewed core */
+		double		s = (i % 10 == 0) ? 6.0 : 1.0;
+
+		for (int d = 0; d < DIMS; d++)
+			data[i * DIMS + d] = (float) (s * Gaussian() * (d == 0 ? 4.0 : 1.0));
+	}
+
+	ok = KMeansTrain(data, n, DIMS, &o, centroids, error) == 0;
+	plain = LargestList(centroids, K, DIMS, data, n);
+	o.balance = 1.0f;
+	ok &= KMeansTrain(data, n, DIMS, &o, centroids, error) == 0;
+	balanced = LargestList(centroids, K, DIMS, data, n);
+	tap_diag("balance: largest list %zu plain, %zu with balance 1 (fair share %zu)",
+			 plain, balanced, n / K);
+	tap_ok(ok && balanced < plain, "balance: the largest list shrinks (%zu < %zu)",
+		   balanced, plain);
+
+	free(data);
+	free(centroids);
+}
+
+/* Fewer distinct points than clusters: empty clusters are repaired, nothing breaks */
+static void
+TestDuplicates(void)
+{
+	enum
+	{
+		DIMS = 4, K = 6, DISTINCT = 3
+	};
+	size_t		n = 300;
+	float	   *data = Floats(n * DIMS);
+	float		centroids[K * DIMS];
+	KMeansOptions o = Options(K, 10, 3);
+	char		error[IVF_MATH_ERROR_SIZE];
+	bool		finite = true;
+	bool		covered = true;
+
+	for (size_t i = 0; i < n; i++)
+		for (int d = 0; d < DIMS; d++)
+			data[i * DIMS + d] = (float) ((int) (i % DISTINCT) * 10 + d);
+
+	tap_ok(KMeansTrain(data, n, DIMS, &o, centroids, error) == 0,
+		   "duplicates: k = %d on %d distinct points succeeds", K, DISTINCT);
+	for (int i = 0; i < K * DIMS; i++)
+		finite &= isfinite(centroids[i]) != 0;
+	tap_ok(finite, "duplicates: all centroids finite");
+	for (int p = 0; p < DISTINCT; p++)
+	{
+		bool		near = false;
+
+		for (int j = 0; j < K; j++)
+			near |= L2Sq(data + p * DIMS, centroids + j * DIMS, DIMS) < 1e-6;
+		covered &= near;
+	}
+	tap_ok(covered, "duplicates: every distinct point has a centroid on it");
+
+	/* n == k: every point its own cluster */
+	o = Options(DISTINCT, 5, 4);
+	tap_ok(KMeansTrain(data, DISTINCT, DIMS, &o, centroids, error) == 0 &&
+		   LargestList(centroids, DISTINCT, DIMS, data, DISTINCT) == 1,
+		   "n == k: one point per cluster");
+	free(data);
+}
+
+/*
+ * Lloyd can empty a cluster: three far groups, and the data built so that
+ * the seeds can land two in one group.  Whatever the seeds, the result must
+ * give every group a centroid once the repair has split the largest.
+ */
+static void
+TestRepair(void)
+{
+	enum
+	{
+		DIMS = 2, K = 12
+	};
+	size_t		n = 3000;
+	float	   *data = Floats(n * DIMS);
+	float	   *centroids = Floats(K * DIMS);
+	int32_t    *assignment = Alloc(sizeof(int32_t) * n);
+	size_t		counts[K] = {0};
+	char		error[IVF_MATH_ERROR_SIZE];
+	int			nonempty = 0;
+	bool		ok = true;
+
+	rng = 14;
+	/* A line of points: k-means++ seeds, Lloyd moves them, none ends empty */
+	for (size_t i = 0; i < n; i++)
+	{
+		data[i * DIMS] = (float) Uniform01();
+		data[i * DIMS + 1] = (float) (0.01 * Uniform01());
+	}
+	for (uint64_t seed = 1; seed <= 20 && ok; seed++)
+	{
+		KMeansOptions o = Options(K, 30, seed);
+
+		o.balance = 2.0f;		/* a strong penalty empties clusters now and then */
+		ok = KMeansTrain(data, n, DIMS, &o, centroids, error) == 0;
+		KMeansAssign(centroids, K, DIMS, data, n, assignment);
+		memset(counts, 0, sizeof(counts));
+		for (size_t i = 0; i < n; i++)
+			counts[assignment[i]]++;
+		nonempty = 0;
+		for (int j = 0; j < K; j++)
+			nonempty += counts[j] > 0;
+		if (nonempty != K)
+			ok = false;
+	}
+	tap_ok(ok, "repair: every cluster non-empty on spread data, 20 seeds with balance 2");
+
+	free(data);
+	free(centroids);
+	free(assignment);
+}
+
+static void
+TestNearest(void)
+{
+	enum
+	{
+		DIMS = 24, K = 600
+	};
+	const VectorKernels *kernels = VectorKernelsBest();
+	float	   *centroids = Floats(K * DIMS);
+	float		query[DIMS];
+	int32_t		ids[K];
+	float		distances[K];
+	float		exact[K];
+	int32_t		assignment[1];
+	bool		ordered = true;
+	bool		complete = true;
+	bool		ties = true;
+
+	rng = 15;
+	for (int i = 0; i < K * DIMS; i++)
+		centroids[i] = (float) Gaussian();
+	/* Copies: 7 equals 300 and 599, so ties must come out 7, 300, 599 */
+	memcpy(centroids + 300 * DIMS, centroids + 7 * DIMS, sizeof(float) * DIMS);
+	memcpy(centroids + 599 * DIMS, centroids + 7 * DIMS, sizeof(float) * DIMS);
+
+	for (int trial = 0; trial < 20; trial++)
+	{
+		int			count = trial == 0 ? K : trial == 1 ? 1 : 1 + (int) (Uniform01() * 40);
+
+		for (int d = 0; d < DIMS; d++)
+			query[d] = trial == 2 ? centroids[7 * DIMS + d] : (float) Gaussian();
+		for (int j = 0; j < K; j++)
+			exact[j] = kernels->l2_squared(query, centroids + j * DIMS, DIMS);
+
+		KMeansNearest(centroids, K, DIMS, query, count, ids, distances);
+		for (int r = 0; r < count; r++)
+		{
+			int			rank = 0;
+
+			/* the r-th must have exactly r centroids before it in (distance, id) order */
+			if (distances[r] != exact[ids[r]])
+				complete = false;
+			for (int j = 0; j < K; j++)
+				if (exact[j] < exact[ids[r]] || (exact[j] == exact[ids[r]] && j < ids[r]))
+					rank++;
+			if (rank != r)
+				ordered = false;
+		}
+		if (trial == 2)
+			ties = ids[0] == 7 && ids[1] == 300 && ids[2] == 599 && distances[0] == 0.0f;
+		KMeansAssign(centroids, K, DIMS, query, 1, assignment);
+		if (assignment[0] != ids[0])
+			ordered = false;
+	}
+	tap_ok(complete, "nearest: distances are the kernel's squared L2");
+	tap_ok(ordered, "nearest: nearest first, ties by id, KMeansAssign agrees (k = %d)", K);
+	tap_ok(ties, "nearest: equal centroids come out 7, 300, 599");
+	free(centroids);
+}
+
+static void
+TestErrors(void)
+{
+	float		data[8 * 2] = {0};
+	float		centroids[8 * 2];
+	char		error[IVF_MATH_ERROR_SIZE];
+	KMeansOptions o = Options(2, 5, 1);
+
+	o.k = 0;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, error) == EINVAL && error[0] != '\0',
+		   "errors: k = 0 is EINVAL (%s)", error);
+	o.k = 9;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, error) == EINVAL,
+		   "errors: k > n is EINVAL (%s)", error);
+	o.k = 2;
+	tap_ok(KMeansTrain(data, 8, 0, &o, centroids, error) == EINVAL,
+		   "errors: dims = 0 is EINVAL (%s)", error);
+	o.max_iterations = -1;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, error) == EINVAL,
+		   "errors: negative iterations is EINVAL (%s)", error);
+	o.max_iterations = 5;
+	o.balance = NAN;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, error) == EINVAL,
+		   "errors: NaN balance is EINVAL (%s)", error);
+	o.balance = 0.0f;
+	data[5] = INFINITY;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, error) == EINVAL,
+		   "errors: an infinite value is EINVAL (%s)", error);
+	data[5] = NAN;
+	tap_ok(KMeansTrain(data, 8, 2, &o, centroids, NULL) == EINVAL,
+		   "errors: NaN is EINVAL, NULL error buffer allowed");
+}
+
+/* ---- the rotation ---- */
+
+static const int test_dims[] = {1, 63, 64, 65, 129, 784, 1536, 16000};
+#define NUM_TEST_DIMS ((int) (sizeof(test_dims) / sizeof(test_dims[0])))
+
+static void
+TestRotation(void)
+{
+	bool		sizes = true;
+
+	tap_ok(RabitqRotationCreate(0, 1) == NULL && RabitqRotationCreate(16001, 1) == NULL,
+		   "rotation: dims 0 and 16001 are refused");
+
+	for (int t = 0; t < NUM_TEST_DIMS; t++)
+	{
+		int			dims = test_dims[t];
+		RabitqRotation *r = RabitqRotationCreate(dims, 42);
+		RabitqRotation *same = RabitqRotationCreate(dims, 42);
+		RabitqRotation *other = RabitqRotationCreate(dims, 43);
+		int			d = RabitqPaddedDims(r);
+		float	   *x = Floats(dims);
+		float	   *y = Floats(dims);
+		float	   *rx = Floats(d);
+		float	   *ry = Floats(d);
+		float	   *rx2 = Floats(d);
+		double		worst_norm = 0.0;
+		double		worst_dot = 0.0;
+		double		max_coord = 0.0;
+		double		first_half = 0.0;
+		bool		deterministic = true;
+
+		sizes &= d % 64 == 0 && d >= dims && d < dims + 64 &&
+			RabitqCodeBytes(r) == (size_t) d / 8;
+
+		rng = 16 + (uint64_t) dims;
+		for (int trial = 0; trial < 8; trial++)
+		{
+			double		nx,
+						ny,
+						dot;
+
+			for (int i = 0; i < dims; i++)
+			{
+				x[i] = (float) Gaussian();
+				/* correlated with x, so the inner product is not ~0 */
+				y[i] = (float) (0.6 * x[i] + Gaussian());
+			}
+			RabitqRotate(r, x, rx);
+			RabitqRotate(r, y, ry);
+			nx = Dot(x, x, dims);
+			ny = Dot(y, y, dims);
+			dot = Dot(x, y, dims);
+			worst_norm = fmax(worst_norm, fabs(Dot(rx, rx, d) - nx) / nx);
+			worst_dot = fmax(worst_dot, fabs(Dot(rx, ry, d) - dot) / sqrt(nx * ny));
+
+			RabitqRotate(same, x, rx2);
+			deterministic &= memcmp(rx, rx2, sizeof(float) * d) == 0;
+			RabitqRotate(other, x, rx2);
+			deterministic &= memcmp(rx, rx2, sizeof(float) * d) != 0 || dims == 0;
+		}
+		/* 20 roundings deep at most per coordinate: 1e-5 is ~100 ulps of slack */
+		tap_ok(worst_norm < 1e-5 && worst_dot < 1e-5,
+			   "rotation: dims %d (padded %d) keeps norms (%.2g) and inner products (%.2g)",
+			   dims, d, worst_norm, worst_dot);
+		tap_ok(deterministic, "rotation: dims %d: same seed same result, other seed other",
+			   dims);
+
+		/* The portable code and the AVX2 code rotate bit for bit alike */
+		if (RabitqRotationSetAvx2(r, false))
+		{
+			RabitqRotate(r, x, rx2);
+			RabitqRotationSetAvx2(r, true);
+			RabitqRotate(r, x, rx);
+			tap_ok(memcmp(rx, rx2, sizeof(float) * d) == 0,
+				   "rotation: dims %d: portable and AVX2 code agree bit for bit", dims);
+		}
+		else
+			tap_skip("no AVX2 on this CPU", "rotation: dims %d: portable and AVX2 code agree",
+					 dims);
+
+		/* A one-hot vector ends up spread over all of D */
+		memset(x, 0, sizeof(float) * dims);
+		x[0] = 1.0f;
+		RabitqRotate(r, x, rx);
+		for (int i = 0; i < d; i++)
+		{
+			max_coord = fmax(max_coord, fabs(rx[i]) * sqrt((double) d));
+			if (i < d / 2)
+				first_half += (double) rx[i] * rx[i];
+		}
+		tap_ok(max_coord < 6.0 && first_half > 0.3 && first_half < 0.7,
+			   "rotation: dims %d spreads e_0: max |y_i| sqrt(D) = %.2f, first half %.2f",
+			   dims, max_coord, first_half);
+
+		RabitqRotationFree(r);
+		RabitqRotationFree(same);
+		RabitqRotationFree(other);
+		free(x);
+		free(y);
+		free(rx);
+		free(ry);
+		free(rx2);
+	}
+	tap_ok(sizes, "rotation: padded dims the next multiple of 64, codes padded / 8 bytes");
+
+	/* The Gram matrix of rotated basis vectors, a non-power-of-two D */
+	{
+		int			dims = 129;
+		RabitqRotation *r = RabitqRotationCreate(dims, 9);
+		int			d = RabitqPaddedDims(r);
+		float	   *basis = Floats((size_t) dims * d);
+		float	   *e = Floats(dims);
+		double		worst = 0.0;
+
+		for (int i = 0; i < dims; i++)
+		{
+			memset(e, 0, sizeof(float) * dims);
+			e[i] = 1.0f;
+			RabitqRotate(r, e, basis + (size_t) i * d);
+		}
+		for (int i = 0; i < dims; i++)
+			for (int j = 0; j <= i; j++)
+				worst = fmax(worst, fabs(Dot(basis + (size_t) i * d, basis + (size_t) j * d, d) -
+										 (i == j ? 1.0 : 0.0)));
+		tap_ok(worst < 1e-6, "rotation: Gram matrix of the rotated basis (dims 129, D %d) "
+			   "is the identity to %.2g", d, worst);
+		RabitqRotationFree(r);
+		free(basis);
+		free(e);
+	}
+}
+
+/* ---- RaBitQ ---- */
+
+typedef struct Encoded
+{
+	RabitqRotation *rotation;
+	size_t		code_bytes;
+	uint8_t    *codes;
+	RabitqFactors *factors;
+} Encoded;
+
+static void
+Encode(Encoded *e, int dims, const float *data, size_t n, const float *centroid,
+	   uint64_t seed)
+{
+	e->rotation = RabitqRotationCreate(dims, seed);
+	e->code_bytes = RabitqCodeBytes(e->rotation);
+	e->codes = Alloc(e->code_bytes * n);
+	e->factors = Alloc(sizeof(RabitqFactors) * n);
+	for (size_t i = 0; i < n; i++)
+		RabitqEncode(e->rotation, data + i * dims, centroid, e->codes + i * e->code_bytes,
+					 &e->factors[i]);
+}
+
+static void
+EncodedFree(Encoded *e)
+{
+	RabitqRotationFree(e->rotation);
+	free(e->codes);
+	free(e->factors);
+}
+
+/*
+ * Unbiasedness and the bound, on n vectors around one centroid and nq
+ * queries, half of them near a data vector (so the inner products cover
+ * more than ~0), under ROTATIONS rotations (seeds).  Errors are relative to
+ * |o - c| |q - c|.
+ *
+ * Unbiased means: averaged over rotations.  Under one rotation the pairs
+ * share the rotation's error (at dims 1 every residual is +-e_0, so every
+ * pair has the same relative error), so the test compares the mean of the
+ * per-rotation means with their standard error.
+ *
+ * The bound is epsilon_0 = 1.9 standard deviations of a nearly normal error,
+ * so it must hold for about 94% of pairs (P(|Z| <= 1.9) = 94.3%); scaled to
+ * RABITQ_EPSILON_99 = 2.7 it must hold for 99% (P(|Z| <= 2.7) = 99.3%).
+ */
+#define ROTATIONS 8
+
+static void
+TestEstimates(int dims, size_t n, int nq)
+{
+	float	   *centroid = Floats(dims);
+	float	   *data = Floats(n * dims);
+	float	   *query = Floats(dims);
+	float	   *estimate = Floats(n);
+	float	   *error = Floats(n);
+	float	   *other_estimate = Floats(n);
+	float	   *other_error = Floats(n);
+	double		rotation_mean[ROTATIONS];
+	double		sum_sq = 0.0;
+	size_t		pairs = 0,
+				within = 0,
+				within99 = 0;
+	bool		factors_ok = true;
+	bool		kernels_agree = true;
+	bool		accessors = true;
+	bool		rotated_agree = true;
+	float	   *rotated_query = Floats(RABITQ_MAX_PADDED);
+	float	   *rotated_centroid = Floats(RABITQ_MAX_PADDED);
+
+	rng = 17 + (uint64_t) dims;
+	for (int d = 0; d < dims; d++)
+		centroid[d] = (float) Gaussian();
+	for (size_t i = 0; i < n * dims; i++)
+		data[i] = centroid[i % dims] + (float) (0.5 * Gaussian());
+
+	for (int rot = 0; rot < ROTATIONS; rot++)
+	{
+		Encoded		e;
+		RabitqQuery *prepared;
+		double		sum = 0.0;
+		size_t		rotation_pairs = 0;
+
+		Encode(&e, dims, data, n, centroid, 1000 * (uint64_t) dims + (uint64_t) rot);
+		prepared = Alloc(RabitqQuerySize(e.rotation));
+
+		for (size_t i = 0; i < n && rot == 0; i++)
+		{
+			double		norm = sqrt(L2Sq(data + i * dims, centroid, dims));
+			double		cdot = 0.0;
+
+			for (int d = 0; d < dims; d++)
+				cdot += ((double) data[i * dims + d] - centroid[d]) * centroid[d];
+			factors_ok &= fabs(e.factors[i].residual_norm - norm) <= 1e-5 * norm &&
+				fabs(e.factors[i].centroid_dot - cdot) <=
+				1e-4 * (norm * sqrt(Dot(centroid, centroid, dims))) &&
+				e.factors[i].code_dot > 0.0f && e.factors[i].code_dot <= 1.0f + 1e-6f;
+		}
+
+		for (int j = 0; j < nq; j++)
+		{
+			const float *near = data + (size_t) (j % n) * dims;
+
+			for (int d = 0; d < dims; d++)
+				query[d] = (j % 2 == 0) ? near[d] + (float) (0.2 * Gaussian())
+					: centroid[d] + (float) (0.5 * Gaussian());
+			RabitqQueryPrepare(e.rotation, query, centroid, prepared);
+			accessors &= fabs(RabitqQueryResidualNormSquared(prepared) -
+							  L2Sq(query, centroid, dims)) <= 1e-5 * L2Sq(query, centroid, dims) &&
+				fabs(RabitqQueryCentroidDot(prepared) - Dot(query, centroid, dims)) <=
+				1e-5 * sqrt(Dot(query, query, dims) * Dot(centroid, centroid, dims));
+			/* Prepared from rotated vectors: the same up to float rounding */
+			RabitqRotate(e.rotation, query, rotated_query);
+			RabitqRotate(e.rotation, centroid, rotated_centroid);
+			RabitqQueryPrepareRotated(e.rotation, rotated_query, rotated_centroid, prepared);
+			RabitqEstimate(prepared, e.codes, e.factors, n, other_estimate, other_error);
+			RabitqQueryPrepare(e.rotation, query, centroid, prepared);
+			RabitqEstimate(prepared, e.codes, e.factors, n, estimate, error);
+			for (size_t i = 0; i < n; i++)
+				rotated_agree &= fabs(other_estimate[i] - estimate[i]) <= 0.02 * error[i] + 1e-6 &&
+					fabs(other_error[i] - error[i]) <= 1e-3 * error[i] + 1e-6;
+
+			for (int k = 0; k < RABITQ_KERNEL_COUNT; k++)
+			{
+				if (!RabitqKernelAvailable((RabitqKernel) k))
+					continue;
+				RabitqQuerySetKernel(prepared, (RabitqKernel) k);
+				RabitqEstimate(prepared, e.codes, e.factors, n, other_estimate, other_error);
+				kernels_agree &= memcmp(estimate, other_estimate, sizeof(float) * n) == 0 &&
+					memcmp(error, other_error, sizeof(float) * n) == 0;
+			}
+
+			for (size_t i = 0; i < n; i++)
+			{
+				const float *o = data + i * dims;
+				double		truth = 0.0;
+				double		scale = sqrt(L2Sq(o, centroid, dims) * L2Sq(query, centroid, dims));
+				double		miss = estimate[i] - truth;
+
+				for (int d = 0; d < dims; d++)
+					truth += ((double) o[d] - centroid[d]) * ((double) query[d] - centroid[d]);
+				miss = estimate[i] - truth;
+				sum += miss / scale;
+				sum_sq += (miss / scale) * (miss / scale);
+				within += fabs(miss) <= error[i];
+				within99 += fabs(miss) <= error[i] * (RABITQ_EPSILON_99 / RABITQ_EPSILON0);
+				rotation_pairs++;
+			}
+		}
+		rotation_mean[rot] = sum / rotation_pairs;
+		pairs += rotation_pairs;
+		EncodedFree(&e);
+		free(prepared);
+	}
+
+	{
+		double		mean = 0.0,
+					spread = 0.0,
+					se;
+		double		sd = sqrt(sum_sq / pairs);
+
+		for (int r = 0; r < ROTATIONS; r++)
+			mean += rotation_mean[r] / ROTATIONS;
+		for (int r = 0; r < ROTATIONS; r++)
+			spread += (rotation_mean[r] - mean) * (rotation_mean[r] - mean);
+		se = sqrt(spread / (ROTATIONS - 1) / ROTATIONS);
+
+		tap_ok(factors_ok, "rabitq dims %d: factors (|o - c|, <o - c, c>, code_dot in (0, 1])",
+			   dims);
+		tap_ok(accessors, "rabitq dims %d: |q - c|^2 and <q, c> of the prepared query", dims);
+		/* 4 standard errors, plus 1% of the spread for the few rotations */
+		tap_ok(fabs(mean) <= 4.0 * se + 0.01 * sd,
+			   "rabitq dims %d: unbiased over %d rotations, mean relative error %.2g "
+			   "(standard error %.2g; one pair's rms %.2g)", dims, ROTATIONS, mean, se, sd);
+		tap_ok((double) within / pairs >= 0.93,
+			   "rabitq dims %d: the epsilon_0 = 1.9 bound holds for %.2f%% of %zu pairs (>= 93%%)",
+			   dims, 100.0 * within / pairs, pairs);
+		tap_ok((double) within99 / pairs >= 0.99,
+			   "rabitq dims %d: scaled to epsilon 2.7 it holds for %.2f%% (>= 99%%)",
+			   dims, 100.0 * within99 / pairs);
+		tap_ok(kernels_agree, "rabitq dims %d: every available kernel gives identical results",
+			   dims);
+		tap_ok(rotated_agree, "rabitq dims %d: RabitqQueryPrepareRotated estimates as "
+			   "RabitqQueryPrepare (within 2%% of the bound)", dims);
+	}
+	free(rotated_query);
+	free(rotated_centroid);
+
+	free(centroid);
+	free(data);
+	free(query);
+	free(estimate);
+	free(error);
+	free(other_estimate);
+	free(other_error);
+}
+
+/* o == c and q == c: zero estimates and bounds, nothing NaN */
+static void
+TestDegenerate(void)
+{
+	int			dims = 65;
+	float		c[65],
+				o[65],
+				q[65];
+	RabitqRotation *r = RabitqRotationCreate(dims, 5);
+	uint8_t		codes[2 * 16];
+	RabitqFactors f[2];
+	RabitqQuery *prepared = Alloc(RabitqQuerySize(r));
+	float		estimate[2],
+				error[2];
+
+	rng = 18;
+	for (int d = 0; d < dims; d++)
+	{
+		c[d] = (float) Gaussian();
+		o[d] = (float) Gaussian();
+		q[d] = (float) Gaussian();
+	}
+	RabitqEncode(r, c, c, codes, &f[0]);
+	RabitqEncode(r, o, c, codes + 16, &f[1]);
+	RabitqQueryPrepare(r, q, c, prepared);
+	RabitqEstimate(prepared, codes, f, 2, estimate, error);
+	tap_ok(f[0].residual_norm == 0.0f && estimate[0] == 0.0f && error[0] == 0.0f,
+		   "degenerate: o == c estimates 0 with bound 0");
+	RabitqQueryPrepare(r, c, c, prepared);
+	RabitqEstimate(prepared, codes, f, 2, estimate, error);
+	tap_ok(estimate[0] == 0.0f && estimate[1] == 0.0f && error[1] == 0.0f &&
+		   RabitqQueryResidualNormSquared(prepared) == 0.0f,
+		   "degenerate: q == c estimates 0 with bound 0");
+	RabitqRotationFree(r);
+	free(prepared);
+}
+
+static const float *sort_key;	/* what CompareByDistance orders by */
+
+static int
+CompareByDistance(const void *a, const void *b)
+{
+	const float *dist = sort_key;
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	if (dist[x] != dist[y])
+		return dist[x] < dist[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The index's use: clustered data in IVF lists, each vector encoded against
+ * its list's centroid; per query, estimate the distance to every vector
+ * (every list), re-rank the 100 best estimates exactly, and compare the top
+ * 10 with the exact top 10.
+ */
+static void
+TestRecall(int dims)
+{
+	enum
+	{
+		N = 8000, LISTS = 24, QUERIES = 40, RERANK = 100, TOP = 10
+	};
+	const VectorKernels *kernels = VectorKernelsBest();
+	float	   *data;
+	float	   *centroids = Floats((size_t) LISTS * dims);
+	int32_t    *list = Alloc(sizeof(int32_t) * N);
+	int32_t    *order = Alloc(sizeof(int32_t) * N);
+	int32_t    *truth = Alloc(sizeof(int32_t) * N);
+	float	   *approx = Floats(N);
+	float	   *exact = Floats(N);
+	float	   *query = Floats(dims);
+	float		estimate[1],
+				error[1];
+	RabitqRotation *r = RabitqRotationCreate(dims, 99);
+	size_t		cb = RabitqCodeBytes(r);
+	uint8_t    *codes = Alloc(cb * N);
+	RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * N);
+	RabitqQuery *prepared = Alloc(RabitqQuerySize(r) * LISTS);
+	size_t		qsize = RabitqQuerySize(r);
+	KMeansOptions o = Options(LISTS, 10, 1);
+	char		msg[IVF_MATH_ERROR_SIZE];
+	int			found = 0;
+
+	rng = 19 + (uint64_t) dims;
+	data = Clustered(N, dims, 100, 1.0, 0.5, NULL, NULL);
+	tap_ok(KMeansTrain(data, N, dims, &o, centroids, msg) == 0,
+		   "recall dims %d: k-means of the lists", dims);
+	KMeansAssign(centroids, LISTS, dims, data, N, list);
+	for (int i = 0; i < N; i++)
+		RabitqEncode(r, data + (size_t) i * dims, centroids + (size_t) list[i] * dims,
+					 codes + i * cb, &factors[i]);
+
+	for (int j = 0; j < QUERIES; j++)
+	{
+		const float *base = data + (size_t) ((j * 7919) % N) * dims;
+
+		for (int d = 0; d < dims; d++)
+			query[d] = base[d] + (float) (0.5 * Gaussian());
+		for (int l = 0; l < LISTS; l++)
+			RabitqQueryPrepare(r, query, centroids + (size_t) l * dims,
+							   (RabitqQuery *) ((char *) prepared + l * qsize));
+		for (int i = 0; i < N; i++)
+		{
+			RabitqQuery *pq = (RabitqQuery *) ((char *) prepared + list[i] * qsize);
+
+			RabitqEstimate(pq, codes + i * cb, &factors[i], 1, estimate, error);
+			approx[i] = factors[i].residual_norm * factors[i].residual_norm +
+				RabitqQueryResidualNormSquared(pq) - 2.0f * estimate[0];
+			exact[i] = kernels->l2_squared(query, data + (size_t) i * dims, dims);
+			order[i] = i;
+			truth[i] = i;
+		}
+		sort_key = approx;
+		qsort(order, N, sizeof(int32_t), CompareByDistance);
+		sort_key = exact;
+		qsort(truth, N, sizeof(int32_t), CompareByDistance);
+		/* re-rank the candidates exactly */
+		qsort(order, RERANK, sizeof(int32_t), CompareByDistance);
+		for (int a = 0; a < TOP; a++)
+			for (int b = 0; b < TOP; b++)
+				found += order[a] == truth[b];
+	}
+	{
+		double		recall = (double) found / (QUERIES * TOP);
+
+		tap_ok(recall >= 0.9, "recall dims %d: recall@%d after re-ranking %d by estimate = %.3f",
+			   dims, TOP, RERANK, recall);
+	}
+
+	RabitqRotationFree(r);
+	free(data);
+	free(centroids);
+	free(list);
+	free(order);
+	free(truth);
+	free(approx);
+	free(exact);
+	free(query);
+	free(codes);
+	free(factors);
+	free(prepared);
+}
+
+int
+main(void)
+{
+	tap_diag("distance kernels: %s; rabitq kernel: %s", VectorKernelsBest()->name,
+			 RabitqKernelName(RabitqKernelBest()));
+
+	TestPlanted();
+	TestDeterminism();
+	TestBalance();
+	TestDuplicates();
+	TestRepair();
+	TestNearest();
+	TestErrors();
+
+	TestRotation();
+	for (int t = 0; t < NUM_TEST_DIMS; t++)
+	{
+		int			dims = test_dims[t];
+
+		TestEstimates(dims, dims >= 10000 ? 40 : 200, dims >= 10000 ? 8 : 25);
+	}
+	TestDegenerate();
+	TestRecall(128);
+	TestRecall(784);
+	return tap_done();
+}

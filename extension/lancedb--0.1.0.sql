@@ -288,3 +288,22 @@ REVOKE ALL ON FUNCTION lancedb_debug_side_files(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION lancedb_debug_side_read(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION lancedb_debug_side_retire(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION lancedb_debug_side_storage(regclass) FROM PUBLIC;
+
+-- lance_ivf: IVF lists with RaBitQ codes and exact re-ranking (src/ivf/)
+
+CREATE FUNCTION lance_ivf_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE ACCESS METHOD lance_ivf TYPE INDEX HANDLER lance_ivf_handler;
+COMMENT ON ACCESS METHOD lance_ivf IS
+	'IVF index with RaBitQ codes and exact re-ranking, its lists in Lance side files';
+
+-- Support function 1 names the distance the operator class orders by.
+CREATE OPERATOR CLASS vector_l2_ops DEFAULT FOR TYPE vector USING lance_ivf AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l2_distance(vector, vector);
+CREATE OPERATOR CLASS vector_ip_ops FOR TYPE vector USING lance_ivf AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING lance_ivf AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);

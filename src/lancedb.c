@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "ivf/ivf.h"
 #include "storage/io.h"
 #include "storage/side_storage.h"
 #include "utils/guc.h"
@@ -28,5 +29,6 @@ _PG_init(void)
 	VectorInit();
 	LanceIoInit();				/* settings only, unless a debug setting says so */
 	SideStorageInit();			/* WAL resource manager, drop hook */
+	IvfInit();					/* lance_ivf's index options and settings */
 	MarkGUCPrefixReserved("lancedb");
 }

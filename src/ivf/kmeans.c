@@ -267,6 +267,8 @@ SiftDown(int32_t *ids, float *distances, int size, int i)
 		int			largest = i;
 		int			l = 2 * i + 1;
 		int			r = l + 1;
+		int32_t		ti;
+		float		td;
 
 		if (l < size && After(distances[l], ids[l], distances[largest], ids[largest]))
 			largest = l;
@@ -274,9 +276,8 @@ SiftDown(int32_t *ids, float *distances, int size, int i)
 			largest = r;
 		if (largest == i)
 			return;
-
-		int32_t		ti = ids[i];
-		float		td = distances[i];
+		ti = ids[i];
+		td = distances[i];
 
 		ids[i] = ids[largest];
 		distances[i] = distances[largest];
@@ -319,12 +320,13 @@ KMeansNearest(const float *centroids, int k, int dims, const float *query,
 				while (i > 0)
 				{
 					int			parent = (i - 1) / 2;
+					int32_t		ti;
+					float		td;
 
 					if (!After(distances[i], ids[i], distances[parent], ids[parent]))
 						break;
-
-					int32_t		ti = ids[i];
-					float		td = distances[i];
+					ti = ids[i];
+					td = distances[i];
 
 					ids[i] = ids[parent];
 					distances[i] = distances[parent];

@@ -1,0 +1,158 @@
+-- lance_ivf: builds, scans in distance order with exact distances, agrees
+-- with exact search at full probes, finds fresh rows, forgets deleted ones.
+
+-- The k nearest rows of ivf_t by the given operator, through a lance_ivf
+-- index (index => true; it fails if the plan does not use one) or by exact
+-- search: their ids (ties by id), or with distances => true their distances
+-- as the operator computes them, to 6 places (so that rows whose distances
+-- differ only in float rounding cannot make two equally good answers differ).
+CREATE FUNCTION ivf_knn(op text, q vector, k int, index bool, filter text DEFAULT 'true',
+						distances bool DEFAULT false)
+RETURNS numeric[] LANGUAGE plpgsql AS $$
+DECLARE
+	query text := format('SELECT id, v %s $1 AS d FROM ivf_t WHERE %s ORDER BY v %s $1 LIMIT %s',
+						 op, filter, op, k);
+	plan text;
+	result numeric[];
+	agg text := CASE WHEN distances THEN 'array_agg(round(d::numeric, 6) ORDER BY d, id)'
+					 ELSE 'array_agg(id ORDER BY d, id)' END;
+BEGIN
+	PERFORM set_config('enable_seqscan', CASE WHEN index THEN 'off' ELSE 'on' END, true);
+	PERFORM set_config('enable_indexscan', CASE WHEN index THEN 'on' ELSE 'off' END, true);
+	PERFORM set_config('enable_bitmapscan', 'off', true);
+	IF index THEN
+		FOR plan IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query USING q LOOP
+			IF plan LIKE '%Index Scan using ivf_%' THEN
+				EXECUTE format('SELECT %s FROM (%s) s', agg, query) INTO result USING q;
+				RETURN result;
+			END IF;
+		END LOOP;
+		RAISE EXCEPTION 'no lance_ivf index scan for %', query;
+	END IF;
+	EXECUTE format('SELECT %s FROM (%s) s', agg, query) INTO result USING q;
+	RETURN result;
+END
+$$;
+
+-- build on an empty table, then rows arrive through the delta area
+CREATE TABLE ivf_t (id int PRIMARY KEY, v vector(3));
+CREATE INDEX ivf_l2 ON ivf_t USING lance_ivf (v);
+SELECT ivf_knn('<->', '[0,0,0]', 3, true);
+INSERT INTO ivf_t VALUES (1, '[1,0,0]'), (2, '[0,2,0]'), (3, '[0,0,3]'), (4, NULL);
+SELECT ivf_knn('<->', '[0,0,0]', 10, true);
+SELECT id, v <-> '[0,0,0]' AS d FROM ivf_t ORDER BY v <-> '[0,0,0]' LIMIT 2;
+DROP TABLE ivf_t;
+
+-- a tiny table: fewer rows than the default lists
+CREATE TABLE ivf_t (id int PRIMARY KEY, v vector(3));
+INSERT INTO ivf_t VALUES (1, '[1,1,1]'), (2, '[2,2,2]'), (3, NULL);
+CREATE INDEX ivf_l2 ON ivf_t USING lance_ivf (v);
+SELECT ivf_knn('<->', '[0,0,0]', 5, true);
+DROP TABLE ivf_t;
+
+-- a normal table: 3000 rows of 16 dimensions in clusters, some NULL
+CREATE TABLE ivf_t (id int PRIMARY KEY, v vector(16));
+INSERT INTO ivf_t
+SELECT i, CASE WHEN i % 100 = 0 THEN NULL ELSE
+	array_agg((i % 7) * 3 + sin(i * 1.3 + d) ORDER BY d)::vector(16) END
+FROM generate_series(1, 3000) i, generate_series(1, 16) d GROUP BY i;
+CREATE INDEX ivf_l2 ON ivf_t USING lance_ivf (v vector_l2_ops) WITH (lists = 20);
+CREATE INDEX ivf_ip ON ivf_t USING lance_ivf (v vector_ip_ops) WITH (lists = 20);
+CREATE INDEX ivf_cos ON ivf_t USING lance_ivf (v vector_cosine_ops) WITH (lists = 20);
+SELECT count(*) AS segments FROM lancedb_catalog.side_file;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <#> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
+-- without ORDER BY ... LIMIT the index is of no use
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id < 10;
+
+-- at full probes every operator class agrees with exact search
+SET lance_ivf.probes = 20;
+SELECT op, count(*) FILTER (WHERE ivf_knn(op, q, 10, true, distances => true)
+								= ivf_knn(op, q, 10, false, distances => true)) AS agree,
+	   count(*) AS queries
+FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op),
+	 (SELECT v AS q FROM ivf_t WHERE id % 300 = 7) q
+GROUP BY op ORDER BY op;
+-- and returns the exact distances (no recheck)
+SET enable_seqscan = off;
+SELECT bool_and(abs(d - (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) < 1e-9) AS exact_distances
+FROM (SELECT v, v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d FROM ivf_t
+	  ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 50) s;
+RESET enable_seqscan;
+
+-- at the default probes, recall is still high on this data
+RESET lance_ivf.probes;
+SELECT sum(cardinality(ARRAY(SELECT unnest(ivf_knn('<->', q, 10, true))
+							 INTERSECT SELECT unnest(ivf_knn('<->', q, 10, false))))) / 100.0 >= 0.9
+	   AS recall_at_least_90_percent
+FROM (SELECT v AS q FROM ivf_t WHERE id % 30 = 1 LIMIT 10) q;
+
+-- a filter that keeps 1% of the rows still gets its LIMIT rows, the right ones
+SET lance_ivf.probes = 1;
+SELECT ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id % 100 = 1')
+	 = ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, false, 'id % 100 = 1')
+	 AS filtered_gets_its_rows;
+SELECT cardinality(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id % 100 = 1'))
+	 AS filtered_rows;
+-- with a budget it may stop early, but never errors
+SET lance_ivf.max_candidates = 100;
+SELECT cardinality(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id % 100 = 1'))
+	 <= 10 AS budget_respected;
+RESET lance_ivf.max_candidates;
+RESET lance_ivf.probes;
+
+-- inserts after the build are found at once; deletes and VACUUM forget rows
+INSERT INTO ivf_t VALUES (5000, '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]');
+SELECT (ivf_knn('<->', '[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]', 1, true))[1]
+	AS inserted_row_found;
+DELETE FROM ivf_t WHERE id % 3 = 0 OR id = 5000;
+VACUUM ivf_t;
+SET lance_ivf.probes = 20;
+SELECT bool_and(ivf_knn('<->', v, 10, true) = ivf_knn('<->', v, 10, false)) AS agree_after_delete
+FROM ivf_t WHERE id % 301 = 5;
+SELECT bool_and(id % 3 <> 0) AS no_deleted_rows
+FROM unnest(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 500, true)) id;
+-- TIDs freed by VACUUM and reused by new rows are found, not hidden
+INSERT INTO ivf_t SELECT 10000 + id, v FROM ivf_t WHERE id % 3 = 1 AND id < 300;
+SELECT bool_and(ivf_knn('<->', v, 10, true) = ivf_knn('<->', v, 10, false)) AS agree_after_reuse
+FROM ivf_t WHERE id % 301 = 5;
+RESET lance_ivf.probes;
+
+-- REINDEX and REINDEX CONCURRENTLY rebuild with the new rows sealed
+REINDEX INDEX ivf_l2;
+REINDEX INDEX CONCURRENTLY ivf_ip;
+SET lance_ivf.probes = 20;
+SELECT bool_and(ivf_knn('<->', v, 10, true) = ivf_knn('<->', v, 10, false)) AS l2_after_reindex,
+	   bool_and(ivf_knn('<#>', v, 10, true) = ivf_knn('<#>', v, 10, false)) AS ip_after_reindex
+FROM ivf_t WHERE id % 301 = 5;
+RESET lance_ivf.probes;
+
+-- errors
+SELECT error_of($$SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3]' LIMIT 1$$);
+SET enable_seqscan = off;
+SELECT error_of($$SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3]' LIMIT 1$$);
+RESET enable_seqscan;
+CREATE TABLE ivf_bad (id int, v vector);
+INSERT INTO ivf_bad VALUES (1, '[1,2]'), (2, '[1,2,3]');
+SELECT error_of($$CREATE INDEX ON ivf_bad USING lance_ivf (v)$$);
+SELECT error_of($$CREATE INDEX ON ivf_bad USING lance_ivf (id)$$);
+SELECT error_of($$CREATE INDEX ON ivf_bad USING lance_ivf (v) WITH (lists = -1)$$);
+CREATE UNLOGGED TABLE ivf_unlogged (v vector(2));
+SELECT error_of($$CREATE INDEX ON ivf_unlogged USING lance_ivf (v)$$);
+DROP TABLE ivf_bad, ivf_unlogged;
+
+-- 16,000 dimensions (pgvector's indexes stop at 2,000)
+CREATE TABLE ivf_wide (id int, v vector(16000));
+INSERT INTO ivf_wide SELECT i, array_fill((i % 5)::real + i * 0.001, ARRAY[16000])::vector
+FROM generate_series(1, 40) i;
+CREATE INDEX ivf_wide_i ON ivf_wide USING lance_ivf (v) WITH (lists = 4);
+INSERT INTO ivf_wide VALUES (41, array_fill(7::real, ARRAY[16000])::vector);
+SET enable_seqscan = off;
+SELECT id FROM ivf_wide ORDER BY v <-> array_fill(7::real, ARRAY[16000])::vector LIMIT 3;
+RESET enable_seqscan;
+
+DROP TABLE ivf_t, ivf_wide;
+SELECT lancedb_collect_garbage() > 0 AS collected;
+SELECT count(*) AS side_files_left FROM lancedb_catalog.side_file;
+DROP FUNCTION ivf_knn;

@@ -1,0 +1,180 @@
+/*
+ * ivf.h
+ *	  lance_ivf: an IVF index with RaBitQ codes and exact re-ranking, its
+ *	  sealed lists in a Lance-format side file and fresh rows in a delta area
+ *	  of its own pages.
+ *
+ * Pages of the index relation:
+ *	0		the side-storage metapage (storage id; src/storage/side_storage.h)
+ *	1		the IVF metapage (IvfMetaPageData)
+ *	2...	delta pages (rows inserted after the build: TID and vector, a long
+ *			vector in pieces over consecutive items) and tombstone pages
+ *			(TIDs of the sealed segment that VACUUM found dead), each a chain
+ *			linked through IvfPageOpaque.next; all changes by Generic WAL
+ *
+ * The sealed segment (ivf_segment.c) is one Lance file in the index's side
+ * storage: rows grouped by list, columns tid (int64), code (RaBitQ bits),
+ * factors (3 float32) and vector (the vector itself, for re-ranking); global
+ * buffer 1 holds the header, the centroids and where each list starts.
+ *
+ * Distances: <-> (l2) is true L2, <#> the negative inner product, <=> cosine
+ * distance; a cosine index stores and searches normalised vectors with L2.
+ */
+#ifndef LANCEDB_IVF_IVF_H
+#define LANCEDB_IVF_IVF_H
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "common/relpath.h"
+#include "nodes/execnodes.h"
+#include "storage/block.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+
+#define IVF_AM_NAME "lance_ivf"
+#define IVF_MAX_DIMS 16000
+
+#define IVF_SIDE_METAPAGE 0
+#define IVF_METAPAGE 1
+
+#define IVF_META_MAGIC 0x49564631	/* "IVF1" */
+#define IVF_META_VERSION 1
+
+/* progress phases (pg_stat_progress_create_index.phase) */
+#define IVF_PHASE_SAMPLING 2
+#define IVF_PHASE_KMEANS 3
+#define IVF_PHASE_ASSIGNING 4
+#define IVF_PHASE_WRITING 5
+
+typedef enum IvfMetric
+{
+	IVF_METRIC_L2 = 1,
+	IVF_METRIC_INNER_PRODUCT = 2,
+	IVF_METRIC_COSINE = 3
+} IvfMetric;
+
+typedef struct IvfMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	int32		dims;			/* 0 until the first vector is seen */
+	int32		metric;			/* IvfMetric */
+	int32		lists;			/* in the sealed segment; 0: none yet */
+	uint32		pad;
+	uint64		seed;			/* of the RaBitQ rotation */
+	char		segment[64];	/* the sealed segment's file name, "" if none */
+	int64		segment_rows;
+	BlockNumber delta_head;		/* InvalidBlockNumber: empty */
+	BlockNumber delta_tail;
+	BlockNumber tomb_head;
+	BlockNumber tomb_tail;
+	int64		delta_rows;		/* inserted since the build (not less deletions) */
+} IvfMetaPageData;
+
+#define IVF_PAGE_DELTA 0x0001
+#define IVF_PAGE_TOMB 0x0002
+#define IVF_PAGE_ID 0xFF91
+
+typedef struct IvfPageOpaqueData
+{
+	BlockNumber next;
+	uint16		flags;
+	uint16		page_id;		/* IVF_PAGE_ID, for tools */
+} IvfPageOpaqueData;
+
+/* A delta item: one piece of one row's vector. */
+typedef struct IvfDeltaItem
+{
+	ItemPointerData tid;
+	uint16		piece;			/* 0, 1, ... */
+	uint16		pieces;			/* how many make the vector */
+	int32		count;			/* floats in this piece */
+	float		values[FLEXIBLE_ARRAY_MEMBER];
+} IvfDeltaItem;
+
+/* A tombstone item: dead TIDs of the sealed segment. */
+typedef struct IvfTombItem
+{
+	int32		count;
+	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
+} IvfTombItem;
+
+/* Index options (WITH (...)). */
+typedef struct IvfOptions
+{
+	int32		vl_len_;
+	int			lists;			/* 0: from the row count */
+	int			probes;			/* 0: lance_ivf.probes */
+	int			rerank;			/* 0: lance_ivf.rerank */
+} IvfOptions;
+
+/* GUCs */
+extern int	ivf_probes;
+extern int	ivf_rerank;
+extern int	ivf_max_candidates;
+
+/* ivf_handler.c */
+extern void IvfInit(void);
+extern IvfMetric IvfIndexMetric(Relation index);
+extern int	IvfOptionProbes(Relation index);
+extern int	IvfOptionRerank(Relation index);
+extern int	IvfOptionLists(Relation index);
+
+/*
+ * A vector as the index stores it: checked (no NaN or infinity), and
+ * normalised for cosine; false if the index skips it (a zero vector under
+ * cosine).  'out' has dims floats.
+ */
+extern bool IvfPrepareVector(IvfMetric metric, const float *in, int dims, float *out);
+
+/* Distance as the operator returns it, from the stored (prepared) forms. */
+extern double IvfDistance(IvfMetric metric, const float *a, const float *b, int dims);
+
+/* ivf_meta.c: the IVF metapage */
+extern void IvfMetaInit(Relation index, ForkNumber fork, IvfMetric metric);
+extern void IvfMetaRead(Relation index, IvfMetaPageData *meta);
+
+/* ivf_build.c */
+extern IndexBuildResult *IvfBuild(Relation heap, Relation index, IndexInfo *info);
+extern void IvfBuildEmpty(Relation index);
+extern char *IvfBuildPhaseName(int64 phase);
+
+/* ivf_delta.c: rows inserted after the build, and tombstones */
+extern bool IvfInsert(Relation index, Datum *values, bool *isnull, ItemPointer tid,
+					  Relation heap, IndexUniqueCheck check, bool unchanged,
+					  IndexInfo *info);
+typedef void (*IvfDeltaCallback) (void *arg, ItemPointer tid, const float *vector);
+extern void IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims,
+						 IvfDeltaCallback callback, void *arg);
+extern int64 IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state,
+							int64 *remaining);
+extern void IvfTombAdd(Relation index, ItemPointer tids, int count);
+extern int	IvfTombLoad(Relation index, const IvfMetaPageData *meta, ItemPointer *tids);
+
+/* ivf_vacuum.c */
+extern IndexBulkDeleteResult *IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											IndexBulkDeleteCallback callback, void *state);
+extern IndexBulkDeleteResult *IvfVacuumCleanup(IndexVacuumInfo *info,
+											   IndexBulkDeleteResult *stats);
+
+/* ivf_scan.c */
+extern IndexScanDesc IvfBeginScan(Relation index, int nkeys, int norderbys);
+extern void IvfRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool IvfGetTuple(IndexScanDesc scan, ScanDirection dir);
+extern void IvfEndScan(IndexScanDesc scan);
+
+/* ItemPointer <-> int64, as the segment's tid column stores it */
+static inline int64
+IvfTidToInt64(ItemPointer tid)
+{
+	return ((int64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+IvfInt64ToTid(int64 value, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (value >> 16), (OffsetNumber) (value & 0xFFFF));
+}
+
+#endif							/* LANCEDB_IVF_IVF_H */

@@ -1,0 +1,274 @@
+/*
+ * ivf_handler.c
+ *	  The lance_ivf access method's entry point: its IndexAmRoutine, index
+ *	  options, settings, costing, and what the three operator classes mean.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "compat.h"
+#include "ivf/ivf.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+#include "vector/distance.h"
+#include "vector/vector.h"
+
+int			ivf_probes = 10;
+int			ivf_rerank = 40;
+int			ivf_max_candidates = 0;
+
+static relopt_kind ivf_relopt_kind;
+
+void
+IvfInit(void)
+{
+	ivf_relopt_kind = add_reloption_kind();
+	add_int_reloption(ivf_relopt_kind, "lists",
+					  "Number of lists (0: about sqrt(rows), from the row count at build)",
+					  0, 0, 65536, AccessExclusiveLock);
+	add_int_reloption(ivf_relopt_kind, "probes",
+					  "Lists searched first (0: lance_ivf.probes)",
+					  0, 0, 65536, AccessExclusiveLock);
+	add_int_reloption(ivf_relopt_kind, "rerank",
+					  "Candidates re-ranked with exact distances at a time (0: lance_ivf.rerank)",
+					  0, 0, 100000, AccessExclusiveLock);
+
+	DefineCustomIntVariable("lance_ivf.probes",
+							"Lists a lance_ivf scan searches first.",
+							"More lists: higher recall, slower queries.  An index's "
+							"probes option overrides it.",
+							&ivf_probes, 10, 1, 65536, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lance_ivf.rerank",
+							"Candidates re-ranked with exact distances at a time.",
+							"The best candidates by their RaBitQ estimate are re-ranked "
+							"in groups of this many.  An index's rerank option overrides it.",
+							&ivf_rerank, 40, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lance_ivf.max_candidates",
+							"Most candidates a scan considers before it stops (0: no limit).",
+							"When a WHERE clause filters rows out, a scan searches more lists "
+							"until the query has its rows, the index is exhausted or this "
+							"many candidates were considered.",
+							&ivf_max_candidates, 0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("lance_ivf");
+}
+
+static bytea *
+IvfOptionsParse(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
+		{"probes", RELOPT_TYPE_INT, offsetof(IvfOptions, probes)},
+		{"rerank", RELOPT_TYPE_INT, offsetof(IvfOptions, rerank)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, ivf_relopt_kind,
+									  sizeof(IvfOptions), tab, lengthof(tab));
+}
+
+static int
+OptionOf(Relation index, size_t offset, int fallback)
+{
+	IvfOptions *options = (IvfOptions *) index->rd_options;
+	int			value = options ? *(int *) ((char *) options + offset) : 0;
+
+	return value > 0 ? value : fallback;
+}
+
+int
+IvfOptionProbes(Relation index)
+{
+	return OptionOf(index, offsetof(IvfOptions, probes), ivf_probes);
+}
+
+int
+IvfOptionRerank(Relation index)
+{
+	return OptionOf(index, offsetof(IvfOptions, rerank), ivf_rerank);
+}
+
+int
+IvfOptionLists(Relation index)
+{
+	return OptionOf(index, offsetof(IvfOptions, lists), 0);
+}
+
+/* The operator class says the metric through its support function 1. */
+IvfMetric
+IvfIndexMetric(Relation index)
+{
+	Oid			proc = index_getprocid(index, 1, 1);
+	char	   *name = OidIsValid(proc) ? get_func_name(proc) : NULL;
+
+	if (name != NULL && strcmp(name, "l2_distance") == 0)
+		return IVF_METRIC_L2;
+	if (name != NULL && strcmp(name, "vector_negative_inner_product") == 0)
+		return IVF_METRIC_INNER_PRODUCT;
+	if (name != NULL && strcmp(name, "cosine_distance") == 0)
+		return IVF_METRIC_COSINE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("operator class of index \"%s\" has no distance function lance_ivf knows",
+					RelationGetRelationName(index))));
+	return IVF_METRIC_L2;
+}
+
+bool
+IvfPrepareVector(IvfMetric metric, const float *in, int dims, float *out)
+{
+	double		norm = 0;
+
+	for (int i = 0; i < dims; i++)
+	{
+		if (isnan(in[i]) || isinf(in[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("lance_ivf cannot index a vector with NaN or infinity")));
+		norm += (double) in[i] * in[i];
+	}
+	if (metric != IVF_METRIC_COSINE)
+	{
+		memcpy(out, in, sizeof(float) * dims);
+		return true;
+	}
+	if (norm == 0)
+		return false;			/* cosine distance is undefined: not indexed */
+	norm = sqrt(norm);
+	for (int i = 0; i < dims; i++)
+		out[i] = (float) (in[i] / norm);
+	return true;
+}
+
+double
+IvfDistance(IvfMetric metric, const float *a, const float *b, int dims)
+{
+	switch (metric)
+	{
+		case IVF_METRIC_L2:
+			return sqrt((double) vector_kernels->l2_squared(a, b, dims));
+		case IVF_METRIC_INNER_PRODUCT:
+			return -(double) vector_kernels->inner_product(a, b, dims);
+		case IVF_METRIC_COSINE:
+			{
+				/* both normalised: 1 - cos = 1 - <a, b>, clamped as pgvector does */
+				double		d = 1.0 - (double) vector_kernels->inner_product(a, b, dims);
+
+				return d < 0 ? 0 : d > 2 ? 2 : d;
+			}
+	}
+	return 0;
+}
+
+/*
+ * Cost: reading the probed lists' codes and re-ranking, proportional to
+ * probes / lists of the index.  Only ORDER BY <distance> LIMIT uses it
+ * (amcanorderbyop); without ORDER BY there is no index path at all.
+ */
+static void
+IvfCostEstimate(PlannerInfo *root, IndexPath *path, double loop_count,
+				Cost *startup_cost, Cost *total_cost, Selectivity *selectivity,
+				double *correlation, double *pages)
+{
+	GenericCosts costs;
+	IvfMetaPageData meta;
+	Relation	index;
+	int			lists;
+	int			probes;
+	double		ratio;
+
+	if (path->indexorderbys == NIL)
+	{
+		*startup_cost = *total_cost = disable_cost;
+		*selectivity = 0;
+		*correlation = 0;
+		*pages = 0;
+		return;
+	}
+	index = index_open(path->indexinfo->indexoid, NoLock);
+	IvfMetaRead(index, &meta);
+	probes = IvfOptionProbes(index);
+	index_close(index, NoLock);
+	lists = Max(meta.lists, 1);
+	ratio = Min(1.0, (double) probes / lists);
+
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+
+	/* every row of the probed lists is estimated, a few are re-ranked */
+	costs.indexTotalCost = costs.indexStartupCost +
+		cpu_operator_cost * path->indexinfo->tuples * ratio +
+		random_page_cost * Max(1.0, costs.numIndexPages * ratio);
+	/* the whole search happens before the first row comes back */
+	*startup_cost = costs.indexTotalCost;
+	*total_cost = costs.indexTotalCost;
+	*selectivity = costs.indexSelectivity;
+	*correlation = 0;
+	*pages = costs.numIndexPages * ratio;
+}
+
+static bool
+IvfValidate(Oid opclassoid)
+{
+	(void) opclassoid;
+	return true;
+}
+
+LANCEDB_FUNCTION(lance_ivf_handler);
+Datum
+lance_ivf_handler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	(void) fcinfo;
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_NO_PARALLEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = IvfBuild;
+	am->ambuildempty = IvfBuildEmpty;
+	am->aminsert = IvfInsert;
+	am->ambulkdelete = IvfBulkDelete;
+	am->amvacuumcleanup = IvfVacuumCleanup;
+	am->amcanreturn = NULL;
+	am->amcostestimate = IvfCostEstimate;
+	am->amoptions = IvfOptionsParse;
+	am->amproperty = NULL;
+	am->ambuildphasename = IvfBuildPhaseName;
+	am->amvalidate = IvfValidate;
+	am->amadjustmembers = NULL;
+	am->ambeginscan = IvfBeginScan;
+	am->amrescan = IvfRescan;
+	am->amgettuple = IvfGetTuple;
+	am->amgetbitmap = NULL;
+	am->amendscan = IvfEndScan;
+	am->ammarkpos = NULL;
+	am->amrestrpos = NULL;
+	am->amestimateparallelscan = NULL;
+	am->aminitparallelscan = NULL;
+	am->amparallelrescan = NULL;
+	PG_RETURN_POINTER(am);
+}

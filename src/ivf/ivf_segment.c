@@ -1,0 +1,360 @@
+/*
+ * ivf_segment.c
+ *	  Writing the sealed segment of a lance_ivf index through the Lance
+ *	  writer into side storage, and reading it back through a per-backend
+ *	  cache.
+ *
+ * Segments are immutable, so a cached one never goes stale: a scan asks
+ * the catalog which segment its snapshot sees and finds it here by name.
+ * The cache keeps each segment's centroids and, once a scan probed them, its
+ * lists' TIDs, codes and factors (about 16 bytes plus dims / 8 per row);
+ * vectors for re-ranking are read from the file on demand, through the I/O
+ * runtime.  At most SEGMENT_CACHE_SIZE segments are kept, least recently
+ * used first out.
+ */
+#include "postgres.h"
+
+#include "ivf/ivf_segment.h"
+#include "miscadmin.h"
+#include "storage/side_storage.h"
+#include "utils/memutils.h"
+
+#define SEGMENT_CACHE_SIZE 8
+
+struct IvfSegmentWriter
+{
+	SideFileWriter *file;
+	LanceFileWriter *lance;
+	int			dims;
+	int			lists;
+	size_t		code_bytes;
+	IvfSegmentHeader header;
+	const float *centroids;
+	int64	   *list_start;
+	int			next_list;
+	int64		rows;
+};
+
+static void
+AddField(LanceSchema *schema, const char *name, int32 id, LanceTypeId type,
+		 LanceTypeId item_type, int32 list_size)
+{
+	LanceField	field = {0};
+	LanceError	error;
+
+	field.name = (char *) name;
+	field.id = id;
+	field.parent_id = -1;
+	field.type = type;
+	field.item_type = item_type;
+	field.list_size = list_size;
+	SideLanceCheck(LanceSchemaAddField(schema, &field, &error), &error, "lance_ivf segment schema");
+}
+
+IvfSegmentWriter *
+IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 seed,
+				size_t code_bytes, const float *centroids)
+{
+	IvfSegmentWriter *w = palloc0(sizeof(IvfSegmentWriter));
+	LanceSchema schema;
+	LanceFileWriterOptions options;
+	LanceError	error;
+
+	w->dims = dims;
+	w->lists = lists;
+	w->code_bytes = code_bytes;
+	w->centroids = centroids;
+	w->list_start = palloc0(sizeof(int64) * (lists + 1));
+	w->header.magic = IVF_SEGMENT_MAGIC;
+	w->header.version = 1;
+	w->header.dims = dims;
+	w->header.lists = lists;
+	w->header.metric = metric;
+	w->header.code_bytes = (int32) code_bytes;
+	w->header.seed = seed;
+
+	LanceSchemaInit(&schema, SideLanceAllocator());
+	AddField(&schema, "tid", IVF_COL_TID, LANCE_TYPE_INT64, LANCE_TYPE_INVALID, 0);
+	AddField(&schema, "code", IVF_COL_CODE, LANCE_TYPE_FIXED_SIZE_LIST, LANCE_TYPE_UINT8,
+			 (int32) code_bytes);
+	AddField(&schema, "factors", IVF_COL_FACTORS, LANCE_TYPE_FIXED_SIZE_LIST, LANCE_TYPE_FLOAT32,
+			 (int32) (sizeof(RabitqFactors) / sizeof(float)));
+	AddField(&schema, "vector", IVF_COL_VECTOR, LANCE_TYPE_FIXED_SIZE_LIST, LANCE_TYPE_FLOAT32,
+			 dims);
+
+	LanceFileWriterOptionsInit(&options);
+	options.allocator = SideLanceAllocator();
+	w->file = SideFileCreate(index);
+	SideLanceCheck(LanceFileWriterOpen(&w->lance, SideFileLanceSink, w->file, &schema,
+									   &options, &error),
+				   &error, "could not start a lance_ivf segment");
+	return w;
+}
+
+static void
+FixedSizeList(LanceColumn *column, LanceColumn *items, LanceTypeId item_type, int64 n,
+			  int32 size, const void *values)
+{
+	memset(column, 0, sizeof(*column));
+	memset(items, 0, sizeof(*items));
+	items->type = item_type;
+	items->length = n * size;
+	items->values = values;
+	column->type = LANCE_TYPE_FIXED_SIZE_LIST;
+	column->length = n;
+	column->child = items;
+	column->list_size = size;
+}
+
+void
+IvfSegmentWriteList(IvfSegmentWriter *w, int list, int64 n, const int64 *tids,
+					const uint8 *codes, const RabitqFactors *factors, const float *vectors)
+{
+	LanceColumn columns[4];
+	LanceColumn items[3];
+	LanceError	error;
+
+	Assert(list >= w->next_list && list < w->lists);
+	while (w->next_list <= list)
+		w->list_start[w->next_list++] = w->rows;
+	if (n == 0)
+		return;
+	memset(&columns[0], 0, sizeof(LanceColumn));
+	columns[0].type = LANCE_TYPE_INT64;
+	columns[0].length = n;
+	columns[0].values = tids;
+	FixedSizeList(&columns[1], &items[0], LANCE_TYPE_UINT8, n, (int32) w->code_bytes, codes);
+	FixedSizeList(&columns[2], &items[1], LANCE_TYPE_FLOAT32, n,
+				  (int32) (sizeof(RabitqFactors) / sizeof(float)), factors);
+	FixedSizeList(&columns[3], &items[2], LANCE_TYPE_FLOAT32, n, w->dims, vectors);
+	SideLanceCheck(LanceFileWriterWrite(w->lance, columns, 4, &error), &error,
+				   "could not write a lance_ivf list");
+	w->rows += n;
+}
+
+char *
+IvfSegmentFinish(IvfSegmentWriter *w)
+{
+	size_t		centroid_bytes = sizeof(float) * (size_t) w->lists * w->dims;
+	size_t		start_bytes = sizeof(int64) * (w->lists + 1);
+	size_t		size = sizeof(IvfSegmentHeader) + centroid_bytes + start_bytes;
+	char	   *buffer = palloc(size);
+	uint32		index;
+	LanceError	error;
+
+	while (w->next_list <= w->lists)
+		w->list_start[w->next_list++] = w->rows;
+	w->header.rows = w->rows;
+	memcpy(buffer, &w->header, sizeof(IvfSegmentHeader));
+	memcpy(buffer + sizeof(IvfSegmentHeader), w->centroids, centroid_bytes);
+	memcpy(buffer + sizeof(IvfSegmentHeader) + centroid_bytes, w->list_start, start_bytes);
+	SideLanceCheck(LanceFileWriterAddGlobalBuffer(w->lance, buffer, size, &index, &error),
+				   &error, "could not write the lance_ivf segment header");
+	SideLanceCheck(LanceFileWriterFinish(w->lance, NULL, &error), &error,
+				   "could not finish a lance_ivf segment");
+	LanceFileWriterClose(w->lance);
+	pfree(buffer);
+	return SideFileFinish(w->file);
+}
+
+/* ---- reading */
+
+static IvfSegment *cache[SEGMENT_CACHE_SIZE];
+static uint64 cache_clock;
+
+static void
+SegmentFree(IvfSegment *segment)
+{
+	if (segment->rotation != NULL)
+		RabitqRotationFree(segment->rotation);
+	if (segment->file != NULL)
+		SideLanceClose(segment->file);
+	MemoryContextDelete(segment->cxt);
+}
+
+static void
+Corrupt(IvfSegment *segment, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("lance_ivf segment \"%s\" is invalid: %s", segment->name, what)));
+}
+
+static IvfSegment *
+SegmentOpen(Relation index, const char *name, uint64 storage_id)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "lance_ivf segment",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	IvfSegment *segment = palloc0(sizeof(IvfSegment));
+	LanceArray	buffer;
+	LanceError	error;
+	const char *bytes;
+	size_t		centroid_bytes;
+	size_t		expected;
+	const LanceSchema *schema;
+
+	segment->cxt = cxt;
+	segment->dboid = MyDatabaseId;
+	segment->storage_id = storage_id;
+	strlcpy(segment->name, name, sizeof(segment->name));
+	PG_TRY();
+	{
+		segment->file = SideLanceOpen(index, name, true);
+		LanceArrayInit(&buffer, SideLanceAllocator());
+		if (LanceFileReaderNumGlobalBuffers(segment->file->reader) < 2)
+			Corrupt(segment, "it has no header");
+		SideLanceCheck(LanceFileReaderReadGlobalBuffer(segment->file->reader, 1, &buffer, &error),
+					   &error, "could not read a lance_ivf segment header");
+		bytes = (const char *) buffer.column.values;
+		if ((size_t) buffer.column.length < sizeof(IvfSegmentHeader))
+			Corrupt(segment, "its header is short");
+		memcpy(&segment->header, bytes, sizeof(IvfSegmentHeader));
+		if (segment->header.magic != IVF_SEGMENT_MAGIC || segment->header.version != 1 ||
+			segment->header.dims < 1 || segment->header.dims > IVF_MAX_DIMS ||
+			segment->header.lists < 1 || segment->header.lists > 65536 ||
+			segment->header.code_bytes < 1 || segment->header.rows < 0)
+			Corrupt(segment, "its header does not match");
+		centroid_bytes = sizeof(float) * (size_t) segment->header.lists * segment->header.dims;
+		expected = sizeof(IvfSegmentHeader) + centroid_bytes +
+			sizeof(int64) * (segment->header.lists + 1);
+		if ((size_t) buffer.column.length != expected)
+			Corrupt(segment, "its header has the wrong size");
+		segment->centroids = palloc(centroid_bytes);
+		memcpy(segment->centroids, bytes + sizeof(IvfSegmentHeader), centroid_bytes);
+		segment->list_start = palloc(sizeof(int64) * (segment->header.lists + 1));
+		memcpy(segment->list_start, bytes + sizeof(IvfSegmentHeader) + centroid_bytes,
+			   sizeof(int64) * (segment->header.lists + 1));
+		LanceArrayReset(&buffer);
+		for (int i = 0; i < segment->header.lists; i++)
+			if (segment->list_start[i] < 0 || segment->list_start[i] > segment->list_start[i + 1])
+				Corrupt(segment, "its list offsets are out of order");
+		if (segment->list_start[0] != 0 ||
+			segment->list_start[segment->header.lists] != segment->header.rows ||
+			(uint64) segment->header.rows != LanceFileReaderNumRows(segment->file->reader))
+			Corrupt(segment, "its row count does not match");
+		schema = LanceFileReaderSchema(segment->file->reader);
+		if (schema->num_fields != 4 ||
+			schema->fields[IVF_COL_CODE].list_size != segment->header.code_bytes ||
+			schema->fields[IVF_COL_VECTOR].list_size != segment->header.dims)
+			Corrupt(segment, "its columns do not match its header");
+		segment->rotation = RabitqRotationCreate(segment->header.dims, segment->header.seed);
+		if (segment->rotation == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		if (RabitqCodeBytes(segment->rotation) != (size_t) segment->header.code_bytes)
+			Corrupt(segment, "its code size does not match its dimensions");
+		segment->rotated_centroids =
+			palloc_extended(sizeof(float) * (size_t) segment->header.lists *
+							RabitqPaddedDims(segment->rotation), MCXT_ALLOC_HUGE);
+		for (int i = 0; i < segment->header.lists; i++)
+			RabitqRotate(segment->rotation,
+						 segment->centroids + (size_t) i * segment->header.dims,
+						 segment->rotated_centroids + (size_t) i * RabitqPaddedDims(segment->rotation));
+		segment->lists = palloc0(sizeof(IvfList) * segment->header.lists);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		SegmentFree(segment);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	return segment;
+}
+
+IvfSegment *
+IvfSegmentGet(Relation index, const char *name)
+{
+	uint64		storage_id = SideStorageGetId(index);
+	int			victim = 0;
+
+	for (int i = 0; i < SEGMENT_CACHE_SIZE; i++)
+	{
+		IvfSegment *s = cache[i];
+
+		if (s != NULL && s->dboid == MyDatabaseId && s->storage_id == storage_id &&
+			strcmp(s->name, name) == 0)
+		{
+			s->last_used = ++cache_clock;
+			return s;
+		}
+		if (s == NULL || (cache[victim] != NULL && s->last_used < cache[victim]->last_used))
+			victim = i;
+	}
+	if (cache[victim] != NULL)
+	{
+		SegmentFree(cache[victim]);
+		cache[victim] = NULL;
+	}
+	cache[victim] = SegmentOpen(index, name, storage_id);
+	cache[victim]->last_used = ++cache_clock;
+	return cache[victim];
+}
+
+IvfList *
+IvfSegmentList(IvfSegment *segment, int list)
+{
+	IvfList    *l = &segment->lists[list];
+	int64		first = segment->list_start[list];
+	int64		count = segment->list_start[list + 1] - first;
+	MemoryContext old;
+	LanceArray	tids,
+				codes,
+				factors;
+	LanceError	error;
+
+	if (l->loaded)
+		return l;
+	if (count == 0)
+	{
+		l->loaded = true;
+		return l;
+	}
+	old = MemoryContextSwitchTo(segment->cxt);
+	LanceArrayInit(&tids, SideLanceAllocator());
+	LanceArrayInit(&codes, SideLanceAllocator());
+	LanceArrayInit(&factors, SideLanceAllocator());
+	MemoryContextSwitchTo(old);
+	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_TID, first, count,
+											&tids, &error), &error, "could not read lance_ivf tids");
+	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_CODE, first, count,
+											&codes, &error), &error, "could not read lance_ivf codes");
+	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_FACTORS, first, count,
+											&factors, &error), &error, "could not read lance_ivf factors");
+	l->tids = MemoryContextAlloc(segment->cxt, sizeof(int64) * count);
+	l->codes = MemoryContextAlloc(segment->cxt, (size_t) count * segment->header.code_bytes);
+	l->factors = MemoryContextAlloc(segment->cxt, sizeof(RabitqFactors) * count);
+	memcpy(l->tids, (const int64 *) tids.column.values + tids.column.offset, sizeof(int64) * count);
+	memcpy(l->codes, (const uint8 *) codes.child.values +
+		   (codes.child.offset + codes.column.offset * segment->header.code_bytes),
+		   (size_t) count * segment->header.code_bytes);
+	memcpy(l->factors, (const float *) factors.child.values +
+		   (factors.child.offset + factors.column.offset * 3),
+		   sizeof(RabitqFactors) * count);
+	LanceArrayReset(&tids);
+	LanceArrayReset(&codes);
+	LanceArrayReset(&factors);
+	l->count = count;
+	l->loaded = true;
+	return l;
+}
+
+void
+IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, float *out)
+{
+	LanceArray	vectors;
+	LanceError	error;
+	int			dims = segment->header.dims;
+
+	if (n == 0)
+		return;
+	LanceArrayInit(&vectors, SideLanceAllocator());
+	SideLanceCheck(LanceFileReaderTake(segment->file->reader, IVF_COL_VECTOR, rows, n,
+									   &vectors, &error),
+				   &error, "could not read lance_ivf vectors");
+	memcpy(out, (const float *) vectors.child.values +
+		   (vectors.child.offset + vectors.column.offset * dims),
+		   sizeof(float) * (size_t) n * dims);
+	LanceArrayReset(&vectors);
+}

@@ -1,0 +1,77 @@
+/*
+ * ivf_segment.h
+ *	  The sealed segment of a lance_ivf index: one Lance file in the index's
+ *	  side storage (layout in ivf.h), written once by a build and read by
+ *	  scans through a per-backend cache.
+ */
+#ifndef LANCEDB_IVF_IVF_SEGMENT_H
+#define LANCEDB_IVF_IVF_SEGMENT_H
+
+#include "ivf/ivf.h"
+#include "ivf/ivf_math.h"
+#include "storage/side_lance.h"
+
+#define IVF_SEGMENT_MAGIC 0x49565347	/* "IVSG" */
+
+/* Global buffer 1: this, then lists * dims float centroids, then lists + 1 int64 starts. */
+typedef struct IvfSegmentHeader
+{
+	uint32		magic;
+	uint32		version;
+	int32		dims;
+	int32		lists;
+	int32		metric;
+	int32		code_bytes;
+	uint64		seed;
+	int64		rows;
+} IvfSegmentHeader;
+
+/* segment columns */
+#define IVF_COL_TID 0
+#define IVF_COL_CODE 1
+#define IVF_COL_FACTORS 2
+#define IVF_COL_VECTOR 3
+
+typedef struct IvfSegmentWriter IvfSegmentWriter;
+
+extern IvfSegmentWriter *IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric,
+										 uint64 seed, size_t code_bytes, const float *centroids);
+/* The rows of list 'list' (lists in increasing order; skipped ones are empty). */
+extern void IvfSegmentWriteList(IvfSegmentWriter *writer, int list, int64 n, const int64 *tids,
+								const uint8 *codes, const RabitqFactors *factors,
+								const float *vectors);
+extern char *IvfSegmentFinish(IvfSegmentWriter *writer);
+
+/* One list in memory: what a scan estimates from. */
+typedef struct IvfList
+{
+	bool		loaded;
+	int64		count;
+	int64	   *tids;
+	uint8	   *codes;
+	RabitqFactors *factors;
+} IvfList;
+
+typedef struct IvfSegment
+{
+	Oid			dboid;
+	uint64		storage_id;
+	char		name[64];
+	MemoryContext cxt;
+	SideLanceFile *file;
+	IvfSegmentHeader header;
+	float	   *centroids;
+	int64	   *list_start;
+	RabitqRotation *rotation;
+	float	   *rotated_centroids;	/* lists * RabitqPaddedDims: queries rotate once */
+	IvfList    *lists;
+	uint64		last_used;
+} IvfSegment;
+
+/* The segment 'name' of 'index', from this backend's cache or opened now. */
+extern IvfSegment *IvfSegmentGet(Relation index, const char *name);
+extern IvfList *IvfSegmentList(IvfSegment *segment, int list);
+/* Vectors of segment rows (file row numbers) into out (n * dims floats). */
+extern void IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, float *out);
+
+#endif							/* LANCEDB_IVF_IVF_SEGMENT_H */

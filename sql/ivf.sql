@@ -63,8 +63,11 @@ SELECT count(*) AS segments FROM lancedb_catalog.side_file;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <#> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 5;
--- without ORDER BY ... LIMIT the index is of no use
+-- without ORDER BY ... LIMIT the index is of no use; nor next to a selective filter
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id < 10;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]';
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id BETWEEN 5 AND 9
+ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
 
 -- at full probes every operator class agrees with exact search
 SET lance_ivf.probes = 20;

@@ -28,6 +28,7 @@
 #include "ivf/ivf_segment.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "storage/side_storage.h"
 #include "utils/backend_progress.h"
@@ -36,8 +37,8 @@
 #include "utils/tuplesort.h"
 #include "vector/vector.h"
 
-#define KMEANS_ITERATIONS 10
-#define SAMPLE_PER_LIST 50
+#define KMEANS_ITERATIONS 8
+#define SAMPLE_PER_LIST 32
 #define WRITE_BATCH_ROWS 4096
 
 typedef struct IvfBuildState
@@ -62,6 +63,12 @@ typedef struct IvfBuildState
 	size_t		record_bytes;
 	bytea	   *record;
 	double		assigned;
+	int			threads;
+	float	   *batch;			/* batch_cap vectors waiting for their lists */
+	int64	   *batch_tids;
+	int32	   *batch_lists;
+	int			batch_n;
+	int			batch_cap;
 } IvfBuildState;
 
 char *
@@ -83,10 +90,27 @@ IvfBuildPhaseName(int64 phase)
 	return NULL;
 }
 
+/* Enters a phase; logs at DEBUG1 how long the previous one took. */
 static void
 SetPhase(int phase)
 {
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase);
+	static instr_time started;
+	static int	current = 0;
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	if (current != 0)
+	{
+		instr_time	elapsed = now;
+
+		INSTR_TIME_SUBTRACT(elapsed, started);
+		elog(DEBUG1, "lance_ivf build: %s took %.3f s", IvfBuildPhaseName(current),
+			 INSTR_TIME_GET_DOUBLE(elapsed));
+	}
+	current = phase;
+	started = now;
+	if (phase != 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase);
 }
 
 /* The vector of an index tuple, prepared; NULL if the index skips it. */
@@ -178,7 +202,7 @@ Train(IvfBuildState *state, int requested_lists)
 	options.max_iterations = KMEANS_ITERATIONS;
 	options.seed = 0x1a7ce5eedULL;
 	options.balance = 0.5f;
-	options.threads = Min(8, max_parallel_maintenance_workers + 1);
+	options.threads = state->threads;
 	/* the reservoir is a uniform sample in random order: any prefix is one too */
 	rc = KMeansTrain(state->sample, (size_t) n, state->dims, &options, state->centroids, error);
 	if (rc == ENOMEM)
@@ -191,40 +215,59 @@ Train(IvfBuildState *state, int requested_lists)
 }
 
 /*
- * A sort record: list number (big-endian, so bytea order is list order),
- * TID, code, factors, vector.
+ * Assigning works in batches: the nearest centroids of a batch are found in
+ * max_parallel_maintenance_workers + 1 threads (the costly part), then each
+ * row is encoded and goes to the sort as a record: list number (big-endian,
+ * so bytea order is list order), TID, code, factors, vector.
  */
+static void
+FlushBatch(IvfBuildState *state)
+{
+	int			n = state->batch_n;
+
+	if (n == 0)
+		return;
+	KMeansAssignParallel(state->centroids, state->lists, state->dims, state->batch, n,
+						 state->batch_lists, state->threads);
+	for (int i = 0; i < n; i++)
+	{
+		int32		list = state->batch_lists[i];
+		const float *v = state->batch + (size_t) i * state->dims;
+		char	   *p = VARDATA(state->record);
+		RabitqFactors factors;
+
+		p[0] = (char) ((list >> 24) & 0xFF);
+		p[1] = (char) ((list >> 16) & 0xFF);
+		p[2] = (char) ((list >> 8) & 0xFF);
+		p[3] = (char) (list & 0xFF);
+		memcpy(p + 4, &state->batch_tids[i], sizeof(int64));
+		RabitqEncode(state->rotation, v, state->centroids + (size_t) list * state->dims,
+					 (uint8 *) p + 12, &factors);
+		memcpy(p + 12 + state->code_bytes, &factors, sizeof(RabitqFactors));
+		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors), v, sizeof(float) * state->dims);
+		tuplesort_putdatum(state->sort, PointerGetDatum(state->record), false);
+	}
+	state->assigned += n;
+	state->batch_n = 0;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
+	CHECK_FOR_INTERRUPTS();
+}
+
 static void
 AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			   bool tupleIsAlive, void *arg)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
 	const float *v;
-	int32		list;
-	float		distance;
-	char	   *p;
-	int64		tid64 = IvfTidToInt64(tid);
-	RabitqFactors factors;
 
 	(void) index, (void) tupleIsAlive;
 	v = TupleVector(state, values[0], isnull[0]);
 	if (v == NULL)
 		return;
-	KMeansNearest(state->centroids, state->lists, state->dims, v, 1, &list, &distance);
-	p = VARDATA(state->record);
-	p[0] = (char) ((list >> 24) & 0xFF);
-	p[1] = (char) ((list >> 16) & 0xFF);
-	p[2] = (char) ((list >> 8) & 0xFF);
-	p[3] = (char) (list & 0xFF);
-	memcpy(p + 4, &tid64, sizeof(int64));
-	RabitqEncode(state->rotation, v, state->centroids + (size_t) list * state->dims,
-				 (uint8 *) p + 12, &factors);
-	memcpy(p + 12 + state->code_bytes, &factors, sizeof(RabitqFactors));
-	memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors), v, sizeof(float) * state->dims);
-	tuplesort_putdatum(state->sort, PointerGetDatum(state->record), false);
-	state->assigned++;
-	if ((int64) state->assigned % 1024 == 0)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
+	memcpy(state->batch + (size_t) state->batch_n * state->dims, v, sizeof(float) * state->dims);
+	state->batch_tids[state->batch_n++] = IvfTidToInt64(tid);
+	if (state->batch_n == state->batch_cap)
+		FlushBatch(state);
 }
 
 static char *
@@ -308,6 +351,7 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("lance_ivf indexes vectors of at most %d dimensions", IVF_MAX_DIMS)));
 	pg_prng_seed(&state.prng, 0x1a7ce);
+	state.threads = Min(8, max_parallel_maintenance_workers + 1);
 
 	SideStorageCreate(index);
 	IvfMetaInit(index, MAIN_FORKNUM, state.metric);
@@ -332,7 +376,12 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 		SET_VARSIZE(state.record, VARHDRSZ + state.record_bytes);
 		state.sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
 										   maintenance_work_mem, NULL, TUPLESORT_NONE);
+		state.batch_cap = Max(1, Min(4096, (16 * 1024 * 1024) / (state.dims * (int) sizeof(float))));
+		state.batch = palloc(sizeof(float) * (size_t) state.batch_cap * state.dims);
+		state.batch_tids = palloc(sizeof(int64) * state.batch_cap);
+		state.batch_lists = palloc(sizeof(int32) * state.batch_cap);
 		table_index_build_scan(heap, index, info, true, true, AssignCallback, &state, NULL);
+		FlushBatch(&state);
 		tuplesort_performsort(state.sort);
 
 		SetPhase(IVF_PHASE_WRITING);
@@ -341,6 +390,7 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 		RabitqRotationFree(state.rotation);
 	}
 	UpdateMeta(index, &state, segment);
+	SetPhase(0);
 
 	result->heap_tuples = state.heap_rows;
 	result->index_tuples = state.assigned;

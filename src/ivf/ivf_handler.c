@@ -169,8 +169,7 @@ IvfDistance(IvfMetric metric, const float *a, const float *b, int dims)
 
 /*
  * Cost: reading the probed lists' codes and re-ranking, proportional to
- * probes / lists of the index.  Only ORDER BY <distance> LIMIT uses it
- * (amcanorderbyop); without ORDER BY there is no index path at all.
+ * probes / lists of the index.  Only ORDER BY <distance> LIMIT uses it.
  */
 static void
 IvfCostEstimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -184,7 +183,11 @@ IvfCostEstimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	int			probes;
 	double		ratio;
 
-	if (path->indexorderbys == NIL)
+	/*
+	 * Only ORDER BY <distance> with a LIMIT: without a limit the query wants
+	 * every row in exact order, which only a sort of an exact search gives.
+	 */
+	if (path->indexorderbys == NIL || root->limit_tuples < 0)
 	{
 		*startup_cost = *total_cost = disable_cost;
 		*selectivity = 0;
@@ -202,16 +205,19 @@ IvfCostEstimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	MemSet(&costs, 0, sizeof(costs));
 	genericcostestimate(root, path, loop_count, &costs);
 
-	/* every row of the probed lists is estimated, a few are re-ranked */
-	costs.indexTotalCost = costs.indexStartupCost +
+	/*
+	 * Before the first row: the probed lists are estimated and a first group
+	 * re-ranked.  All rows cost what genericcostestimate says for reading the
+	 * whole index, plus that start: a query that needs every row (no LIMIT)
+	 * or many (a selective filter on another column) finds the index dear.
+	 */
+	*startup_cost = costs.indexStartupCost +
 		cpu_operator_cost * path->indexinfo->tuples * ratio +
 		random_page_cost * Max(1.0, costs.numIndexPages * ratio);
-	/* the whole search happens before the first row comes back */
-	*startup_cost = costs.indexTotalCost;
-	*total_cost = costs.indexTotalCost;
+	*total_cost = *startup_cost + costs.indexTotalCost;
 	*selectivity = costs.indexSelectivity;
 	*correlation = 0;
-	*pages = costs.numIndexPages * ratio;
+	*pages = costs.numIndexPages;
 }
 
 static bool

@@ -63,6 +63,11 @@ extern int	KMeansTrain(const float *data, size_t n, int dims, const KMeansOption
 extern void KMeansAssign(const float *centroids, int k, int dims,
 						 const float *vectors, size_t n, int32_t *assignment);
 
+/* The same in up to 'threads' threads (at most 8; all signals blocked in them). */
+extern void KMeansAssignParallel(const float *centroids, int k, int dims,
+								 const float *vectors, size_t n, int32_t *assignment,
+								 int threads);
+
 /*
  * The 'count' centroids nearest to 'query' (count <= k), nearest first, with
  * their squared distances.

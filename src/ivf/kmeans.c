@@ -234,7 +234,15 @@ void
 KMeansAssign(const float *centroids, int k, int dims,
 			 const float *vectors, size_t n, int32_t *assignment)
 {
-	float		scratch[CENTROID_CHUNK];
+	KMeansAssignParallel(centroids, k, dims, vectors, n, assignment, 1);
+}
+
+void
+KMeansAssignParallel(const float *centroids, int k, int dims, const float *vectors,
+					 size_t n, int32_t *assignment, int threads)
+{
+	int			workers = WorkersFor(threads, n, (double) k * dims);
+	float		scratch[CENTROID_CHUNK * 8];
 	AssignContext ctx = {
 		.kernels = VectorKernelsBest(),
 		.data = vectors,
@@ -245,7 +253,9 @@ KMeansAssign(const float *centroids, int k, int dims,
 		.scratch = scratch,
 	};
 
-	AssignRange(&ctx, 0, n, 0);
+	if (workers > 8)
+		workers = 8;
+	RunRanges(AssignRange, &ctx, n, workers);
 }
 
 /* (distance, id) order: is a after b? */

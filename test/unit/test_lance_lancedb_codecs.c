@@ -538,9 +538,7 @@ test_lancedb_fsl_null_items(void)
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 	{
-		/* not yet: our 2.1 writer keeps has_validity with a zero bitmap */
-		if (!(files[i].allnull && files[i].v == LANCE_FILE_VERSION_2_1))
-			test_writer_fsl_null_items(files[i].path, files[i].v, files[i].name, files[i].allnull);
+		test_writer_fsl_null_items(files[i].path, files[i].v, files[i].name, files[i].allnull);
 		test_lancedb_fsl_item_validity(files[i].path, files[i].v, files[i].name, files[i].allnull);
 	}
 }

@@ -304,7 +304,6 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 	LanceBytes	bufs[8];
 	uint8_t    *owned[8] = {0};
 	PageValues	pv;
-	uint8_t    *null_row = NULL;
 	int			rc = 0;
 
 	if (page->num_buffers > 8)
@@ -326,19 +325,11 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 						   req->allocator, error);
 	if (rc == 0 && !pv.all_null && pv.null_items_dim != 0)
 	{
-		/* every item null: each valid row is a row of zeros, its items null */
-		size_t		width = out->bits_per_value / 8;
-
-		if (out->list_size != pv.null_items_dim || out->bits_per_value % 8 != 0)
+		/* every item null: valid rows go through LanceOutAppendNullItems */
+		if (out->list_size != pv.null_items_dim)
 			rc = LanceErrorSet(error, EINVAL, "expected a fixed-size list of %u items but the page has %u",
 							   out->list_size, pv.null_items_dim);
-		else if ((null_row = LanceDecodedAlloc(&pv.vals, width + (out->list_size + 7) / 8)) == NULL)
-			rc = LanceErrorSet(error, ENOMEM, "out of memory");
-		else
-		{
-			memset(null_row, 0, width + (out->list_size + 7) / 8);
-			pv.vals.bits_per_value = out->bits_per_value;
-		}
+		pv.vals.bits_per_value = out->bits_per_value;
 	}
 	if (rc == 0 && !pv.all_null)
 	{
@@ -366,12 +357,8 @@ LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error)
 
 			rc = LanceOutAppendFixed(out, &v, true, error);
 		}
-		else if (null_row != NULL)
-		{
-			rc = LanceOutAppendFixed(out, null_row, true, error);
-			if (rc == 0)
-				rc = LanceOutItemValidity(out, null_row + out->bits_per_value / 8, 0, 1, error);
-		}
+		else if (pv.null_items_dim != 0)
+			rc = LanceOutAppendNullItems(out, error);
 		else
 		{
 			rc = LanceOutAppendFixed(out, pv.vals.values + r * (pv.vals.bits_per_value / 8), true, error);

@@ -18,7 +18,9 @@
  * refused with ENOTSUP; value encodings go through the dispatcher
  * (compress.h).  Variable full-zip values are plain or FSST-compressed
  * (Fsst{Variable}, one symbol table per page; each item decompressed
- * on its own).
+ * on its own).  A fixed-size list whose items are all null in a page is a
+ * fixed full-zip page of Constant{} values and 0 bits per value: only the
+ * control words are stored, and valid rows read as zeros with null items.
  */
 #include "lance/compress.h"
 #include "lance/file_internal.h"
@@ -784,17 +786,35 @@ load_ctrl(const uint8_t *p, uint32_t n)
 	return n == 1 ? p[0] : n == 2 ? LanceLoadU16(p) : n == 4 ? LanceLoadU32(p) : 0;
 }
 
-/* Fixed width: value bits, and the bytes of per-value FSL validity in front. */
+/*
+ * Fixed width: value bits, and the bytes of per-value FSL validity in front.
+ * A fixed-size list whose items are all null is Constant{} without a value
+ * and 0 bits per value (lance's ValueEncoder for an all-null child): no
+ * value bytes, only control words; *null_items is then set.  (A value of 0
+ * bytes is no constant, so our proto's plain 'bytes' field is enough.)
+ */
 static int
 fullzip_fixed_shape(const Lance__Encodings21__FullZipLayout *fz, uint32_t *value_bytes,
-					uint32_t *prefix, LanceError *error)
+					uint32_t *prefix, bool *null_items, LanceError *error)
 {
 	const Lance__Encodings21__CompressiveEncoding *vc = fz->value_compression;
 	uint64_t	bits = fz->bits_per_value;
 
 	*prefix = 0;
+	*null_items = false;
 	if (vc == NULL)
 		return LanceErrorSet(error, EINVAL, "full-zip page without a value encoding");
+	if (vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_CONSTANT &&
+		vc->constant->value.len == 0)
+	{
+		if (bits != 0)
+			return LanceErrorSet(error, EINVAL,
+								 "expected 0 bits per value for null items but found %llu",
+								 (unsigned long long) bits);
+		*value_bytes = 0;
+		*null_items = true;
+		return 0;
+	}
 	if (vc->compression_case == LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FIXED_SIZE_LIST)
 	{
 		const Lance__Encodings21__FixedSizeList *fsl = vc->fixed_size_list;
@@ -828,11 +848,20 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 	uint8_t    *tmp = NULL;
 	size_t		tmp_cap = 0;
 	uint64_t	k = 0;
+	bool		null_items;
 	int			rc;
 
-	if ((rc = fullzip_fixed_shape(fz, &vbytes, &prefix, error)) != 0)
+	if ((rc = fullzip_fixed_shape(fz, &vbytes, &prefix, &null_items, error)) != 0)
 		return rc;
-	if (out->bits_per_value == 1 || vbytes * 8 != out->bits_per_value)
+	if (null_items && cb == 0)
+	{
+		/* every row valid with null items: nothing stored to read */
+		for (; rc == 0 && k < req->n; k++)
+			rc = LanceOutAppendNullItems(out, error);
+		return rc;
+	}
+	/* (null items: LanceOutAppendNullItems checks the column) */
+	if (!null_items && (out->bits_per_value == 1 || vbytes * 8 != out->bits_per_value))
 		return LanceErrorSet(error, EINVAL, "expected %u-bit values but the page has %u-bit values",
 							 out->bits_per_value, vbytes * 8);
 	if (prefix > 0 && prefix != (out->list_size + 7) / 8)
@@ -856,7 +885,7 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 			   (run + 1) * stride <= MAX_READ_SPAN)
 			run++;
 		bytes = run * stride;
-		if (cb == 0 && prefix == 0)
+		if (cb == 0 && prefix == 0 && !null_items)
 		{
 			dest = LanceOutReserveFixed(out, run, error, &rc);
 			if (dest == NULL)
@@ -892,8 +921,12 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 			const uint8_t *item = tmp + i * stride;
 			bool		valid = (load_ctrl(item, cb) & ((1u << fz->bits_def) - 1)) == 0;
 
-			rc = valid ? LanceOutAppendFixed(out, item + cb + prefix, true, error) :
-				LanceOutAppendNull(out, error);
+			if (!valid)
+				rc = LanceOutAppendNull(out, error);
+			else if (null_items)
+				rc = LanceOutAppendNullItems(out, error);
+			else
+				rc = LanceOutAppendFixed(out, item + cb + prefix, true, error);
 			if (rc == 0 && valid && prefix > 0)
 				rc = LanceOutItemValidity(out, item + cb, 0, 1, error);
 		}

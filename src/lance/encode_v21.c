@@ -6,14 +6,15 @@
  *
  * Choices (fact sheet 2.4.1-2.4.3): every value null -> AllNullLayout with
  * no buffers; values narrower than 256 bytes -> mini-block; otherwise
- * full-zip.  Values are always Flat / Variable / FixedSizeList (we never
- * bitpack or compress); nulls become u16 definition levels (mini-block) or a
- * one-byte control word (full-zip).  A nullable column without nulls in the
+ * full-zip.  Values are Flat / Variable / FixedSizeList, or the Constant{}
+ * below (we never bitpack or compress); nulls become u16 definition levels
+ * (mini-block) or a one-byte control word (full-zip).  A nullable column without nulls in the
  * page gets no definition levels (layer ALL_VALID_ITEM), as lance does.
  * Null items of fixed-size lists are not levels but the FixedSizeList's
- * own validity (has_validity).  Where lance would pick another layout for
- * a page of all-null items (full-zip with a Constant value), we keep
- * has_validity with a bitmap of zeros.
+ * own validity (has_validity).  A page whose fixed-size-list items are all
+ * null (items of null rows included) is full-zip at any width, with a
+ * Constant{} value of 0 bits and only the row control words, as lance's
+ * ValueEncoder writes an all-null child.
  */
 #include "lance/file_internal.h"
 
@@ -73,14 +74,22 @@ LanceEncodedPageSetEncoding(LanceEncodedPage *page, const ProtobufCMessage *msg,
 
 /*
  * Fixed-size list items carry their own validity bitmap (has_validity) when
- * any item bit of the page is 0, as lance does for an Arrow child with
+ * some but not all item bits of the page are 0, as lance does for an Arrow child with
  * nulls: mini-block chunks get the bits of their rows as a second value
  * buffer, full-zip values get their row's ceil(N/8) bytes in front.
  */
 static bool
+fsl_items_all_null(const LancePageValues *pv)
+{
+	return pv->type == LANCE_TYPE_FIXED_SIZE_LIST &&
+		pv->null_items == pv->num_rows * (uint64_t) pv->list_size;
+}
+
+static bool
 fsl_has_validity(const LancePageValues *pv)
 {
-	return pv->type == LANCE_TYPE_FIXED_SIZE_LIST && pv->null_items > 0;
+	return pv->type == LANCE_TYPE_FIXED_SIZE_LIST && pv->null_items > 0 &&
+		!fsl_items_all_null(pv);
 }
 
 /* Bytes of item validity per row (0 without has_validity). */
@@ -118,6 +127,7 @@ typedef struct ValueEnc
 	Lance__Encodings21__Variable var;
 	Lance__Encodings21__CompressiveEncoding offsets;
 	Lance__Encodings21__Flat offsets_flat;
+	Lance__Encodings21__Constant constant;
 } ValueEnc;
 
 static void
@@ -130,7 +140,14 @@ value_encoding(const LancePageValues *pv, ValueEnc *v)
 	lance__encodings21__variable__init(&v->var);
 	lance__encodings21__compressive_encoding__init(&v->offsets);
 	lance__encodings21__flat__init(&v->offsets_flat);
-	if (pv->bits_per_value == 0)
+	lance__encodings21__constant__init(&v->constant);
+	if (fsl_items_all_null(pv))
+	{
+		/* no value: every item null */
+		v->top.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_CONSTANT;
+		v->top.constant = &v->constant;
+	}
+	else if (pv->bits_per_value == 0)
 	{
 		v->offsets_flat.bits_per_value = pv->offset_bytes * 8;
 		v->offsets.compression_case = LANCE__ENCODINGS21__COMPRESSIVE_ENCODING__COMPRESSION_FLAT;
@@ -419,7 +436,16 @@ encode_fullzip(const LancePageValues *pv, LanceEncodedPage *out, LanceError *err
 	LanceBuf   *data = &out->buffers[0];
 	int			rc = 0;
 
-	if (pv->bits_per_value != 0)
+	if (fsl_items_all_null(pv))
+	{
+		/* per row: [control byte]; no values */
+		for (uint64_t i = 0; rc == 0 && has_def && i < pv->num_rows; i++)
+			rc = LanceBufAppendByte(data, LanceBitGet(pv->validity.data, i) ? 0 : 1, 1);
+		out->num_buffers = 1;
+		fz.details_case = LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_VALUE;
+		fz.bits_per_value = 0;
+	}
+	else if (pv->bits_per_value != 0)
 	{
 		size_t		width = pv->bits_per_value / 8;
 		size_t		vbytes = fsl_validity_bytes(pv);
@@ -794,9 +820,10 @@ LanceEncodePageV21(const LancePageValues *pv, LanceEncodedPage *out, LanceError 
 		out->num_buffers = 0;
 		return LanceEncodedPageSetEncoding(out, &layout.base, LANCE_URL_PAGE_LAYOUT, error);
 	}
-	if (pv->bits_per_value != 0 ?
-		pv->bits_per_value / 8 < LANCE_FULLZIP_MIN_BYTES :
-		pv->max_length < LANCE_FULLZIP_MIN_BYTES)
+	if (!fsl_items_all_null(pv) &&
+		(pv->bits_per_value != 0 ?
+		 pv->bits_per_value / 8 < LANCE_FULLZIP_MIN_BYTES :
+		 pv->max_length < LANCE_FULLZIP_MIN_BYTES))
 		return encode_miniblock(pv, out, error);
 	return encode_fullzip(pv, out, error);
 }

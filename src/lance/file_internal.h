@@ -156,6 +156,11 @@ extern int	LanceOutAppendVar(LanceOut *out, const uint8_t *value, uint64_t len,
  */
 extern int	LanceOutItemValidity(LanceOut *out, const uint8_t *bits, uint64_t bit0,
 								 uint64_t rows, LanceError *error);
+/*
+ * Fixed-size lists: append a valid row whose items are all null (values 0),
+ * as a page that stores no item values means.  EINVAL for other columns.
+ */
+extern int	LanceOutAppendNullItems(LanceOut *out, LanceError *error);
 /* Room for 'rows' more fixed-width rows (1 when scattering); returns
  * where their values go. */
 extern uint8_t *LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *error, int *rc);

@@ -52,12 +52,36 @@ items_valid(LanceOut *out, uint64_t rows)
 	return LanceBufAppendByte(&out->item_validity, 1, (size_t) (rows * out->list_size));
 }
 
+/*
+ * Start tracking item validity (all valid so far) if not yet done, and
+ * return the first item slot of the 'rows' rows appended last.
+ */
+static int
+item_slots(LanceOut *out, uint64_t rows, uint8_t **slots, LanceError *error)
+{
+	uint64_t	row;
+	int			rc;
+
+	if (out->scatter != NULL ? rows != 1 || out->length == 0 : rows > out->length)
+		return LanceErrorSet(error, EINVAL, "item validity for rows not appended");
+	if (out->item_validity.data == NULL)
+	{
+		uint64_t	n = out->scatter != NULL ? out->scatter_len : out->length;
+
+		if ((rc = LanceBufAppendByte(&out->item_validity, 1, (size_t) (n * out->list_size))) != 0)
+			return LanceErrorSet(error, rc, "out of memory");
+	}
+	row = out->scatter != NULL ? out->scatter[out->length - 1] : out->length - rows;
+	*slots = out->item_validity.data + row * out->list_size;
+	return 0;
+}
+
 int
 LanceOutItemValidity(LanceOut *out, const uint8_t *bits, uint64_t bit0, uint64_t rows,
 					 LanceError *error)
 {
 	uint64_t	n = rows * out->list_size;
-	uint64_t	row;
+	uint8_t    *slots;
 	bool		all = true;
 	int			rc;
 
@@ -67,18 +91,29 @@ LanceOutItemValidity(LanceOut *out, const uint8_t *bits, uint64_t bit0, uint64_t
 		all = LanceBitGet(bits, bit0 + i);
 	if (all)
 		return 0;				/* appended rows already count as valid */
-	if (out->scatter != NULL ? rows != 1 || out->length == 0 : rows > out->length)
-		return LanceErrorSet(error, EINVAL, "item validity for rows not appended");
-	if (out->item_validity.data == NULL)
-	{
-		uint64_t	slots = out->scatter != NULL ? out->scatter_len : out->length;
-
-		if ((rc = LanceBufAppendByte(&out->item_validity, 1, (size_t) (slots * out->list_size))) != 0)
-			return LanceErrorSet(error, rc, "out of memory");
-	}
-	row = out->scatter != NULL ? out->scatter[out->length - 1] : out->length - rows;
+	if ((rc = item_slots(out, rows, &slots, error)) != 0)
+		return rc;
 	for (uint64_t i = 0; i < n; i++)
-		out->item_validity.data[row * out->list_size + i] = LanceBitGet(bits, bit0 + i) ? 1 : 0;
+		slots[i] = LanceBitGet(bits, bit0 + i) ? 1 : 0;
+	return 0;
+}
+
+int
+LanceOutAppendNullItems(LanceOut *out, LanceError *error)
+{
+	uint8_t    *dest;
+	uint8_t    *slots;
+	int			rc;
+
+	if (out->list_size == 0 || out->bits_per_value % 8 != 0)
+		return LanceErrorSet(error, EINVAL,
+							 "a page of null fixed-size-list items in a column that is not a fixed-size list");
+	if ((dest = LanceOutReserveFixed(out, 1, error, &rc)) == NULL)
+		return rc;
+	memset(dest, 0, out_row_bytes(out));
+	if ((rc = item_slots(out, 1, &slots, error)) != 0)
+		return rc;
+	memset(slots, 0, out->list_size);
 	return 0;
 }
 

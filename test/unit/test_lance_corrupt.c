@@ -209,6 +209,8 @@ main(void)
 	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 list file without items", "data/lancedb_listempty_v20.lance");
 	run(LANCE_FILE_VERSION_2_1, "LanceDB fixed-size-list null-item file", "data/lancedb_fslnull_v21.lance");
 	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 fixed-size-list null-item file", "data/lancedb_fslnull_v20.lance");
+	run(LANCE_FILE_VERSION_2_1, "LanceDB all-null-item file", "data/lancedb_fslallnull_v21.lance");
+	run(LANCE_FILE_VERSION_2_0, "LanceDB 2.0 all-null-item file", "data/lancedb_fslallnull_v20.lance");
 	run(LANCE_FILE_VERSION_2_1, "LanceDB dictionary file", "data/lancedb_dict_v21.lance");
 	run(LANCE_FILE_VERSION_2_1, "LanceDB General-compressed dictionary file", "data/lancedb_dictz_v21.lance");
 	return tap_done();

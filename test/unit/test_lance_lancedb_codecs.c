@@ -323,50 +323,67 @@ test_lancedb_list_v20_no_items(void)
  * data/lancedb_fslnull_v2{1,0}.lance (data/lancedb_fslnull.js): 24 rows of
  * fixed_size_list<float32,4> 'v' (field 1; 2.1 mini-block) and <float32,128>
  * 'w' (field 2; 2.1 full-zip) with null rows and null items in valid rows.
+ * data/lancedb_fslallnull_v2{1,0}.lance (the script's 'allnull' mode):
+ * every item null, null rows only in 'v'; lance writes both as full-zip
+ * pages of Constant{} values in 2.1, items nullable{all_nulls} in 2.0.
  */
 static bool
-item_null(int dim, int i, int j)
+row_null(bool allnull, int dim, int i)
 {
-	return dim == 4 ? (i * 4 + j) % 5 == 2 : (i + j) % 9 == 0;
+	return i % 7 == 3 && !(allnull && dim == 128);
 }
 
 static bool
-fsl_row_ok(const LanceArray *a, int dim, int64_t k, int i)
+item_null(bool allnull, int dim, int i, int j)
+{
+	return allnull || (dim == 4 ? (i * 4 + j) % 5 == 2 : (i + j) % 9 == 0);
+}
+
+static bool
+fsl_row_ok(const LanceArray *a, bool allnull, int dim, int64_t k, int i)
 {
 	if (a->column.list_size != dim || a->child.validity == NULL)
 		return false;
-	if (i % 7 == 3)
+	if (row_null(allnull, dim, i))
 		return !LanceColumnIsValid(&a->column, k);
 	if (!LanceColumnIsValid(&a->column, k))
 		return false;
 	for (int j = 0; j < dim; j++)
 	{
 		int64_t		t = k * dim + j;
-		bool		null = item_null(dim, i, j);
+		bool		null = item_null(allnull, dim, i, j);
 		float		want = (float) (dim == 4 ? i * 10 + j : i * 1000 + j);
 
 		if (LanceColumnIsValid(&a->child, t) == null)
 			return false;
-		if (!null && ((const float *) a->child.values)[t] != want)
+		if (null && !allnull)
+			continue;
+		if (null)
+			want = 0;			/* no values stored: the reader gives zeros */
+		if (((const float *) a->child.values)[t] != want)
 			return false;
 	}
 	return true;
 }
 
-/* Null items among the valid rows of the first n rows from 'first'. */
+/* Null rows, and null items among the valid rows, of the n rows from 'first'. */
 static int64_t
-fsl_null_items(int dim, int first, int n)
+fsl_nulls(bool allnull, int dim, int first, int n, int64_t *null_items)
 {
-	int64_t		c = 0;
+	int64_t		rows = 0;
 
+	*null_items = 0;
 	for (int i = first; i < first + n; i++)
-		for (int j = 0; i % 7 != 3 && j < dim; j++)
-			c += item_null(dim, i, j);
-	return c;
+	{
+		rows += row_null(allnull, dim, i);
+		for (int j = 0; !row_null(allnull, dim, i) && j < dim; j++)
+			*null_items += item_null(allnull, dim, i, j);
+	}
+	return rows;
 }
 
 static void
-test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char *name)
+test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char *name, bool allnull)
 {
 	Fixture		fx;
 	LanceFileReader *r = NULL;
@@ -383,18 +400,19 @@ test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char 
 	{
 		int			dim = field == 1 ? 4 : 128;
 		bool		ok = true;
-		int64_t		nulls;
+		int64_t		null_rows,
+					null_items;
 
 		rc = LanceFileReaderReadRange(r, field, 0, 24, &a, &e);
 		for (int i = 0; rc == 0 && i < 24; i++)
-			if (!fsl_row_ok(&a, dim, i, i))
+			if (!fsl_row_ok(&a, allnull, dim, i, i))
 			{
 				tap_diag("%s dim %d row %d differs", name, dim, i);
 				ok = false;
 			}
 		/* items of null rows count as valid */
-		nulls = fsl_null_items(dim, 0, 24);
-		tap_ok(rc == 0 && ok && a.column.null_count == 3 && a.child.null_count == nulls &&
+		null_rows = fsl_nulls(allnull, dim, 0, 24, &null_items);
+		tap_ok(rc == 0 && ok && a.column.null_count == null_rows && a.child.null_count == null_items &&
 			   a.child.length == 24 * dim,
 			   "%s fixed_size_list<float,%d>: every item's validity and value (%s, %lld null items)",
 			   name, dim, rc ? e.message : "ok", (long long) a.child.null_count);
@@ -405,8 +423,9 @@ test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char 
 
 			rc = LanceFileReaderReadRange(r, field, (uint64_t) first, (uint64_t) n, &a, &e);
 			for (int i = 0; rc == 0 && ok && i < n; i++)
-				ok = fsl_row_ok(&a, dim, i, first + i);
-			ok = ok && a.child.null_count == fsl_null_items(dim, first, n);
+				ok = fsl_row_ok(&a, allnull, dim, i, first + i);
+			null_rows = fsl_nulls(allnull, dim, first, n, &null_items);
+			ok = ok && a.column.null_count == null_rows && a.child.null_count == null_items;
 			LanceArrayReset(&a);
 		}
 		tap_ok(rc == 0 && ok, "%s fixed_size_list<float,%d> sub-ranges keep item validity (%s)",
@@ -414,7 +433,7 @@ test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char 
 		if (rc == 0)
 			rc = LanceFileReaderTake(r, field, rows, 7, &a, &e);
 		for (int i = 0; rc == 0 && ok && i < 7; i++)
-			ok = fsl_row_ok(&a, dim, i, (int) rows[i]);
+			ok = fsl_row_ok(&a, allnull, dim, i, (int) rows[i]);
 		tap_ok(rc == 0 && ok && a.column.length == 7,
 			   "%s fixed_size_list<float,%d> unsorted take keeps item validity (%s)",
 			   name, dim, rc ? e.message : "ok");
@@ -430,13 +449,13 @@ test_lancedb_fsl_item_validity(const char *path, LanceFileVersion v, const char 
  * bytes in both formats.
  */
 static void
-test_writer_fsl_null_items(const char *path, LanceFileVersion v, const char *name)
+test_writer_fsl_null_items(const char *path, LanceFileVersion v, const char *name, bool allnull)
 {
 	LanceSchema s;
 	LanceField	f;
 	int64_t		ids[24];
 	float		vals[2][24 * 128];
-	uint8_t		rowv[3] = {0},
+	uint8_t		rowv[2][3],
 				itemv[2][24 * 128 / 8];
 	LanceColumn child[2],
 				cols[3];
@@ -451,15 +470,12 @@ test_writer_fsl_null_items(const char *path, LanceFileVersion v, const char *nam
 	LanceSchemaInit(&s, NULL);
 	f = field_of("id", 0, LANCE_TYPE_INT64, false);
 	LanceSchemaAddField(&s, &f, NULL);
+	memset(rowv, 0, sizeof(rowv));
 	memset(itemv, 0, sizeof(itemv));
 	memset(child, 0, sizeof(child));
 	memset(cols, 0, sizeof(cols));
 	for (int i = 0; i < 24; i++)
-	{
 		ids[i] = i;
-		if (i % 7 != 3)
-			rowv[i / 8] |= (uint8_t) (1 << (i % 8));
-	}
 	cols[0] = (LanceColumn) {.type = LANCE_TYPE_INT64, .length = 24, .values = ids};
 	for (int c = 0; c < 2; c++)
 	{
@@ -470,19 +486,23 @@ test_writer_fsl_null_items(const char *path, LanceFileVersion v, const char *nam
 		f.list_size = dim;
 		LanceSchemaAddField(&s, &f, NULL);
 		for (int i = 0; i < 24; i++)
+		{
+			if (!row_null(allnull, dim, i))
+				rowv[c][i / 8] |= (uint8_t) (1 << (i % 8));
 			for (int j = 0; j < dim; j++)
 			{
 				int			t = i * dim + j;
-				bool		null = i % 7 == 3 || item_null(dim, i, j);
+				bool		null = row_null(allnull, dim, i) || item_null(allnull, dim, i, j);
 
 				vals[c][t] = null ? 0 : (float) (dim == 4 ? i * 10 + j : i * 1000 + j);
 				if (!null)
 					itemv[c][t / 8] |= (uint8_t) (1 << (t % 8));
 			}
+		}
 		child[c] = (LanceColumn) {.type = LANCE_TYPE_FLOAT32, .length = 24 * dim,
 		.values = vals[c], .validity = itemv[c]};
 		cols[c + 1] = (LanceColumn) {.type = LANCE_TYPE_FIXED_SIZE_LIST, .length = 24,
-			.validity = rowv, .child = &child[c], .list_size = dim};
+			.validity = rowv[c], .child = &child[c], .list_size = dim};
 	}
 	rc = LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, &e);
 	if (rc == 0)
@@ -500,13 +520,33 @@ test_writer_fsl_null_items(const char *path, LanceFileVersion v, const char *nam
 	LanceSchemaReset(&s);
 }
 
+static void
+test_lancedb_fsl_null_items(void)
+{
+	static const struct
+	{
+		const char *path;
+		LanceFileVersion v;
+		const char *name;
+		bool		allnull;
+	}			files[] = {
+		{"data/lancedb_fslnull_v21.lance", LANCE_FILE_VERSION_2_1, "2.1", false},
+		{"data/lancedb_fslnull_v20.lance", LANCE_FILE_VERSION_2_0, "2.0", false},
+		{"data/lancedb_fslallnull_v21.lance", LANCE_FILE_VERSION_2_1, "2.1 all-null items", true},
+		{"data/lancedb_fslallnull_v20.lance", LANCE_FILE_VERSION_2_0, "2.0 all-null items", true},
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	{
+		test_writer_fsl_null_items(files[i].path, files[i].v, files[i].name, files[i].allnull);
+		test_lancedb_fsl_item_validity(files[i].path, files[i].v, files[i].name, files[i].allnull);
+	}
+}
+
 int
 main(void)
 {
-	test_writer_fsl_null_items("data/lancedb_fslnull_v21.lance", LANCE_FILE_VERSION_2_1, "2.1");
-	test_writer_fsl_null_items("data/lancedb_fslnull_v20.lance", LANCE_FILE_VERSION_2_0, "2.0");
-	test_lancedb_fsl_item_validity("data/lancedb_fslnull_v21.lance", LANCE_FILE_VERSION_2_1, "2.1");
-	test_lancedb_fsl_item_validity("data/lancedb_fslnull_v20.lance", LANCE_FILE_VERSION_2_0, "2.0");
+	test_lancedb_fsl_null_items();
 	test_lancedb_codecs();
 	test_lancedb_fullzip_fsst();
 	test_lancedb_dict_general();

@@ -34,7 +34,7 @@ STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o src/storage/side_catalog.
 	src/storage/side_gc.o src/storage/side_lance.o src/storage/side_storage.o \
 	src/storage/side_wal.o
 
-IVF_OBJS = src/ivf/ivf_build.o src/ivf/ivf_delta.o src/ivf/ivf_handler.o src/ivf/ivf_meta.o \
+IVF_OBJS = src/ivf/ivf_build.o src/ivf/ivf_delta.o src/ivf/ivf_fold.o src/ivf/ivf_handler.o src/ivf/ivf_meta.o \
 	src/ivf/ivf_scan.o src/ivf/ivf_segment.o src/ivf/ivf_vacuum.o src/ivf/kmeans.o \
 	src/ivf/rabitq.o
 
@@ -66,6 +66,10 @@ include $(PGXS)
 .PHONY: tapcheck unitcheck interopcheck fuzzcheck tools install-tools clean-tools toolcheck
 
 $(LANCE_OBJS): | $(LANCE_PROTO_H)
+
+# PGXS tracks no header dependencies: every object depends on every header of
+# ours, so that changing a struct rebuilds whatever uses it.
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # PGXS's prove_installcheck, pointed at test/t/.
 tapcheck:

@@ -307,3 +307,8 @@ CREATE OPERATOR CLASS vector_ip_ops FOR TYPE vector USING lance_ivf AS
 CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING lance_ivf AS
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 cosine_distance(vector, vector);
+
+CREATE FUNCTION lance_ivf_fold(index regclass, recluster boolean DEFAULT false) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION lance_ivf_fold(regclass, boolean) IS
+	'seals the rows inserted since the last build or fold into a new segment of a lance_ivf index (VACUUM does it when they are many); recluster trains new centroids';

@@ -118,7 +118,49 @@ SELECT bool_and(id % 3 <> 0) AS no_deleted_rows
 FROM unnest(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 500, true)) id;
 -- TIDs freed by VACUUM and reused by new rows are found, not hidden
 INSERT INTO ivf_t SELECT 10000 + id, v FROM ivf_t WHERE id % 3 = 1 AND id < 300;
-SELECT bool_and(ivf_knn('<->', v, 10, true) = ivf_knn('<->', v, 10, false)) AS agree_after_reuse
+SELECT bool_and(ivf_knn('<->', v, 10, true, distances => true)
+				= ivf_knn('<->', v, 10, false, distances => true)) AS agree_after_reuse
+FROM ivf_t WHERE id % 301 = 5;
+RESET lance_ivf.probes;
+
+-- folding seals the delta rows into a new segment, on demand and in VACUUM
+CREATE FUNCTION ivf_segments(index regclass) RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM lancedb_catalog.side_file f JOIN lancedb_catalog.storage s USING (storage_id)
+	WHERE s.relid = index $$;
+SELECT lance_ivf_fold('ivf_l2') AS folded_rows, ivf_segments('ivf_l2') AS segments;
+SELECT lance_ivf_fold('ivf_l2') AS nothing_to_fold;
+SET lance_ivf.probes = 20;
+SELECT bool_and(ivf_knn('<->', v, 10, true, distances => true)
+				= ivf_knn('<->', v, 10, false, distances => true)) AS agree_after_fold
+FROM ivf_t WHERE id % 301 = 5;
+SELECT count(*) = count(DISTINCT id) AS no_row_twice
+FROM unnest(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 3000, true)) id;
+RESET lance_ivf.probes;
+VACUUM ivf_t;
+SELECT count(*) AS files_after_collection FROM lancedb_catalog.side_file f
+JOIN lancedb_catalog.storage s USING (storage_id) WHERE s.relid = 'ivf_l2'::regclass;
+SELECT error_of($$SELECT lance_ivf_fold('ivf_t_pkey')$$);
+SELECT error_of($$SELECT lance_ivf_fold('ivf_t')$$);
+
+-- the table grows past twice its size: VACUUM folds and trains new centroids,
+-- and recall at the default probes holds
+CREATE FUNCTION ivf_segment_bytes(index regclass) RETURNS bigint LANGUAGE sql AS $$
+	SELECT sum(size) FROM lancedb_catalog.side_file f JOIN lancedb_catalog.storage s USING (storage_id)
+	WHERE s.relid = index $$;
+SELECT ivf_segment_bytes('ivf_l2') AS bytes_before \gset
+INSERT INTO ivf_t
+SELECT i, array_agg((i % 7) * 3 + 1.5 + cos(i * 0.9 + d) ORDER BY d)::vector(16)
+FROM generate_series(20001, 26000) i, generate_series(1, 16) d GROUP BY i;
+VACUUM ivf_t;
+SELECT ivf_segments('ivf_l2') AS segments_after_growth,
+	   ivf_segment_bytes('ivf_l2') > 3 * :bytes_before AS vacuum_folded_the_new_rows;
+SELECT sum(cardinality(ARRAY(SELECT unnest(ivf_knn('<->', q, 10, true))
+							 INTERSECT SELECT unnest(ivf_knn('<->', q, 10, false))))) / 200.0 >= 0.9
+	   AS recall_holds_after_growth
+FROM (SELECT v AS q FROM ivf_t WHERE id % 300 = 11 LIMIT 20) q;
+SET lance_ivf.probes = 20;
+SELECT bool_and(ivf_knn('<->', v, 10, true, distances => true)
+				= ivf_knn('<->', v, 10, false, distances => true)) AS agree_after_growth
 FROM ivf_t WHERE id % 301 = 5;
 RESET lance_ivf.probes;
 
@@ -126,8 +168,10 @@ RESET lance_ivf.probes;
 REINDEX INDEX ivf_l2;
 REINDEX INDEX CONCURRENTLY ivf_ip;
 SET lance_ivf.probes = 20;
-SELECT bool_and(ivf_knn('<->', v, 10, true) = ivf_knn('<->', v, 10, false)) AS l2_after_reindex,
-	   bool_and(ivf_knn('<#>', v, 10, true) = ivf_knn('<#>', v, 10, false)) AS ip_after_reindex
+SELECT bool_and(ivf_knn('<->', v, 10, true, distances => true)
+				= ivf_knn('<->', v, 10, false, distances => true)) AS l2_after_reindex,
+	   bool_and(ivf_knn('<#>', v, 10, true, distances => true)
+				= ivf_knn('<#>', v, 10, false, distances => true)) AS ip_after_reindex
 FROM ivf_t WHERE id % 301 = 5;
 RESET lance_ivf.probes;
 
@@ -158,4 +202,4 @@ RESET enable_seqscan;
 DROP TABLE ivf_t, ivf_wide;
 SELECT lancedb_collect_garbage() > 0 AS collected;
 SELECT count(*) AS side_files_left FROM lancedb_catalog.side_file;
-DROP FUNCTION ivf_knn;
+DROP FUNCTION ivf_knn, ivf_segments, ivf_segment_bytes;

@@ -17,6 +17,14 @@
  * factors (3 float32) and vector (the vector itself, for re-ranking); global
  * buffer 1 holds the header, the centroids and where each list starts.
  *
+ * Which segment a scan reads is MVCC: the one file of the index's storage
+ * its snapshot sees (lancedb_catalog.side_file).  A build writes the first;
+ * folding (ivf_fold.c) writes a new one with the delta rows and without the
+ * tombstoned rows, and retires the old one, in one transaction.  Delta and
+ * tombstone items carry sequence numbers, and a segment records up to which
+ * it has absorbed them: a scan of a segment reads only the delta rows and
+ * tombstones that came after it, whichever segment its snapshot sees.
+ *
  * Distances: <-> (l2) is true L2, <#> the negative inner product, <=> cosine
  * distance; a cosine index stores and searches normalised vectors with L2.
  */
@@ -69,6 +77,7 @@ typedef struct IvfMetaPageData
 	BlockNumber tomb_head;
 	BlockNumber tomb_tail;
 	int64		delta_rows;		/* inserted since the build (not less deletions) */
+	uint64		next_seq;		/* of the next delta or tombstone item */
 } IvfMetaPageData;
 
 #define IVF_PAGE_DELTA 0x0001
@@ -85,6 +94,7 @@ typedef struct IvfPageOpaqueData
 /* A delta item: one piece of one row's vector. */
 typedef struct IvfDeltaItem
 {
+	uint64		seq;			/* order of insertion (IvfMetaPageData.next_seq) */
 	ItemPointerData tid;
 	uint16		piece;			/* 0, 1, ... */
 	uint16		pieces;			/* how many make the vector */
@@ -95,6 +105,7 @@ typedef struct IvfDeltaItem
 /* A tombstone item: dead TIDs of the sealed segment. */
 typedef struct IvfTombItem
 {
+	uint64		seq;
 	int32		count;
 	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
 } IvfTombItem;
@@ -144,12 +155,24 @@ extern bool IvfInsert(Relation index, Datum *values, bool *isnull, ItemPointer t
 					  Relation heap, IndexUniqueCheck check, bool unchanged,
 					  IndexInfo *info);
 typedef void (*IvfDeltaCallback) (void *arg, ItemPointer tid, const float *vector);
-extern void IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims,
-						 IvfDeltaCallback callback, void *arg);
+/* Delta rows whose sequence numbers are in [min_seq, end_seq). */
+extern void IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims, uint64 min_seq,
+						 uint64 end_seq, IvfDeltaCallback callback, void *arg);
 extern int64 IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state,
 							int64 *remaining);
 extern void IvfTombAdd(Relation index, ItemPointer tids, int count);
-extern int	IvfTombLoad(Relation index, const IvfMetaPageData *meta, ItemPointer *tids);
+/* Tombstoned TIDs with sequence number at least 'min_seq', sorted. */
+extern int	IvfTombLoad(Relation index, const IvfMetaPageData *meta, uint64 min_seq,
+						ItemPointer *tids);
+/* Remove delta and tombstone items below the given sequence numbers. */
+extern void IvfDeltaTrim(Relation index, uint64 delta_below, uint64 tomb_below);
+
+/*
+ * ivf_fold.c: a new segment with the delta rows folded in; with
+ * only_if_large, only when the delta holds a tenth of the segment's rows.
+ * Returns the rows of the new segment, or 0 if it wrote none.
+ */
+extern int64 IvfFold(Relation index, bool recluster, bool only_if_large);
 
 /* ivf_vacuum.c */
 extern IndexBulkDeleteResult *IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,

@@ -1,7 +1,8 @@
 /*
  * ivf_build.c
- *	  Building a lance_ivf index: sample, cluster, assign and encode, write
- *	  the sealed segment.
+ *	  Building a lance_ivf index, and writing a sealed segment from any
+ *	  source of rows (ivf_build.h): sample, cluster, assign and encode,
+ *	  write.
  *
  *	sampling	a heap scan keeps a uniform reservoir sample of the vectors
  *				(bounded by maintenance_work_mem) and counts the rows
@@ -25,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
+#include "ivf/ivf_build.h"
 #include "ivf/ivf_segment.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -43,17 +45,13 @@
 
 typedef struct IvfBuildState
 {
-	Relation	index;
-	IvfMetric	metric;
-	int			dims;
-	double		rows;			/* indexed rows (non-NULL, indexable) */
-	double		heap_rows;
+	IvfBuildSpec *spec;
+	double		rows;			/* rows the source gave */
 	/* sampling */
 	float	   *sample;
 	int64		sample_cap;
 	int64		sample_n;
 	pg_prng_state prng;
-	float	   *scratch;
 	/* assigning */
 	int			lists;
 	float	   *centroids;
@@ -70,6 +68,8 @@ typedef struct IvfBuildState
 	int			batch_n;
 	int			batch_cap;
 } IvfBuildState;
+
+#define IVF_ROTATION_SEED UINT64CONST(0x5eed)
 
 char *
 IvfBuildPhaseName(int64 phase)
@@ -88,6 +88,15 @@ IvfBuildPhaseName(int64 phase)
 			return "writing";
 	}
 	return NULL;
+}
+
+static bool report_progress;
+
+static void
+Progress(int param, int64 value)
+{
+	if (report_progress)
+		pgstat_progress_update_param(param, value);
 }
 
 /* Enters a phase; logs at DEBUG1 how long the previous one took. */
@@ -110,58 +119,53 @@ SetPhase(int phase)
 	current = phase;
 	started = now;
 	if (phase != 0)
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase);
+		Progress(PROGRESS_CREATEIDX_SUBPHASE, phase);
 }
 
-/* The vector of an index tuple, prepared; NULL if the index skips it. */
-static const float *
-TupleVector(IvfBuildState *state, Datum value, bool isnull)
+const float *
+IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool isnull, float **scratch)
 {
 	Vector	   *v;
 
 	if (isnull)
 		return NULL;
 	v = DatumGetVector(value);
-	if (state->dims == 0)
+	if (spec->dims == 0)
 	{
 		if (v->dim < 1 || v->dim > IVF_MAX_DIMS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("lance_ivf indexes vectors of 1 to %d dimensions, not %d",
 							IVF_MAX_DIMS, v->dim)));
-		state->dims = v->dim;
-		state->scratch = palloc(sizeof(float) * state->dims);
+		spec->dims = v->dim;
 	}
-	else if (v->dim != state->dims)
+	else if (v->dim != spec->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", state->dims, v->dim)));
-	if (!IvfPrepareVector(state->metric, v->x, v->dim, state->scratch))
+				 errmsg("expected %d dimensions, not %d", spec->dims, v->dim)));
+	if (*scratch == NULL)
+		*scratch = palloc(sizeof(float) * spec->dims);
+	if (!IvfPrepareVector(spec->metric, v->x, v->dim, *scratch))
 		return NULL;
-	return state->scratch;
+	return *scratch;
 }
 
 static void
-SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *arg)
+SampleRow(void *arg, int64 tid, const float *v)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
-	const float *v;
+	int			dims = state->spec->dims;
 	int64		slot;
 
-	(void) index, (void) tid, (void) tupleIsAlive;
-	state->heap_rows++;
-	v = TupleVector(state, values[0], isnull[0]);
-	if (v == NULL)
-		return;
+	(void) tid;
 	state->rows++;
 	if (state->sample == NULL)
 	{
 		/* as many vectors as maintenance_work_mem holds, at most what k-means needs */
 		state->sample_cap = Max(1, Min((int64) maintenance_work_mem * 1024L / 2 /
-									   ((int64) sizeof(float) * state->dims),
+									   ((int64) sizeof(float) * dims),
 									   (int64) SAMPLE_PER_LIST * 4096));
-		state->sample = palloc_extended(sizeof(float) * state->dims * state->sample_cap,
+		state->sample = palloc_extended(sizeof(float) * dims * state->sample_cap,
 										MCXT_ALLOC_HUGE);
 	}
 	/* reservoir sampling (Algorithm R) */
@@ -173,38 +177,37 @@ SampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (slot >= state->sample_cap)
 			return;
 	}
-	memcpy(state->sample + slot * state->dims, v, sizeof(float) * state->dims);
+	memcpy(state->sample + slot * dims, v, sizeof(float) * dims);
 }
 
 static int
 DefaultLists(double rows)
 {
-	int			lists = (int) Min(65536.0, Max(1.0, round(sqrt(rows))));
-
-	return lists;
+	return (int) Min(65536.0, Max(1.0, round(sqrt(rows))));
 }
 
 static void
-Train(IvfBuildState *state, int requested_lists)
+Train(IvfBuildState *state)
 {
+	IvfBuildSpec *spec = state->spec;
 	KMeansOptions options;
 	char		error[IVF_MATH_ERROR_SIZE];
 	int64		n;
 	int			rc;
 
-	state->lists = requested_lists > 0 ? requested_lists : DefaultLists(state->rows);
+	state->lists = spec->requested_lists > 0 ? spec->requested_lists : DefaultLists(state->rows);
 	state->lists = (int) Min((int64) state->lists, state->sample_n);
 	n = Min(state->sample_n, (int64) state->lists * SAMPLE_PER_LIST);
-	state->centroids = palloc_extended(sizeof(float) * (size_t) state->lists * state->dims,
+	state->centroids = palloc_extended(sizeof(float) * (size_t) state->lists * spec->dims,
 									   MCXT_ALLOC_HUGE);
 	memset(&options, 0, sizeof(options));
 	options.k = state->lists;
 	options.max_iterations = KMEANS_ITERATIONS;
-	options.seed = 0x1a7ce5eedULL;
+	options.seed = UINT64CONST(0x1a7ce5eed);
 	options.balance = 0.5f;
 	options.threads = state->threads;
 	/* the reservoir is a uniform sample in random order: any prefix is one too */
-	rc = KMeansTrain(state->sample, (size_t) n, state->dims, &options, state->centroids, error);
+	rc = KMeansTrain(state->sample, (size_t) n, spec->dims, &options, state->centroids, error);
 	if (rc == ENOMEM)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
 						errdetail("%s", error)));
@@ -224,15 +227,16 @@ static void
 FlushBatch(IvfBuildState *state)
 {
 	int			n = state->batch_n;
+	int			dims = state->spec->dims;
 
 	if (n == 0)
 		return;
-	KMeansAssignParallel(state->centroids, state->lists, state->dims, state->batch, n,
+	KMeansAssignParallel(state->centroids, state->lists, dims, state->batch, n,
 						 state->batch_lists, state->threads);
 	for (int i = 0; i < n; i++)
 	{
 		int32		list = state->batch_lists[i];
-		const float *v = state->batch + (size_t) i * state->dims;
+		const float *v = state->batch + (size_t) i * dims;
 		char	   *p = VARDATA(state->record);
 		RabitqFactors factors;
 
@@ -241,51 +245,49 @@ FlushBatch(IvfBuildState *state)
 		p[2] = (char) ((list >> 8) & 0xFF);
 		p[3] = (char) (list & 0xFF);
 		memcpy(p + 4, &state->batch_tids[i], sizeof(int64));
-		RabitqEncode(state->rotation, v, state->centroids + (size_t) list * state->dims,
+		RabitqEncode(state->rotation, v, state->centroids + (size_t) list * dims,
 					 (uint8 *) p + 12, &factors);
 		memcpy(p + 12 + state->code_bytes, &factors, sizeof(RabitqFactors));
-		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors), v, sizeof(float) * state->dims);
+		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors), v, sizeof(float) * dims);
 		tuplesort_putdatum(state->sort, PointerGetDatum(state->record), false);
 	}
 	state->assigned += n;
 	state->batch_n = 0;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
+	Progress(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
 	CHECK_FOR_INTERRUPTS();
 }
 
 static void
-AssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			   bool tupleIsAlive, void *arg)
+AssignRow(void *arg, int64 tid, const float *v)
 {
 	IvfBuildState *state = (IvfBuildState *) arg;
-	const float *v;
+	int			dims = state->spec->dims;
 
-	(void) index, (void) tupleIsAlive;
-	v = TupleVector(state, values[0], isnull[0]);
-	if (v == NULL)
-		return;
-	memcpy(state->batch + (size_t) state->batch_n * state->dims, v, sizeof(float) * state->dims);
-	state->batch_tids[state->batch_n++] = IvfTidToInt64(tid);
+	memcpy(state->batch + (size_t) state->batch_n * dims, v, sizeof(float) * dims);
+	state->batch_tids[state->batch_n++] = tid;
 	if (state->batch_n == state->batch_cap)
 		FlushBatch(state);
 }
 
 static char *
-WriteSegment(IvfBuildState *state)
+WriteSegment(IvfBuildState *state, int64 trained_rows)
 {
+	IvfBuildSpec *spec = state->spec;
+	int			dims = spec->dims;
 	IvfSegmentWriter *writer;
 	int64	   *tids = palloc(sizeof(int64) * WRITE_BATCH_ROWS);
 	uint8	   *codes = palloc(state->code_bytes * WRITE_BATCH_ROWS);
 	RabitqFactors *factors = palloc(sizeof(RabitqFactors) * WRITE_BATCH_ROWS);
-	float	   *vectors = palloc_extended(sizeof(float) * (size_t) state->dims * WRITE_BATCH_ROWS,
+	float	   *vectors = palloc_extended(sizeof(float) * (size_t) dims * WRITE_BATCH_ROWS,
 										  MCXT_ALLOC_HUGE);
 	int			n = 0;
 	int			current = -1;
 	Datum		datum;
 	bool		isnull;
 
-	writer = IvfSegmentBegin(state->index, state->dims, state->lists, state->metric,
-							 (uint64) 0x5eedULL, state->code_bytes, state->centroids);
+	writer = IvfSegmentBegin(spec->index, dims, state->lists, spec->metric, IVF_ROTATION_SEED,
+							 state->code_bytes, state->centroids, spec->delta_upto,
+							 spec->tomb_upto, trained_rows);
 	while (tuplesort_getdatum(state->sort, true, &datum, &isnull, NULL))
 	{
 		const char *p = VARDATA_ANY(DatumGetPointer(datum));
@@ -301,8 +303,8 @@ WriteSegment(IvfBuildState *state)
 		memcpy(&tids[n], p + 4, sizeof(int64));
 		memcpy(codes + (size_t) n * state->code_bytes, p + 12, state->code_bytes);
 		memcpy(&factors[n], p + 12 + state->code_bytes, sizeof(RabitqFactors));
-		memcpy(vectors + (size_t) n * state->dims, p + 12 + state->code_bytes + sizeof(RabitqFactors),
-			   sizeof(float) * state->dims);
+		memcpy(vectors + (size_t) n * dims, p + 12 + state->code_bytes + sizeof(RabitqFactors),
+			   sizeof(float) * dims);
 		n++;
 		pfree(DatumGetPointer(datum));
 	}
@@ -311,8 +313,115 @@ WriteSegment(IvfBuildState *state)
 	return IvfSegmentFinish(writer);
 }
 
+char *
+IvfBuildSegment(IvfBuildSpec *spec, double *rows)
+{
+	IvfBuildState state;
+	char	   *segment = NULL;
+	int64		trained_rows;
+
+	memset(&state, 0, sizeof(state));
+	state.spec = spec;
+	report_progress = spec->report_progress;
+	state.threads = Min(8, max_parallel_maintenance_workers + 1);
+	pg_prng_seed(&state.prng, 0x1a7ce);
+
+	if (spec->centroids == NULL)
+	{
+		SetPhase(IVF_PHASE_SAMPLING);
+		spec->source(spec->source_arg, SampleRow, &state);
+		if (state.rows == 0)
+		{
+			SetPhase(0);
+			*rows = 0;
+			return NULL;
+		}
+		SetPhase(IVF_PHASE_KMEANS);
+		Train(&state);
+		trained_rows = (int64) state.rows;
+	}
+	else
+	{
+		state.lists = spec->lists;
+		state.centroids = (float *) spec->centroids;
+		trained_rows = spec->trained_rows;
+	}
+
+	SetPhase(IVF_PHASE_ASSIGNING);
+	if (state.rows > 0)
+		Progress(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state.rows);
+	state.rotation = RabitqRotationCreate(spec->dims, IVF_ROTATION_SEED);
+	if (state.rotation == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	state.code_bytes = RabitqCodeBytes(state.rotation);
+	state.record_bytes = 12 + state.code_bytes + sizeof(RabitqFactors) +
+		sizeof(float) * spec->dims;
+	state.record = palloc(VARHDRSZ + state.record_bytes);
+	SET_VARSIZE(state.record, VARHDRSZ + state.record_bytes);
+	state.sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
+									   maintenance_work_mem, NULL, TUPLESORT_NONE);
+	state.batch_cap = Max(1, Min(4096, (16 * 1024 * 1024) / (spec->dims * (int) sizeof(float))));
+	state.batch = palloc(sizeof(float) * (size_t) state.batch_cap * spec->dims);
+	state.batch_tids = palloc(sizeof(int64) * state.batch_cap);
+	state.batch_lists = palloc(sizeof(int32) * state.batch_cap);
+	spec->source(spec->source_arg, AssignRow, &state);
+	FlushBatch(&state);
+	tuplesort_performsort(state.sort);
+
+	if (state.assigned > 0)
+	{
+		SetPhase(IVF_PHASE_WRITING);
+		segment = WriteSegment(&state, Max(trained_rows, (int64) state.assigned / 2));
+	}
+	tuplesort_end(state.sort);
+	RabitqRotationFree(state.rotation);
+	SetPhase(0);
+	*rows = state.assigned;
+	return segment;
+}
+
+/* ---- CREATE INDEX: the rows come from a heap scan */
+
+typedef struct HeapSource
+{
+	Relation	heap;
+	IndexInfo  *info;
+	IvfBuildSpec *spec;
+	IvfRowSink	sink;
+	void	   *state;
+	float	   *scratch;
+	bool		count_heap_rows;
+} HeapSource;
+
 static void
-UpdateMeta(Relation index, IvfBuildState *state, const char *segment)
+HeapCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			 bool tupleIsAlive, void *arg)
+{
+	HeapSource *source = (HeapSource *) arg;
+	const float *v;
+
+	(void) index, (void) tupleIsAlive;
+	if (source->count_heap_rows)
+		source->spec->heap_rows++;
+	v = IvfBuildTupleVector(source->spec, values[0], isnull[0], &source->scratch);
+	if (v != NULL)
+		source->sink(source->state, IvfTidToInt64(tid), v);
+}
+
+static void
+HeapScanSource(void *arg, IvfRowSink sink, void *state)
+{
+	HeapSource *source = (HeapSource *) arg;
+
+	source->sink = sink;
+	source->state = state;
+	source->count_heap_rows = (sink == SampleRow);
+	table_index_build_scan(source->heap, source->spec->index, source->info, true, true,
+						   HeapCallback, source, NULL);
+}
+
+static void
+UpdateMeta(Relation index, int dims, int lists, const char *segment, double rows)
 {
 	Buffer		buffer = ReadBuffer(index, IVF_METAPAGE);
 	GenericXLogState *xlog;
@@ -321,12 +430,13 @@ UpdateMeta(Relation index, IvfBuildState *state, const char *segment)
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
 	xlog = GenericXLogStart(index);
 	meta = (IvfMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(xlog, buffer, 0));
-	meta->dims = state->dims;
-	meta->lists = segment ? state->lists : 0;
-	meta->seed = 0x5eedULL;
+	if (dims > 0)
+		meta->dims = dims;
+	meta->lists = segment ? lists : 0;
+	meta->seed = IVF_ROTATION_SEED;
 	if (segment)
 		strlcpy(meta->segment, segment, sizeof(meta->segment));
-	meta->segment_rows = segment ? (int64) state->assigned : 0;
+	meta->segment_rows = segment ? (int64) rows : 0;
 	GenericXLogFinish(xlog);
 	UnlockReleaseBuffer(buffer);
 }
@@ -335,65 +445,40 @@ IndexBuildResult *
 IvfBuild(Relation heap, Relation index, IndexInfo *info)
 {
 	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
-	IvfBuildState state;
-	char	   *segment = NULL;
+	IvfBuildSpec spec;
+	HeapSource	source;
+	char	   *segment;
+	double		rows;
 	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
 	if (info->ii_NumIndexAttrs != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("lance_ivf indexes one column")));
-	memset(&state, 0, sizeof(state));
-	state.index = index;
-	state.metric = IvfIndexMetric(index);
 	if (typmod > IVF_MAX_DIMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("lance_ivf indexes vectors of at most %d dimensions", IVF_MAX_DIMS)));
-	pg_prng_seed(&state.prng, 0x1a7ce);
-	state.threads = Min(8, max_parallel_maintenance_workers + 1);
+	memset(&spec, 0, sizeof(spec));
+	spec.index = index;
+	spec.metric = IvfIndexMetric(index);
+	spec.requested_lists = IvfOptionLists(index);
+	spec.report_progress = true;
+	spec.source = HeapScanSource;
+	spec.source_arg = &source;
+	memset(&source, 0, sizeof(source));
+	source.heap = heap;
+	source.info = info;
+	source.spec = &spec;
 
 	SideStorageCreate(index);
-	IvfMetaInit(index, MAIN_FORKNUM, state.metric);
+	IvfMetaInit(index, MAIN_FORKNUM, spec.metric);
+	segment = IvfBuildSegment(&spec, &rows);
+	UpdateMeta(index, spec.dims, segment ? IvfSegmentGet(index, segment)->header.lists : 0,
+			   segment, rows);
 
-	SetPhase(IVF_PHASE_SAMPLING);
-	table_index_build_scan(heap, index, info, true, true, SampleCallback, &state, NULL);
-
-	if (state.rows > 0)
-	{
-		SetPhase(IVF_PHASE_KMEANS);
-		Train(&state, IvfOptionLists(index));
-
-		SetPhase(IVF_PHASE_ASSIGNING);
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state.rows);
-		state.rotation = RabitqRotationCreate(state.dims, 0x5eedULL);
-		if (state.rotation == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		state.code_bytes = RabitqCodeBytes(state.rotation);
-		state.record_bytes = 12 + state.code_bytes + sizeof(RabitqFactors) +
-			sizeof(float) * state.dims;
-		state.record = palloc(VARHDRSZ + state.record_bytes);
-		SET_VARSIZE(state.record, VARHDRSZ + state.record_bytes);
-		state.sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
-										   maintenance_work_mem, NULL, TUPLESORT_NONE);
-		state.batch_cap = Max(1, Min(4096, (16 * 1024 * 1024) / (state.dims * (int) sizeof(float))));
-		state.batch = palloc(sizeof(float) * (size_t) state.batch_cap * state.dims);
-		state.batch_tids = palloc(sizeof(int64) * state.batch_cap);
-		state.batch_lists = palloc(sizeof(int32) * state.batch_cap);
-		table_index_build_scan(heap, index, info, true, true, AssignCallback, &state, NULL);
-		FlushBatch(&state);
-		tuplesort_performsort(state.sort);
-
-		SetPhase(IVF_PHASE_WRITING);
-		segment = WriteSegment(&state);
-		tuplesort_end(state.sort);
-		RabitqRotationFree(state.rotation);
-	}
-	UpdateMeta(index, &state, segment);
-	SetPhase(0);
-
-	result->heap_tuples = state.heap_rows;
-	result->index_tuples = state.assigned;
+	result->heap_tuples = spec.heap_rows;
+	result->index_tuples = rows;
 	return result;
 }
 

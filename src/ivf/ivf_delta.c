@@ -68,7 +68,7 @@ InitPage(Page page, uint16 flags)
  * (delta or tombstone), under the metapage lock the caller holds.
  */
 static void
-AppendItem(Relation index, Buffer metabuf, bool delta, const void *item, Size size,
+AppendItem(Relation index, Buffer metabuf, bool delta, void *item, Size size,
 		   bool count_row)
 {
 	GenericXLogState *state = GenericXLogStart(index);
@@ -105,6 +105,8 @@ AppendItem(Relation index, Buffer metabuf, bool delta, const void *item, Size si
 		InitPage(page, flags);
 		*head = *tail = BufferGetBlockNumber(newbuf);
 	}
+	/* both item kinds start with their sequence number */
+	*(uint64 *) item = meta->next_seq++;
 	if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "could not add an item of %zu bytes to lance_ivf index \"%s\"",
 			 size, RelationGetRelationName(index));
@@ -186,8 +188,8 @@ done:
 }
 
 void
-IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims,
-			 IvfDeltaCallback callback, void *arg)
+IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims, uint64 min_seq,
+			 uint64 end_seq, IvfDeltaCallback callback, void *arg)
 {
 	BlockNumber blkno = meta->delta_head;
 	float	   *vector = palloc(sizeof(float) * Max(dims, 1));
@@ -219,7 +221,8 @@ IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims,
 			if (item->piece == 0)
 			{
 				current = item->tid;
-				next_piece = 0;
+				/* a row a segment absorbed: skip its pieces */
+				next_piece = item->seq >= min_seq && item->seq < end_seq ? 0 : -1;
 				filled = 0;
 			}
 			/* a piece that does not continue the row: an incomplete row before it */
@@ -324,7 +327,7 @@ CompareTids(const void *a, const void *b)
 }
 
 int
-IvfTombLoad(Relation index, const IvfMetaPageData *meta, ItemPointer *out)
+IvfTombLoad(Relation index, const IvfMetaPageData *meta, uint64 min_seq, ItemPointer *out)
 {
 	BlockNumber blkno = meta->tomb_head;
 	int			n = 0;
@@ -355,6 +358,8 @@ IvfTombLoad(Relation index, const IvfMetaPageData *meta, ItemPointer *out)
 						(errcode(ERRCODE_INDEX_CORRUPTED),
 						 errmsg("lance_ivf index \"%s\" has an invalid tombstone item",
 								RelationGetRelationName(index))));
+			if (item->seq < min_seq)
+				continue;
 			if (n + item->count > cap)
 			{
 				cap = Max(cap * 2, n + item->count);
@@ -369,4 +374,46 @@ IvfTombLoad(Relation index, const IvfMetaPageData *meta, ItemPointer *out)
 	qsort(tids, n, sizeof(ItemPointerData), CompareTids);
 	*out = tids;
 	return n;
+}
+
+/* Removes the items of one chain whose sequence numbers are below 'below'. */
+static void
+TrimChain(Relation index, BlockNumber blkno, uint64 below)
+{
+	while (blkno != InvalidBlockNumber)
+	{
+		Buffer		buffer = ReadBuffer(index, blkno);
+		Page		page;
+		OffsetNumber old[MaxOffsetNumber];
+		int			nold = 0;
+		OffsetNumber maxoff;
+
+		vacuum_delay_point();
+		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buffer);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+			if (*(uint64 *) PageGetItem(page, PageGetItemId(page, off)) < below)
+				old[nold++] = off;
+		if (nold > 0)
+		{
+			GenericXLogState *xlog = GenericXLogStart(index);
+
+			page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+			PageIndexMultiDelete(page, old, nold);
+			GenericXLogFinish(xlog);
+		}
+		blkno = IvfPageGetOpaque(page)->next;
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+void
+IvfDeltaTrim(Relation index, uint64 delta_below, uint64 tomb_below)
+{
+	IvfMetaPageData meta;
+
+	IvfMetaRead(index, &meta);
+	TrimChain(index, meta.delta_head, delta_below);
+	TrimChain(index, meta.tomb_head, tomb_below);
 }

@@ -298,6 +298,8 @@ StartScan(IndexScanDesc scan)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	ScanKey		key = &scan->orderByData[0];
+	char	   *name;
+	uint64		delta_min = 0;
 
 	IvfMetaRead(index, &so->meta);
 	so->dims = so->meta.dims;
@@ -319,17 +321,19 @@ StartScan(IndexScanDesc scan)
 			so->null_query = true;	/* a zero query under cosine: distances are NaN */
 	}
 
-	if (so->meta.segment[0] != '\0')
+	name = IvfVisibleSegment(index, scan->xs_snapshot);
+	if (name != NULL)
 	{
 		int			lists;
 		float	   *distances;
 
-		so->segment = IvfSegmentGet(index, so->meta.segment);
+		so->segment = IvfSegmentGet(index, name);
 		if (so->segment->header.dims != so->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("lance_ivf segment \"%s\" has %d dimensions, the index %d",
-							so->meta.segment, so->segment->header.dims, so->dims)));
+							name, so->segment->header.dims, so->dims)));
+		delta_min = so->segment->header.delta_upto;
 		lists = so->segment->header.lists;
 		so->list_order = palloc(sizeof(int32) * lists);
 		distances = palloc(sizeof(float) * lists);
@@ -353,7 +357,7 @@ StartScan(IndexScanDesc scan)
 			so->rotated_query = palloc(sizeof(float) * RabitqPaddedDims(so->segment->rotation));
 			RabitqRotate(so->segment->rotation, so->query, so->rotated_query);
 		}
-		so->ntombs = IvfTombLoad(index, &so->meta, &so->tombs);
+		so->ntombs = IvfTombLoad(index, &so->meta, so->segment->header.tomb_upto, &so->tombs);
 		so->fetched = palloc_extended(sizeof(float) * (size_t) so->rerank * so->dims,
 									  MCXT_ALLOC_HUGE);
 		so->rows = palloc(sizeof(uint64) * so->rerank);
@@ -361,7 +365,7 @@ StartScan(IndexScanDesc scan)
 		ProbeLists(so, so->null_query ? lists : so->probes);
 	}
 	if (so->meta.delta_head != InvalidBlockNumber && so->dims > 0)
-		IvfDeltaScan(index, &so->meta, so->dims, DeltaRow, so);
+		IvfDeltaScan(index, &so->meta, so->dims, delta_min, PG_UINT64_MAX, DeltaRow, so);
 	so->started = true;
 }
 

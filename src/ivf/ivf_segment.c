@@ -53,7 +53,8 @@ AddField(LanceSchema *schema, const char *name, int32 id, LanceTypeId type,
 
 IvfSegmentWriter *
 IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 seed,
-				size_t code_bytes, const float *centroids)
+				size_t code_bytes, const float *centroids, uint64 delta_upto, uint64 tomb_upto,
+				int64 trained_rows)
 {
 	IvfSegmentWriter *w = palloc0(sizeof(IvfSegmentWriter));
 	LanceSchema schema;
@@ -72,6 +73,9 @@ IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 se
 	w->header.metric = metric;
 	w->header.code_bytes = (int32) code_bytes;
 	w->header.seed = seed;
+	w->header.delta_upto = delta_upto;
+	w->header.tomb_upto = tomb_upto;
+	w->header.trained_rows = trained_rows;
 
 	LanceSchemaInit(&schema, SideLanceAllocator());
 	AddField(&schema, "tid", IVF_COL_TID, LANCE_TYPE_INT64, LANCE_TYPE_INVALID, 0);
@@ -158,6 +162,21 @@ IvfSegmentFinish(IvfSegmentWriter *w)
 }
 
 /* ---- reading */
+
+char *
+IvfVisibleSegment(Relation index, Snapshot snapshot)
+{
+	List	   *files = SideFileList(index, snapshot);
+
+	if (files == NIL)
+		return NULL;
+	if (list_length(files) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("lance_ivf index \"%s\" has %d segments where one was expected",
+						RelationGetRelationName(index), list_length(files))));
+	return pstrdup(((SideFileEntry *) linitial(files))->name);
+}
 
 static IvfSegment *cache[SEGMENT_CACHE_SIZE];
 static uint64 cache_clock;

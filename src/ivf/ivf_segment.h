@@ -24,6 +24,9 @@ typedef struct IvfSegmentHeader
 	int32		code_bytes;
 	uint64		seed;
 	int64		rows;
+	uint64		delta_upto;		/* holds the delta rows with sequence numbers below */
+	uint64		tomb_upto;		/* has applied the tombstones below */
+	int64		trained_rows;	/* rows when its centroids were trained */
 } IvfSegmentHeader;
 
 /* segment columns */
@@ -35,7 +38,8 @@ typedef struct IvfSegmentHeader
 typedef struct IvfSegmentWriter IvfSegmentWriter;
 
 extern IvfSegmentWriter *IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric,
-										 uint64 seed, size_t code_bytes, const float *centroids);
+										 uint64 seed, size_t code_bytes, const float *centroids,
+										 uint64 delta_upto, uint64 tomb_upto, int64 trained_rows);
 /* The rows of list 'list' (lists in increasing order; skipped ones are empty). */
 extern void IvfSegmentWriteList(IvfSegmentWriter *writer, int list, int64 n, const int64 *tids,
 								const uint8 *codes, const RabitqFactors *factors,
@@ -67,6 +71,9 @@ typedef struct IvfSegment
 	IvfList    *lists;
 	uint64		last_used;
 } IvfSegment;
+
+/* The name of the segment 'snapshot' sees (palloc'd), or NULL if none. */
+extern char *IvfVisibleSegment(Relation index, Snapshot snapshot);
 
 /* The segment 'name' of 'index', from this backend's cache or opened now. */
 extern IvfSegment *IvfSegmentGet(Relation index, const char *name);

@@ -12,6 +12,7 @@
 #include "ivf/ivf_segment.h"
 #include "storage/bufmgr.h"
 #include "storage/side_storage.h"
+#include "utils/snapmgr.h"
 
 static int
 CompareTids(const void *a, const void *b)
@@ -27,17 +28,22 @@ IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	IvfMetaPageData meta;
 	int64		remaining = 0;
 	int64		removed;
+	Snapshot	snapshot;
+	char	   *name;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	removed = IvfDeltaVacuum(index, callback, state, &remaining);
 
 	IvfMetaRead(index, &meta);
-	if (meta.segment[0] != '\0')
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	name = IvfVisibleSegment(index, snapshot);
+	UnregisterSnapshot(snapshot);
+	if (name != NULL)
 	{
-		IvfSegment *segment = IvfSegmentGet(index, meta.segment);
+		IvfSegment *segment = IvfSegmentGet(index, name);
 		ItemPointer tombs;
-		int			ntombs = IvfTombLoad(index, &meta, &tombs);
+		int			ntombs = IvfTombLoad(index, &meta, segment->header.tomb_upto, &tombs);
 		ItemPointer dead = NULL;
 		int			ndead = 0;
 		int			cap = 0;
@@ -81,6 +87,9 @@ IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 IndexBulkDeleteResult *
 IvfVacuumCleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
+	Snapshot	snapshot;
+	char	   *name;
+
 	if (info->analyze_only)
 		return stats;
 	if (stats == NULL)
@@ -90,6 +99,17 @@ IvfVacuumCleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats->estimated_count = true;
 		stats->num_index_tuples = info->num_heap_tuples;
 	}
+	/* fold a large delta; then, once no snapshot can read an older segment, trim */
+	IvfFold(info->index, false, true);
 	SideStorageCollectGarbage();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	name = IvfVisibleSegment(info->index, snapshot);
+	UnregisterSnapshot(snapshot);
+	if (name != NULL && SideFileCountOnDisk(info->index) == 1)
+	{
+		IvfSegment *segment = IvfSegmentGet(info->index, name);
+
+		IvfDeltaTrim(info->index, segment->header.delta_upto, segment->header.tomb_upto);
+	}
 	return stats;
 }

@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -225,4 +226,22 @@ SideFileOpen(Relation rel, const char *name, off_t *size)
 	*size = st.st_size;
 	pfree(path);
 	return fd;
+}
+
+int
+SideFileCountOnDisk(Relation rel)
+{
+	char	   *path = SideStoragePath(MyDatabaseId, SideStorageGetId(rel), NULL);
+	DIR		   *dir = AllocateDir(path);
+	struct dirent *de;
+	int			count = 0;
+
+	if (dir == NULL && errno == ENOENT)
+		return 0;
+	while ((de = ReadDir(dir, path)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			count++;
+	FreeDir(dir);
+	pfree(path);
+	return count;
 }

@@ -95,6 +95,9 @@ extern List *SideFileList(Relation rel, Snapshot snapshot);
 /* Retire a visible file of rel: invisible to snapshots taken after commit. */
 extern void SideFileRetire(Relation rel, const char *name);
 
+/* Files in rel's storage directory, published or not (for trimming decisions). */
+extern int	SideFileCountOnDisk(Relation rel);
+
 /* Opens a file of rel's storage for reading (a transient fd); ERROR if absent. */
 extern int	SideFileOpen(Relation rel, const char *name, off_t *size);
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "ivf/ivf_math.h"
 #include "ivf/ivf_math_internal.h"
 #include "vector/distance.h"
@@ -43,15 +44,6 @@
 #define TOP 10
 
 static const char *const fmnist_dir = "/usr/share/datasets/fashion-mnist";
-
-static double
-Now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void *
 Alloc(size_t bytes)
@@ -198,29 +190,29 @@ main(void)
 	for (size_t i = 0; i < N / SAMPLE_STEP; i++)
 		memcpy(sample + i * DIMS, data + i * SAMPLE_STEP * DIMS, sizeof(float) * DIMS);
 
-	t0 = Now();
+	t0 = BenchNow();
 	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, centroids, error) != 0)
 	{
 		fprintf(stderr, "KMeansTrain: %s\n", error);
 		return 1;
 	}
-	train1 = Now() - t0;
+	train1 = BenchNow() - t0;
 	options.threads = 2;
-	t0 = Now();
+	t0 = BenchNow();
 	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, centroids2, error) != 0)
 	{
 		fprintf(stderr, "KMeansTrain: %s\n", error);
 		return 1;
 	}
-	train2 = Now() - t0;
+	train2 = BenchNow() - t0;
 	printf("\nKMeansTrain k=%d on %d x %d, %d iterations:\n", K, N / SAMPLE_STEP, DIMS, ITERATIONS);
 	printf("  1 thread   %8.3f s\n", train1);
 	printf("  2 threads  %8.3f s   speed-up %.2fx, centroids %s\n", train2, train1 / train2,
 		   memcmp(centroids, centroids2, sizeof(float) * K * DIMS) == 0 ? "identical" : "DIFFER");
 
-	t0 = Now();
+	t0 = BenchNow();
 	KMeansAssign(centroids, K, DIMS, data, N, assignment);
-	assign_time = Now() - t0;
+	assign_time = BenchNow() - t0;
 
 	/* lists: vectors grouped by centroid, as a scan reads them */
 	memset(list_start, 0, sizeof(list_start));
@@ -243,7 +235,7 @@ main(void)
 		memcpy(listed + (size_t) p * DIMS, data + (size_t) by_list[p] * DIMS,
 			   sizeof(float) * DIMS);
 
-	t0 = Now();
+	t0 = BenchNow();
 	for (int p = 0; p < N; p++)
 	{
 		int32_t		i = by_list[p];
@@ -251,7 +243,7 @@ main(void)
 		RabitqEncode(rotation, data + (size_t) i * DIMS, centroids + (size_t) assignment[i] * DIMS,
 					 codes + (size_t) p * cb, &factors[p]);
 	}
-	encode_time = Now() - t0;
+	encode_time = BenchNow() - t0;
 	printf("KMeansAssign of %d: %.3f s (%.0f vectors/s); largest list %zu (fair share %d)\n",
 		   N, assign_time, N / assign_time, sizes_max, N / K);
 	printf("RabitqEncode of %d: %.3f s (%.1f us a vector)\n", N, encode_time,
@@ -268,29 +260,29 @@ main(void)
 		const float *q = queries + (size_t) (rep % QUERIES) * DIMS;
 		double		t;
 
-		t0 = Now();
+		t0 = BenchNow();
 		for (int j = 0; j < K; j++)
 			kernels->l2_squared_batch(q, listed + list_start[j] * DIMS, DIMS,
 									  list_start[j + 1] - list_start[j], exact + list_start[j]);
-		t = Now() - t0;
+		t = BenchNow() - t0;
 		if (t < exact_time)
 			exact_time = t;
 
-		t0 = Now();
+		t0 = BenchNow();
 		for (int j = 0; j < K; j++)
 			RabitqQueryPrepare(rotation, q, centroids + (size_t) j * DIMS,
 							   (RabitqQuery *) ((char *) prepared + j * qsize));
-		t = Now() - t0;
+		t = BenchNow() - t0;
 		if (t < prepare_time)
 			prepare_time = t;
 
-		t0 = Now();
+		t0 = BenchNow();
 		RabitqRotate(rotation, q, rotated_query);
 		for (int j = 0; j < K; j++)
 			RabitqQueryPrepareRotated(rotation, rotated_query,
 									  rotated_centroids + (size_t) j * RabitqPaddedDims(rotation),
 									  (RabitqQuery *) ((char *) prepared + j * qsize));
-		t = Now() - t0;
+		t = BenchNow() - t0;
 		if (t < rotated_time)
 			rotated_time = t;
 
@@ -301,13 +293,13 @@ main(void)
 			for (int j = 0; j < K; j++)
 				RabitqQuerySetKernel((RabitqQuery *) ((char *) prepared + j * qsize),
 									 (RabitqKernel) k);
-			t0 = Now();
+			t0 = BenchNow();
 			for (int j = 0; j < K; j++)
 				RabitqEstimate((RabitqQuery *) ((char *) prepared + j * qsize),
 							   codes + list_start[j] * cb, factors + list_start[j],
 							   list_start[j + 1] - list_start[j], out + list_start[j],
 							   err + list_start[j]);
-			t = Now() - t0;
+			t = BenchNow() - t0;
 			if (t < estimate_time[k])
 				estimate_time[k] = t;
 		}

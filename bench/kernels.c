@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "vector/distance.h"
 
 #if defined(__x86_64__)
@@ -39,21 +40,11 @@ static volatile float sink;		/* keeps the passes from being optimised out */
 /* splitmix64, fixed seed */
 static uint64_t rng = 42;
 
-static uint64_t
-Next(void)
-{
-	uint64_t	z = (rng += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 /* Uniform in [-1, 1) */
 static float
 Uniform(void)
 {
-	return (float) ((int32_t) (Next() >> 40) - (1 << 23)) * 0x1p-23f;
+	return (float) ((int32_t) (BenchNext(&rng) >> 40) - (1 << 23)) * 0x1p-23f;
 }
 
 /* ---- one pass over the block per call ---- */
@@ -167,15 +158,6 @@ IpBatch(const VectorKernels *ks)
 
 /* ---- measurement ---- */
 
-static double
-Now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef float (*PassFn) (const VectorKernels *ks);
 
 typedef struct Row
@@ -239,11 +221,11 @@ MeasureRows(void)
 	for (int r = 0; r < REPS; r++)
 		for (int i = 0; i < nrows; i++)
 		{
-			double		t0 = Now();
+			double		t0 = BenchNow();
 			double		t;
 
 			sink = rows[i].pass(rows[i].ks);
-			t = Now() - t0;
+			t = BenchNow() - t0;
 			if (t < rows[i].best)
 				rows[i].best = t;
 		}

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "runtime/runtime.h"
 
 #define NREC 10000
@@ -54,26 +55,6 @@ static int	order[NREC];
 static char *loop_buf;
 static long checked_bad;
 
-static double
-Now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
-}
-
-/* splitmix64, fixed seed: the same order every run */
-static uint64_t
-Next(uint64_t *s)
-{
-	uint64_t	z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 static void
 Check(const void *data, int rec)
 {
@@ -87,35 +68,8 @@ Check(const void *data, int rec)
 static int
 MakeFile(const char *dir)
 {
-	char		path[4096];
-	char	   *rec = malloc(REC);
-	int			i;
-
-	snprintf(path, sizeof(path), "%s/runtime_bench.dat", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-	{
-		fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	unlink(path);
-	for (i = 0; i < NREC; i++)
-	{
-		float	   *f = (float *) rec;
-		int			j;
-
-		for (j = 0; j < REC / 4; j++)
-			f[j] = (float) (i + j);
-		memcpy(rec, &i, sizeof(i));
-		if (pwrite(fd, rec, REC, (off_t) i * REC) != REC)
-		{
-			fprintf(stderr, "write failed: %s\n", strerror(errno));
-			return 1;
-		}
-	}
-	free(rec);
-	fdatasync(fd);				/* dirty pages cannot be dropped */
-	return 0;
+	fd = BenchRecordFile(dir, "runtime_bench.dat", NREC, REC);
+	return fd < 0;
 }
 
 /* Drops the file from the page cache; false when pages stay resident. */
@@ -156,7 +110,7 @@ Warm(void)
 static double
 PassLoop(void)
 {
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 
 	for (i = 0; i < NREC; i++)
@@ -165,14 +119,14 @@ PassLoop(void)
 			checked_bad++;
 		Check(loop_buf, order[i]);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 static double
 PassRuntime(Runtime *rt, int bsize)
 {
 	RuntimeError err;
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 	int			k;
 
@@ -204,7 +158,7 @@ PassRuntime(Runtime *rt, int bsize)
 		}
 		RuntimeBatchRelease(b);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 typedef struct Row
@@ -305,18 +259,8 @@ main(int argc, char **argv)
 	Row			cold[NSIZES];
 	uint64_t	seed = 42;
 	bool		can_cold;
-	int			i;
 
-	for (i = 0; i < NREC; i++)
-		order[i] = i;
-	for (i = NREC - 1; i > 0; i--)
-	{
-		int			j = (int) (Next(&seed) % (uint64_t) (i + 1));
-		int			t = order[i];
-
-		order[i] = order[j];
-		order[j] = t;
-	}
+	BenchShuffle(order, NREC, seed);
 	loop_buf = aligned_alloc(4096, 4096 * 2);
 	if (MakeFile(dir) != 0)
 		return 1;

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define NREC 10000
 #define REC 3136				/* a multiple of 64: records sit back to back */
 #define MAX_BATCH 256
@@ -67,26 +69,6 @@ static char *loop_buf;
 static char *batch_buf;			/* MAX_BATCH records */
 static char *map;
 static _Atomic long bad;	/* both threads of PassSplit count */
-
-static double
-Now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
-}
-
-/* splitmix64, fixed seed: the same order as runtime.c */
-static uint64_t
-Next(uint64_t *s)
-{
-	uint64_t	z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
 
 static void
 Check(const char *data, int rec)
@@ -116,34 +98,8 @@ Offset(int i)
 static int
 MakeFile(const char *dir)
 {
-	char		path[4096];
-	char	   *rec = malloc(REC);
-	int			i;
-
-	snprintf(path, sizeof(path), "%s/warm_ceiling.dat", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || rec == NULL)
-	{
-		fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	unlink(path);
-	for (i = 0; i < NREC; i++)
-	{
-		float	   *f = (float *) rec;
-		int			j;
-
-		for (j = 0; j < REC / 4; j++)
-			f[j] = (float) (i + j);
-		memcpy(rec, &i, sizeof(i));
-		if (pwrite(fd, rec, REC, (off_t) i * REC) != REC)
-		{
-			fprintf(stderr, "write failed: %s\n", strerror(errno));
-			return 1;
-		}
-	}
-	free(rec);
-	return 0;
+	fd = BenchRecordFile(dir, "warm_ceiling.dat", NREC, REC);
+	return fd < 0;
 }
 
 /* ---- the reference and the single-thread alternatives ---- */
@@ -151,7 +107,7 @@ MakeFile(const char *dir)
 static double
 PassLoop(int bsize)
 {
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 
 	(void) bsize;
@@ -161,13 +117,13 @@ PassLoop(int bsize)
 			bad++;
 		Check(loop_buf, order[i]);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 static double
 PassNowait(int bsize)
 {
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 	int			k;
 
@@ -185,13 +141,13 @@ PassNowait(int bsize)
 		}
 		CheckBatch(i, n);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 static double
 PassMmap(int bsize)
 {
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 	int			k;
 
@@ -203,7 +159,7 @@ PassMmap(int bsize)
 			memcpy(batch_buf + (size_t) k * REC, map + Offset(i + k), REC);
 		CheckBatch(i, n);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 /* ---- io_uring ---- */
@@ -319,7 +275,7 @@ static double
 PassRing(int bsize)
 {
 	Ring	   *r = current_ring;
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 
 	for (i = 0; i < NREC; i += bsize)
@@ -335,7 +291,7 @@ PassRing(int bsize)
 		RingReap(r, n);
 		CheckBatch(i, n);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 /* Reads complete when a no-wait submit returns, out of all. */
@@ -407,7 +363,7 @@ Helper(void *arg)
 static double
 PassSplit(int bsize)
 {
-	double		t0 = Now();
+	double		t0 = BenchNow();
 	int			i;
 	int			k;
 
@@ -426,7 +382,7 @@ PassSplit(int bsize)
 		FutexWait(&helped, before);
 		CheckBatch(i, n);
 	}
-	return Now() - t0;
+	return BenchNow() - t0;
 }
 
 /* ---- measuring ---- */
@@ -465,16 +421,7 @@ main(int argc, char **argv)
 
 	if (reps < 1 || reps > MAX_REPS)
 		reps = 11;
-	for (i = 0; i < NREC; i++)
-		order[i] = i;
-	for (i = NREC - 1; i > 0; i--)
-	{
-		int			j = (int) (Next(&seed) % (uint64_t) (i + 1));
-		int			t = order[i];
-
-		order[i] = order[j];
-		order[j] = t;
-	}
+	BenchShuffle(order, NREC, seed);
 	loop_buf = aligned_alloc(4096, 8192);
 	batch_buf = aligned_alloc(4096, (size_t) MAX_BATCH * REC);
 	if (loop_buf == NULL || batch_buf == NULL || MakeFile(dir) != 0)

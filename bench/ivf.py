@@ -27,7 +27,8 @@ and HNSW measured in the same run, and recall-vs-QPS curves are drawn into a
 PNG.  This is not a test: nothing fails on slow figures or low recall.
 
 recall@10 counts returned rows whose true distance is within the exact 10th
-nearest distance (so ties at the 10th place do not count against an index).
+nearest distance (so ties at the 10th place do not count against an index);
+'unsorted' counts queries whose rows did not come back in distance order.
 """
 
 import argparse
@@ -112,18 +113,23 @@ def run_rounds(cursors, literals, warmup, block):
 
 
 def recall_at_k(base, queries, truth_dist, results, candidates=None):
-    """(mean recall@K, min recall@K, queries that got fewer than K rows).
+    """(mean recall@K, min recall@K, queries that got fewer than K rows,
+    queries whose rows did not come back in distance order).
 
     A returned row counts when its true distance is within the exact K-th
     distance; 'candidates', when given, is the set of ids the query may
     return (a filtered query), and any other id does not count.
     """
     recalls = np.empty(len(results))
-    short = 0
+    short = unsorted = 0
     for i, ids in enumerate(results):
         if len(ids) < K:
             short += 1
         ids = np.array(ids, dtype=np.int64)
+        if len(ids) > 1:
+            dist = fm.l2_distances(base, queries[i], ids)
+            if np.any(np.diff(dist) < -1e-9 * dist[1:]):
+                unsorted += 1
         if candidates is not None:
             ids = ids[np.isin(ids, candidates)]
         ids = np.unique(ids)
@@ -133,7 +139,7 @@ def recall_at_k(base, queries, truth_dist, results, candidates=None):
         dist = fm.l2_distances(base, queries[i], ids)
         kth = truth_dist[i, K - 1]
         recalls[i] = min(K, int(np.sum(dist <= kth * (1 + 1e-9) + 1e-9))) / K
-    return recalls.mean(), recalls.min(), short
+    return recalls.mean(), recalls.min(), short, unsorted
 
 
 def ivf_size(cur):
@@ -239,7 +245,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=50, help="untimed queries before each case")
     ap.add_argument("--block", type=int, default=50, help="queries a case runs back to back per turn")
     ap.add_argument("--lists", type=int, default=0, help="lance_ivf lists (0: the index's default)")
-    ap.add_argument("--probes", type=int_list, default=int_list("1,2,4,8,12,16,24,32,48"))
+    ap.add_argument("--probes", type=int_list, default=int_list("1,2,4,6,8,12,16,24,32,48"))
     ap.add_argument("--rerank", type=int_list, default=int_list("10,40,100"))
     ap.add_argument("--ef-search", type=int_list, default=int_list("10,20,40,64,100,160,250,400"))
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),
@@ -369,22 +375,24 @@ def main():
         if c["system"] == "floor":
             floor_qps = c["qps"]
             c["recall"] = c["min_recall"] = float("nan")
-            c["short"] = 0
+            c["short"] = c["unsorted"] = 0
         elif c.get("filtered"):
-            c["recall"], c["min_recall"], c["short"] = recall_at_k(train_images, queries, ftruth_dist, res,
-                                                                   candidates=filter_ids)
+            c["recall"], c["min_recall"], c["short"], c["unsorted"] = recall_at_k(
+                train_images, queries, ftruth_dist, res, candidates=filter_ids)
         else:
-            c["recall"], c["min_recall"], c["short"] = recall_at_k(train_images, queries, truth_dist, res)
+            c["recall"], c["min_recall"], c["short"], c["unsorted"] = recall_at_k(
+                train_images, queries, truth_dist, res)
 
     print()
     header = (f"{'case':<34} {'QPS':>8} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9} {'min rec':>7} "
-              f"{'<10 rows':>8} {'QPS/floor':>9}")
+              f"{'<10 rows':>8} {'unsorted':>8} {'QPS/floor':>9}")
     print(header)
     print("-" * len(header))
     for c in cases:
         p50, p99 = np.percentile(c["lat"], [50, 99]) * 1000
-        rec = "" if c["system"] == "floor" else f"{c['recall']:9.4f} {c['min_recall']:7.2f} {c['short']:8d}"
-        print(f"{c['label']:<34} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>26} {c['qps'] / floor_qps:9.3f}")
+        rec = "" if c["system"] == "floor" else (f"{c['recall']:9.4f} {c['min_recall']:7.2f} {c['short']:8d} "
+                                                 f"{c['unsorted']:8d}")
+        print(f"{c['label']:<34} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>35} {c['qps'] / floor_qps:9.3f}")
     print()
 
     # -- goals ----------------------------------------------------------------------

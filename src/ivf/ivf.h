@@ -68,9 +68,8 @@ typedef struct IvfMetaPageData
 	int32		dims;			/* 0 until the first vector is seen */
 	int32		metric;			/* IvfMetric */
 	int32		lists;			/* in the sealed segment; 0: none yet */
-	uint32		pad;
-	uint64		seed;			/* of the RaBitQ rotation */
-	char		segment[64];	/* the sealed segment's file name, "" if none */
+	char		segment[64];	/* the segment last written, "" if none (scans ask
+								 * the catalog which one they see) */
 	int64		segment_rows;
 	BlockNumber delta_head;		/* InvalidBlockNumber: empty */
 	BlockNumber delta_tail;
@@ -144,6 +143,9 @@ extern double IvfDistance(IvfMetric metric, const float *a, const float *b, int 
 /* ivf_meta.c: the IVF metapage */
 extern void IvfMetaInit(Relation index, ForkNumber fork, IvfMetric metric);
 extern void IvfMetaRead(Relation index, IvfMetaPageData *meta);
+/* Records the segment last written, for tools (scans ask the catalog). */
+extern void IvfMetaSetSegment(Relation index, int dims, const char *segment, int lists,
+							  double rows);
 
 /* ivf_build.c */
 extern IndexBuildResult *IvfBuild(Relation heap, Relation index, IndexInfo *info);

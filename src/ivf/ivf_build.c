@@ -420,27 +420,6 @@ HeapScanSource(void *arg, IvfRowSink sink, void *state)
 						   HeapCallback, source, NULL);
 }
 
-static void
-UpdateMeta(Relation index, int dims, int lists, const char *segment, double rows)
-{
-	Buffer		buffer = ReadBuffer(index, IVF_METAPAGE);
-	GenericXLogState *xlog;
-	IvfMetaPageData *meta;
-
-	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-	xlog = GenericXLogStart(index);
-	meta = (IvfMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(xlog, buffer, 0));
-	if (dims > 0)
-		meta->dims = dims;
-	meta->lists = segment ? lists : 0;
-	meta->seed = IVF_ROTATION_SEED;
-	if (segment)
-		strlcpy(meta->segment, segment, sizeof(meta->segment));
-	meta->segment_rows = segment ? (int64) rows : 0;
-	GenericXLogFinish(xlog);
-	UnlockReleaseBuffer(buffer);
-}
-
 IndexBuildResult *
 IvfBuild(Relation heap, Relation index, IndexInfo *info)
 {
@@ -474,8 +453,8 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	SideStorageCreate(index);
 	IvfMetaInit(index, MAIN_FORKNUM, spec.metric);
 	segment = IvfBuildSegment(&spec, &rows);
-	UpdateMeta(index, spec.dims, segment ? IvfSegmentGet(index, segment)->header.lists : 0,
-			   segment, rows);
+	IvfMetaSetSegment(index, spec.dims, segment,
+					  segment ? IvfSegmentGet(index, segment)->header.lists : 0, rows);
 
 	result->heap_tuples = spec.heap_rows;
 	result->index_tuples = rows;

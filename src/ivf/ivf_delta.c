@@ -247,16 +247,14 @@ IvfDeltaScan(Relation index, const IvfMetaPageData *meta, int dims, uint64 min_s
 	pfree(vector);
 }
 
-int64
-IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state, int64 *remaining)
+/*
+ * Removes the items of a chain for which 'doomed' says so, page by page,
+ * each page's removals in one Generic WAL record.
+ */
+static void
+PruneChain(Relation index, BlockNumber blkno, bool (*doomed) (const void *item, void *arg),
+		   void *arg)
 {
-	IvfMetaPageData meta;
-	BlockNumber blkno;
-	int64		removed = 0;
-
-	IvfMetaRead(index, &meta);
-	*remaining = 0;
-	blkno = meta.delta_head;
 	while (blkno != InvalidBlockNumber)
 	{
 		Buffer		buffer = ReadBuffer(index, blkno);
@@ -270,18 +268,8 @@ IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state, in
 		page = BufferGetPage(buffer);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-		{
-			IvfDeltaItem *item = (IvfDeltaItem *) PageGetItem(page, PageGetItemId(page, off));
-
-			if (callback(&item->tid, state))
-			{
+			if (doomed(PageGetItem(page, PageGetItemId(page, off)), arg))
 				dead[ndead++] = off;
-				if (item->piece == item->pieces - 1)
-					removed++;
-			}
-			else if (item->piece == item->pieces - 1)
-				(*remaining)++;
-		}
 		if (ndead > 0)
 		{
 			GenericXLogState *xlog = GenericXLogStart(index);
@@ -293,7 +281,44 @@ IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state, in
 		blkno = IvfPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
 	}
-	return removed;
+}
+
+typedef struct DeadRows
+{
+	IndexBulkDeleteCallback callback;
+	void	   *state;
+	int64		removed;
+	int64		remaining;
+} DeadRows;
+
+static bool
+DeltaItemIsDead(const void *item, void *arg)
+{
+	const IvfDeltaItem *d = item;
+	DeadRows   *rows = arg;
+	bool		dead = rows->callback((ItemPointer) &d->tid, rows->state);
+
+	/* a row counts once, at its last piece */
+	if (d->piece == d->pieces - 1)
+	{
+		if (dead)
+			rows->removed++;
+		else
+			rows->remaining++;
+	}
+	return dead;
+}
+
+int64
+IvfDeltaVacuum(Relation index, IndexBulkDeleteCallback callback, void *state, int64 *remaining)
+{
+	IvfMetaPageData meta;
+	DeadRows	rows = {callback, state, 0, 0};
+
+	IvfMetaRead(index, &meta);
+	PruneChain(index, meta.delta_head, DeltaItemIsDead, &rows);
+	*remaining = rows.remaining;
+	return rows.removed;
 }
 
 void
@@ -376,36 +401,11 @@ IvfTombLoad(Relation index, const IvfMetaPageData *meta, uint64 min_seq, ItemPoi
 	return n;
 }
 
-/* Removes the items of one chain whose sequence numbers are below 'below'. */
-static void
-TrimChain(Relation index, BlockNumber blkno, uint64 below)
+static bool
+ItemIsBelow(const void *item, void *arg)
 {
-	while (blkno != InvalidBlockNumber)
-	{
-		Buffer		buffer = ReadBuffer(index, blkno);
-		Page		page;
-		OffsetNumber old[MaxOffsetNumber];
-		int			nold = 0;
-		OffsetNumber maxoff;
-
-		vacuum_delay_point();
-		LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-		page = BufferGetPage(buffer);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-			if (*(uint64 *) PageGetItem(page, PageGetItemId(page, off)) < below)
-				old[nold++] = off;
-		if (nold > 0)
-		{
-			GenericXLogState *xlog = GenericXLogStart(index);
-
-			page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-			PageIndexMultiDelete(page, old, nold);
-			GenericXLogFinish(xlog);
-		}
-		blkno = IvfPageGetOpaque(page)->next;
-		UnlockReleaseBuffer(buffer);
-	}
+	/* both item kinds start with their sequence number */
+	return *(const uint64 *) item < *(uint64 *) arg;
 }
 
 void
@@ -414,6 +414,6 @@ IvfDeltaTrim(Relation index, uint64 delta_below, uint64 tomb_below)
 	IvfMetaPageData meta;
 
 	IvfMetaRead(index, &meta);
-	TrimChain(index, meta.delta_head, delta_below);
-	TrimChain(index, meta.tomb_head, tomb_below);
+	PruneChain(index, meta.delta_head, ItemIsBelow, &delta_below);
+	PruneChain(index, meta.tomb_head, ItemIsBelow, &tomb_below);
 }

@@ -119,23 +119,6 @@ FoldScanSource(void *arg, IvfRowSink sink, void *state)
 					 source->delta_to, DeltaRow, source);
 }
 
-static void
-UpdateMeta(Relation index, const char *segment, int lists, double rows)
-{
-	Buffer		buffer = ReadBuffer(index, IVF_METAPAGE);
-	GenericXLogState *xlog;
-	IvfMetaPageData *meta;
-
-	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-	xlog = GenericXLogStart(index);
-	meta = (IvfMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(xlog, buffer, 0));
-	strlcpy(meta->segment, segment, sizeof(meta->segment));
-	meta->lists = lists;
-	meta->segment_rows = (int64) rows;
-	GenericXLogFinish(xlog);
-	UnlockReleaseBuffer(buffer);
-}
-
 int64
 IvfFold(Relation index, bool recluster, bool only_if_large)
 {
@@ -187,7 +170,7 @@ IvfFold(Relation index, bool recluster, bool only_if_large)
 	if (source.old != NULL)
 		SideFileRetire(index, source.old->name);
 	if (segment != NULL)
-		UpdateMeta(index, segment, IvfSegmentGet(index, segment)->header.lists, rows);
+		IvfMetaSetSegment(index, 0, segment, IvfSegmentGet(index, segment)->header.lists, rows);
 	return (int64) rows;
 }
 

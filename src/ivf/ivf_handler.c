@@ -23,7 +23,7 @@
 #include "vector/vector.h"
 
 int			ivf_probes = 10;
-int			ivf_rerank = 40;
+int			ivf_rerank = 16;
 int			ivf_max_candidates = 0;
 
 static relopt_kind ivf_relopt_kind;
@@ -51,7 +51,7 @@ IvfInit(void)
 							"Candidates re-ranked with exact distances at a time.",
 							"The best candidates by their RaBitQ estimate are re-ranked "
 							"in groups of this many.  An index's rerank option overrides it.",
-							&ivf_rerank, 40, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
+							&ivf_rerank, 16, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lance_ivf.max_candidates",
 							"Most candidates a scan considers before it stops (0: no limit).",
 							"When a WHERE clause filters rows out, a scan searches more lists "

@@ -58,3 +58,23 @@ IvfMetaRead(Relation index, IvfMetaPageData *meta)
 				 errmsg("lance_ivf index \"%s\" has an invalid metapage", RelationGetRelationName(index)),
 				 errdetail("Found magic %08x version %u.", meta->magic, meta->version)));
 }
+
+void
+IvfMetaSetSegment(Relation index, int dims, const char *segment, int lists, double rows)
+{
+	Buffer		buffer = ReadBuffer(index, IVF_METAPAGE);
+	GenericXLogState *xlog;
+	IvfMetaPageData *meta;
+
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	xlog = GenericXLogStart(index);
+	meta = (IvfMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(xlog, buffer, 0));
+	if (dims > 0)
+		meta->dims = dims;
+	meta->lists = segment ? lists : 0;
+	if (segment)
+		strlcpy(meta->segment, segment, sizeof(meta->segment));
+	meta->segment_rows = segment ? (int64) rows : 0;
+	GenericXLogFinish(xlog);
+	UnlockReleaseBuffer(buffer);
+}

@@ -836,6 +836,54 @@ fullzip_fixed_shape(const Lance__Encodings21__FullZipLayout *fz, uint32_t *value
 	return 0;
 }
 
+/*
+ * The rows of a full-zip page of plain fixed-width values, straight into
+ * 'out', in one read_many call: the rows a Take wants are scattered over the
+ * page, and a batching back end reads them all at once.  Runs of
+ * consecutive rows are one range each.
+ */
+static int
+read_fullzip_rows(const LancePageRead *req, uint64_t stride, LanceOut *out, LanceError *error)
+{
+	const LancePageInfo *page = req->page;
+	LanceReadRange *ranges = LanceAlloc(req->allocator, (size_t) req->n * sizeof(LanceReadRange));
+	size_t		n = 0;
+	uint64_t	k = 0;
+	int			rc = 0;
+
+	if (ranges == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory");
+	while (k < req->n)
+	{
+		uint64_t	r0 = req_row(req, k);
+		uint64_t	run = 1;
+		uint8_t    *dest;
+
+		while (out->scatter == NULL && k + run < req->n && req_row(req, k + run) == r0 + run &&
+			   (run + 1) * stride <= MAX_READ_SPAN)
+			run++;
+		dest = LanceOutReserveFixed(out, run, error, &rc);
+		if (dest == NULL)
+			break;
+		/* an offset for now: a later reservation may move the buffer */
+		ranges[n].offset = page->buffer_offsets[0] + r0 * stride;
+		ranges[n].length = (size_t) (run * stride);
+		ranges[n].dest = (void *) (uintptr_t) (dest - out->values.data);
+		n++;
+		k += run;
+	}
+	if (rc == 0)
+	{
+		for (size_t i = 0; i < n; i++)
+			ranges[i].dest = out->values.data + (uintptr_t) ranges[i].dest;
+		rc = req->io->read_many(req->io->ctx, ranges, n);
+		if (rc != 0)
+			rc = LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
+	}
+	LanceFree(req->allocator, ranges, (size_t) req->n * sizeof(LanceReadRange));
+	return rc;
+}
+
 static int
 decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZipLayout *fz,
 					 uint32_t cb, LanceOut *out, LanceError *error)
@@ -873,6 +921,8 @@ decode_fullzip_fixed(const LancePageRead *req, const Lance__Encodings21__FullZip
 		return LanceErrorSet(error, EINVAL, "full-zip page of %llu rows needs %llu bytes but has %llu",
 							 (unsigned long long) page->num_rows, (unsigned long long) need,
 							 (unsigned long long) (page->num_buffers ? page->buffer_sizes[0] : 0));
+	if (cb == 0 && prefix == 0 && !null_items && req->io->read_many != NULL)
+		return read_fullzip_rows(req, stride, out, error);
 	while (rc == 0 && k < req->n)
 	{
 		uint64_t	r0 = req_row(req, k);

@@ -43,6 +43,7 @@ LanceFileIoInitFd(LanceFileIo *io, int fd, LanceError *error)
 	if (fstat(fd, &st) != 0)
 		return LanceErrorSet(error, errno, "cannot stat the data file: %s", strerror(errno));
 	io->read = fd_read;
+	io->read_many = NULL;
 	io->size = (uint64_t) st.st_size;
 	io->ctx = (void *) (intptr_t) fd;
 	return 0;
@@ -66,6 +67,7 @@ LanceFileIoInitMemory(LanceFileIo *io, LanceMemoryFile *mem, const void *data, s
 	mem->data = data;
 	mem->size = size;
 	io->read = mem_read;
+	io->read_many = NULL;
 	io->size = size;
 	io->ctx = mem;
 }

@@ -51,9 +51,23 @@ typedef enum LanceFileVersion
  * asks for ranges inside [0, size), and calls read() from any thread that
  * uses the reader, so it must be thread-safe (pread is).
  */
+typedef struct LanceReadRange
+{
+	uint64_t	offset;
+	size_t		length;
+	void	   *dest;
+} LanceReadRange;
+
 typedef struct LanceFileIo
 {
 	int			(*read) (void *ctx, uint64_t offset, size_t length, void *dest);
+	/*
+	 * Optional (NULL: read() per range): many reads at once, all of which
+	 * must be filled or an errno returned, as read() does.  Random access
+	 * (LanceFileReaderTake) hands its rows here in one call, so a back end
+	 * that batches (an io_uring) issues them together.
+	 */
+	int			(*read_many) (void *ctx, const LanceReadRange *ranges, size_t n);
 	uint64_t	size;			/* file size in bytes */
 	void	   *ctx;
 } LanceFileIo;

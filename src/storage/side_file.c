@@ -88,25 +88,7 @@ SideFileCreate(Relation rel)
 void
 SideFileWrite(SideFileWriter *writer, const void *data, size_t length)
 {
-	size_t		done = 0;
-
-	while (done < length)
-	{
-		ssize_t		n = pg_pwrite(writer->fd, (const char *) data + done, length - done,
-								  (off_t) (writer->size + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-		{
-			if (n == 0)
-				errno = ENOSPC;
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not write file \"%s\": %m", writer->temp_path)));
-		}
-		done += n;
-	}
+	SideFsPwrite(writer->fd, data, length, writer->size, writer->temp_path);
 	COMP_CRC32C(writer->crc, data, length);
 	writer->size += length;
 }

@@ -90,15 +90,10 @@ SideFsNameCreator(const char *name, FullTransactionId *creator)
 }
 
 void
-SideFsWriteAt(const char *path, uint64 offset, const void *data, size_t length)
+SideFsPwrite(int fd, const void *data, size_t length, uint64 offset, const char *path)
 {
-	int			fd = OpenTransientFile(path, O_WRONLY | O_CREAT | PG_BINARY);
 	size_t		done = 0;
 
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
 	while (done < length)
 	{
 		ssize_t		n = pg_pwrite(fd, (const char *) data + done, length - done,
@@ -116,6 +111,18 @@ SideFsWriteAt(const char *path, uint64 offset, const void *data, size_t length)
 		}
 		done += n;
 	}
+}
+
+void
+SideFsWriteAt(const char *path, uint64 offset, const void *data, size_t length)
+{
+	int			fd = OpenTransientFile(path, O_WRONLY | O_CREAT | PG_BINARY);
+
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", path)));
+	SideFsPwrite(fd, data, length, offset, path);
 	if (pg_fsync(fd) != 0)
 		ereport(data_sync_elevel(ERROR),
 				(errcode_for_file_access(),

@@ -19,6 +19,9 @@ extern void SideFsEnsureDir(Oid dboid, SideStorageId storage_id);
 /* A file name we could have made: no '/', no leading '.', not too long. */
 extern bool SideFsNameIsValid(const char *name, size_t len);
 
+/* Write all of data at 'offset' of an open fd; ERROR (naming 'path') if not. */
+extern void SideFsPwrite(int fd, const void *data, size_t length, uint64 offset, const char *path);
+
 /* Redo: write 'length' bytes at 'offset' of the file (created if needed), fsync. */
 extern void SideFsWriteAt(const char *path, uint64 offset, const void *data, size_t length);
 

@@ -20,9 +20,10 @@
 #include "storage/side_storage.h"
 #include "utils/memutils.h"
 
-/* Reads are split into pieces of this size, submitted together. */
+/* Reads are split into pieces of at most this size, this many per batch. */
 #define READ_PIECE (1024 * 1024)
-#define PIECES_PER_BATCH 8
+#define PIECES_PER_BATCH 64
+#define BATCH_BYTES (8 * 1024 * 1024)
 
 static void *
 ContextAlloc(void *ctx, size_t size)
@@ -93,45 +94,78 @@ SideLanceCheck(int code, const LanceError *error, const char *what)
 			 errmsg("%s: %s", what, LanceErrorMessage(error))));
 }
 
+/* One read of a batch: where it lands. */
+typedef struct Piece
+{
+	void	   *dest;
+	size_t		length;
+} Piece;
+
+/*
+ * Many reads through the runtime: pieces of at most READ_PIECE bytes,
+ * PIECES_PER_BATCH at a time in one batch, so that io_uring (or the pread
+ * pool) has them all in flight together.  The data is copied out of the
+ * batch's memory into the caller's.
+ */
 static int
-ReadThroughRuntime(void *ctx, uint64_t offset, size_t length, void *dest)
+ReadManyThroughRuntime(void *ctx, const LanceReadRange *ranges, size_t n)
 {
 	SideLanceFile *file = (SideLanceFile *) ctx;
-	size_t		done = 0;
+	Piece		pieces[PIECES_PER_BATCH];
+	int64		offsets[PIECES_PER_BATCH];
+	size_t		range = 0;
+	size_t		done = 0;		/* bytes of ranges[range] already batched */
 
-	while (done < length)
+	while (range < n)
 	{
-		size_t		batch_bytes = Min(length - done, (size_t) READ_PIECE * PIECES_PER_BATCH);
-		int			pieces = (int) ((batch_bytes + READ_PIECE - 1) / READ_PIECE);
-		LanceIoBatch *batch = LanceIoBatchBegin(pieces, batch_bytes + pieces * RUNTIME_READ_ALIGN);
+		int			count = 0;
+		size_t		bytes = 0;
+		LanceIoBatch *batch;
 
-		for (int i = 0; i < pieces; i++)
+		while (range < n && count < PIECES_PER_BATCH && bytes < BATCH_BYTES)
 		{
-			size_t		start = (size_t) i * READ_PIECE;
+			size_t		length = Min(ranges[range].length - done, (size_t) READ_PIECE);
 
-			LanceIoBatchRead(batch, file->fd, (int64) (offset + done + start),
-							 Min((size_t) READ_PIECE, batch_bytes - start));
+			pieces[count].dest = (char *) ranges[range].dest + done;
+			pieces[count].length = length;
+			offsets[count] = (int64) (ranges[range].offset + done);
+			bytes += length;
+			count++;
+			done += length;
+			if (done == ranges[range].length)
+			{
+				range++;
+				done = 0;
+			}
 		}
+		batch = LanceIoBatchBegin(count, bytes + (size_t) count * RUNTIME_READ_ALIGN);
+		for (int i = 0; i < count; i++)
+			LanceIoBatchRead(batch, file->fd, offsets[i], pieces[i].length);
 		LanceIoBatchSubmit(batch);
 		LanceIoBatchWaitAll(batch);
-		for (int i = 0; i < pieces; i++)
+		for (int i = 0; i < count; i++)
 		{
-			size_t		start = (size_t) i * READ_PIECE;
-			size_t		want = Min((size_t) READ_PIECE, batch_bytes - start);
 			size_t		got;
 			const void *data = LanceIoBatchData(batch, i, &got);
 
-			if (got != want)
+			if (got != pieces[i].length)
 			{
 				LanceIoBatchEnd(batch);
 				return EINVAL;	/* short: the file is shorter than it says */
 			}
-			memcpy((char *) dest + done + start, data, want);
+			memcpy(pieces[i].dest, data, got);
 		}
 		LanceIoBatchEnd(batch);
-		done += batch_bytes;
 	}
 	return 0;
+}
+
+static int
+ReadThroughRuntime(void *ctx, uint64_t offset, size_t length, void *dest)
+{
+	LanceReadRange range = {offset, length, dest};
+
+	return ReadManyThroughRuntime(ctx, &range, 1);
 }
 
 SideLanceFile *
@@ -159,6 +193,7 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 		file->fd = fd;
 	}
 	io.read = ReadThroughRuntime;
+	io.read_many = ReadManyThroughRuntime;
 	io.size = (uint64_t) size;
 	io.ctx = file;
 	rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);

@@ -162,10 +162,23 @@ VectorCpuHasAvx2Fma(void)
 
 #endif							/* __x86_64__ */
 
+/*
+ * CPUID is slow in a virtual machine (it traps to the hypervisor, ~10 us),
+ * so the answer is kept.  Threads racing on the first call store the same
+ * pointer.
+ */
 const VectorKernels *
 VectorKernelsBest(void)
 {
-	return VectorCpuHasAvx2Fma() ? &VectorKernelsAvx2 : &VectorKernelsScalar;
+	static const VectorKernels *best = NULL;
+	const VectorKernels *known = __atomic_load_n(&best, __ATOMIC_ACQUIRE);
+
+	if (known == NULL)
+	{
+		known = VectorCpuHasAvx2Fma() ? &VectorKernelsAvx2 : &VectorKernelsScalar;
+		__atomic_store_n(&best, known, __ATOMIC_RELEASE);
+	}
+	return known;
 }
 
 /*

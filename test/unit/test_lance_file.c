@@ -835,6 +835,102 @@ test_threads(void)
 	LanceSchemaReset(&s);
 }
 
+/* A read_many over memory that counts its calls and ranges. */
+typedef struct ManyCtx
+{
+	LanceMemoryFile *mem;
+	int			calls;
+	size_t		ranges;
+} ManyCtx;
+
+static int
+many_read_one(void *ctx, uint64_t offset, size_t length, void *dest)
+{
+	ManyCtx    *m = ctx;
+
+	if (offset > m->mem->size || length > m->mem->size - offset)
+		return EINVAL;
+	memcpy(dest, m->mem->data + offset, length);
+	return 0;
+}
+
+static int
+many_read(void *ctx, const LanceReadRange *ranges, size_t n)
+{
+	ManyCtx    *m = ctx;
+
+	m->calls++;
+	m->ranges += n;
+	for (size_t i = 0; i < n; i++)
+	{
+		int			rc = many_read_one(ctx, ranges[i].offset, ranges[i].length, ranges[i].dest);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Take of scattered vectors from full-zip pages hands all of a page's rows
+ * to read_many in one call, in any order asked, and gets them right.
+ */
+static void
+test_read_many(void)
+{
+	LanceSchema s;
+	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
+	Data		d;
+	LanceFileWriter *w;
+	LanceFileReader *r = NULL;
+	LanceFileWriterOptions o;
+	Sink		sink = {0};
+	LanceFileIo io;
+	LanceMemoryFile mem;
+	ManyCtx		many = {&mem, 0, 0};
+	uint64_t	rows[40];
+	LanceArray	a;
+	LanceError	e;
+	int			bad = 0;
+
+	f.item_type = LANCE_TYPE_FLOAT32;
+	f.list_size = 96;
+	LanceSchemaInit(&s, NULL);
+	LanceSchemaAddField(&s, &f, NULL);
+	make_data(&d, &f, 3000, 0, 0, 0);
+	LanceFileWriterOptionsInit(&o);
+	o.page_bytes = 100000;		/* several pages */
+	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
+	LanceFileWriterWrite(w, &d.col, 1, NULL);
+	LanceFileWriterFinish(w, NULL, NULL);
+	LanceFileWriterClose(w);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	io.read = many_read_one;
+	io.read_many = many_read;
+	io.ctx = &many;
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open with read_many: %s", e.message);
+	for (int i = 0; i < 40; i++)
+		rows[i] = (uint64_t) ((i * 7919) % 3000);	/* scattered, unsorted */
+	many.calls = 0;
+	many.ranges = 0;
+	LanceArrayInit(&a, NULL);
+	tap_ok(r != NULL && LanceFileReaderTake(r, 0, rows, 40, &a, &e) == 0, "take 40 scattered rows: %s",
+		   e.message);
+	for (int i = 0; r != NULL && i < 40; i++)
+		if (memcmp((const float *) a.child.values + (a.child.offset + (a.column.offset + i) * 96),
+				   (const float *) d.values + rows[i] * 96, 96 * sizeof(float)) != 0)
+			bad++;
+	tap_ok(bad == 0, "every row taken through read_many is right (%d bad)", bad);
+	tap_ok(many.ranges == 40 && many.calls >= 1 && many.calls <= 12,
+		   "40 rows in %zu ranges over %d read_many calls (one per page touched)",
+		   many.ranges, many.calls);
+	LanceArrayReset(&a);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+	LanceSchemaReset(&s);
+}
+
 /*
  * Files LanceDB 0.31.0 wrote (data/lancedb_dict.js made them): id int64 =
  * row, cat utf8 = null when row % 7 == 3, else a colour; lance picks a
@@ -1260,6 +1356,7 @@ main(void)
 	test_misc();
 	test_fd();
 	test_threads();
+	test_read_many();
 	test_lancedb_files();
 	test_lancedb_list();
 	test_list_writer(LANCE_FILE_VERSION_2_1);

@@ -781,15 +781,37 @@ reader_thread(void *p)
 	return NULL;
 }
 
+/*
+ * A file of 'rows' fixed_size_list<float32, 96> vectors (full-zip, several
+ * pages of about 100 kB) in 'sink'; the values stay in 'd'.
+ */
 static void
-test_threads(void)
+write_vector_file(Sink *sink, Data *d, int rows)
 {
 	LanceSchema s;
 	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
-	Data		d;
 	LanceFileWriter *w;
-	LanceFileReader *r = NULL;
 	LanceFileWriterOptions o;
+
+	f.item_type = LANCE_TYPE_FLOAT32;
+	f.list_size = 96;
+	LanceSchemaInit(&s, NULL);
+	LanceSchemaAddField(&s, &f, NULL);
+	make_data(d, &f, rows, 0, 0, 0);
+	LanceFileWriterOptionsInit(&o);
+	o.page_bytes = 100000;
+	LanceFileWriterOpen(&w, sink_write, sink, &s, &o, NULL);
+	LanceFileWriterWrite(w, &d->col, 1, NULL);
+	LanceFileWriterFinish(w, NULL, NULL);
+	LanceFileWriterClose(w);
+	LanceSchemaReset(&s);
+}
+
+static void
+test_threads(void)
+{
+	Data		d;
+	LanceFileReader *r = NULL;
 	Sink		sink = {0};
 	LanceFileIo io;
 	LanceMemoryFile mem;
@@ -797,18 +819,7 @@ test_threads(void)
 	ThreadArg	args[4];
 	int			bad = 0;
 
-	/* 96 floats = 384 bytes: full-zip, several pages */
-	f.item_type = LANCE_TYPE_FLOAT32;
-	f.list_size = 96;
-	LanceSchemaInit(&s, NULL);
-	LanceSchemaAddField(&s, &f, NULL);
-	make_data(&d, &f, 3000, 0, 0, 0);
-	LanceFileWriterOptionsInit(&o);
-	o.page_bytes = 100000;
-	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
-	LanceFileWriterWrite(w, &d.col, 1, NULL);
-	LanceFileWriterFinish(w, NULL, NULL);
-	LanceFileWriterClose(w);
+	write_vector_file(&sink, &d, 3000);
 	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
 	if (LanceFileReaderOpen(&r, &io, NULL, NULL) == 0)
 	{
@@ -832,7 +843,6 @@ test_threads(void)
 	LanceFileReaderClose(r);
 	free(sink.data);
 	free_data(&d);
-	LanceSchemaReset(&s);
 }
 
 /* A read_many over memory that counts its calls and ranges. */
@@ -878,12 +888,8 @@ many_read(void *ctx, const LanceReadRange *ranges, size_t n)
 static void
 test_read_many(void)
 {
-	LanceSchema s;
-	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
 	Data		d;
-	LanceFileWriter *w;
 	LanceFileReader *r = NULL;
-	LanceFileWriterOptions o;
 	Sink		sink = {0};
 	LanceFileIo io;
 	LanceMemoryFile mem;
@@ -893,17 +899,7 @@ test_read_many(void)
 	LanceError	e;
 	int			bad = 0;
 
-	f.item_type = LANCE_TYPE_FLOAT32;
-	f.list_size = 96;
-	LanceSchemaInit(&s, NULL);
-	LanceSchemaAddField(&s, &f, NULL);
-	make_data(&d, &f, 3000, 0, 0, 0);
-	LanceFileWriterOptionsInit(&o);
-	o.page_bytes = 100000;		/* several pages */
-	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
-	LanceFileWriterWrite(w, &d.col, 1, NULL);
-	LanceFileWriterFinish(w, NULL, NULL);
-	LanceFileWriterClose(w);
+	write_vector_file(&sink, &d, 3000);
 	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
 	io.read = many_read_one;
 	io.read_many = many_read;
@@ -928,7 +924,6 @@ test_read_many(void)
 	LanceFileReaderClose(r);
 	free(sink.data);
 	free_data(&d);
-	LanceSchemaReset(&s);
 }
 
 /*

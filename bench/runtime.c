@@ -72,7 +72,14 @@ MakeFile(const char *dir)
 	return fd < 0;
 }
 
-/* Drops the file from the page cache; false when pages stay resident. */
+static Runtime *uring;
+static Runtime *pool;
+
+/*
+ * Drops the file from the page cache; false when pages stay resident.  The
+ * runtimes' resident-page mappings are dropped first: DONTNEED leaves
+ * mapped pages alone.
+ */
 static bool
 Evict(void)
 {
@@ -83,6 +90,9 @@ Evict(void)
 	size_t		resident = 0;
 	size_t		i;
 
+	if (uring != NULL)
+		RuntimeUnmapFiles(uring);
+	RuntimeUnmapFiles(pool);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED || mincore(map, len, vec) != 0)
@@ -175,7 +185,7 @@ Best(double a, double b)
 }
 
 static void
-Measure(Runtime *uring, Runtime *pool, bool cold, Row *rows)
+Measure(bool cold, Row *rows)
 {
 	int			reps = cold ? COLD_REPS : WARM_REPS;
 	int			s;
@@ -253,8 +263,6 @@ main(int argc, char **argv)
 	RuntimeConfig cfg;
 	RuntimeError err;
 	RuntimeStats st;
-	Runtime    *uring = NULL;
-	Runtime    *pool = NULL;
 	Row			warm[NSIZES];
 	Row			cold[NSIZES];
 	uint64_t	seed = 42;
@@ -287,7 +295,7 @@ main(int argc, char **argv)
 	if (do_warm)
 	{
 		Warm();
-		Measure(uring, pool, false, warm);
+		Measure(false, warm);
 		Print("warm (page cache)", warm, uring != NULL);
 	}
 
@@ -295,7 +303,7 @@ main(int argc, char **argv)
 	can_cold = do_cold && Evict();
 	if (can_cold)
 	{
-		Measure(uring, pool, true, cold);
+		Measure(true, cold);
 		Print("cold (evicted before every pass, POSIX_FADV_RANDOM)", cold, uring != NULL);
 	}
 	else if (do_cold)

@@ -10,11 +10,14 @@
  * records in batches of B (open a batch, add B reads, submit, wait for all,
  * check each record, release), once with io_uring and once with the pread
  * worker pool.  Every read is checked (each record starts with its number).
+ * Both runtimes have the resident-page fast path (config.mmap_resident) on
+ * unless 'nommap' is given: then every read goes through io_uring or pread.
  *
  * Two conditions:
  *	warm	the file is in the page cache; best of WARM_REPS passes
  *	cold	before every pass the file is dropped from the page cache with
- *			posix_fadvise(POSIX_FADV_DONTNEED) (checked with mincore; the
+ *			posix_fadvise(POSIX_FADV_DONTNEED), after RuntimeUnmapFiles (mapped
+ *			pages are not dropped) (checked with mincore; the
  *			condition is skipped when eviction does not work, e.g. on tmpfs),
  *			and the fd is marked POSIX_FADV_RANDOM so kernel read-ahead does
  *			not warm neighbouring records; best of COLD_REPS passes
@@ -24,7 +27,7 @@
  * goal stated in issue 4 is a ratio of at least 1.5 for batches of 64 or
  * more; the last lines say where it is met.  Informational: exits 0.
  *
- *	usage: runtime [DIR [warm|cold|both [WORKERS]]]
+ *	usage: runtime [DIR [warm|cold|both [WORKERS [mmap|nommap]]]]
  *		the file goes in DIR (default build); WORKERS sets the pool's size
  */
 #define _GNU_SOURCE
@@ -274,6 +277,7 @@ main(int argc, char **argv)
 		return 1;
 
 	RuntimeConfigInit(&cfg);
+	cfg.mmap_resident = !(argc > 4 && strcmp(argv[4], "nommap") == 0);
 	cfg.method = RUNTIME_METHOD_IO_URING;
 	if (RuntimeOpen(&cfg, &uring, &err) != 0)
 	{
@@ -289,8 +293,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	RuntimeGetStats(pool, &st);
-	printf("%d records of %d bytes, %d cores online; runtime queue depth %d, pread pool %d workers\n",
-		   NREC, REC, (int) sysconf(_SC_NPROCESSORS_ONLN), cfg.queue_depth, cfg.workers);
+	printf("%d records of %d bytes, %d cores online; runtime queue depth %d, pread pool %d workers, resident-page fast path %s\n",
+		   NREC, REC, (int) sysconf(_SC_NPROCESSORS_ONLN), cfg.queue_depth, cfg.workers,
+		   cfg.mmap_resident ? "on" : "off");
 
 	if (do_warm)
 	{

@@ -181,8 +181,9 @@ MapPin(Runtime *rt, int fd)
  * are present, small where not.  A run of small G never makes the large
  * calls that could show it has become cheap, so every EXPLORE_EVERY-th
  * submit on a mapping merges with EXPLORE_GAP.  A mapping where a submit
- * found nothing resident (a cold file) is skipped for the next 1, 2, 4 ...
- * BACKOFF_MAX submits, so cold reads pay for mincore only now and then.
+ * spent longer in mincore than its copies saved (a cold file, or reads too
+ * sparse) is skipped for the next 1, 2, 4 ... BACKOFF_MAX submits, so such
+ * reads pay for mincore only now and then.
  */
 #define CHUNK 256				/* reads sorted and merged at a time */
 #define VEC_PAGES 8192			/* pages per mincore call at most */
@@ -273,6 +274,7 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 	uint64_t	gaps[RUNTIME_MAP_SUBMIT_FILES];
 	int			tried[RUNTIME_MAP_SUBMIT_FILES];
 	int			hits[RUNTIME_MAP_SUBMIT_FILES];
+	uint64_t	spent[RUNTIME_MAP_SUBMIT_FILES];	/* ns in mincore */
 	Cand		cand[CHUNK];
 	unsigned char vec[VEC_PAGES];
 	int			nfiles = 0;
@@ -311,12 +313,13 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 					m = maps[nfiles] = MapPin(rt, req->rq_fd);
 					skip[nfiles] = false;
 					tried[nfiles] = hits[nfiles] = 0;
+					spent[nfiles] = 0;
 					if (m != NULL && LOAD(&m->skip) > 0)
 					{
 						STORE(&m->skip, LOAD(&m->skip) - 1);
 						skip[nfiles] = true;
 					}
-					if (m != NULL)
+					if (m != NULL && !skip[nfiles])
 						gaps[nfiles] = Gap(rt, m);
 					nfiles++;
 				}
@@ -346,6 +349,7 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 			uint64_t	s = cand[j].p0;
 			uint64_t	e = cand[j].p1;
 			uint64_t	t0;
+			uint64_t	dt;
 			int			k;
 			int			q;
 
@@ -363,7 +367,9 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 				j = k;
 				continue;
 			}
-			Learn(rt, m, e - s, NowNs() - t0);
+			dt = NowNs() - t0;
+			spent[fi] += dt;
+			Learn(rt, m, e - s, dt);
 			for (q = j; q < k; q++)
 			{
 				RuntimeRequest *req = &b->b_reqs[cand[q].idx];
@@ -383,14 +389,18 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 		}
 	}
 
-	/* back off from files where nothing was resident; unpin */
+	/*
+	 * Back off from a file where mincore cost more than the copies saved
+	 * (a read system call each, about the price of a mincore call): a cold
+	 * file, or reads too sparse over a file without page table entries.
+	 */
 	for (f = 0; f < nfiles; f++)
 	{
 		RuntimeMapping *m = maps[f];
 
 		if (m == NULL || skip[f])
 			continue;
-		if (hits[f] == 0 && tried[f] >= 4)
+		if (tried[f] >= 4 && spent[f] > (uint64_t) hits[f] * LOAD(&rt->mincore_call_ns))
 		{
 			uint32_t	next = LOAD(&m->backoff) == 0 ? 1 : 2 * LOAD(&m->backoff);
 
@@ -399,7 +409,7 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 			STORE(&m->backoff, next);
 			STORE(&m->skip, next);
 		}
-		else if (hits[f] > 0)
+		else if (tried[f] >= 4)
 			STORE(&m->backoff, 0);
 	}
 	for (f = 0; f < nfiles && maps[f] == NULL; f++)

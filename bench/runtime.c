@@ -10,11 +10,14 @@
  * records in batches of B (open a batch, add B reads, submit, wait for all,
  * check each record, release), once with io_uring and once with the pread
  * worker pool.  Every read is checked (each record starts with its number).
+ * Both runtimes have the resident-page fast path (config.mmap_resident) on
+ * unless 'nommap' is given: then every read goes through io_uring or pread.
  *
  * Two conditions:
  *	warm	the file is in the page cache; best of WARM_REPS passes
  *	cold	before every pass the file is dropped from the page cache with
- *			posix_fadvise(POSIX_FADV_DONTNEED) (checked with mincore; the
+ *			posix_fadvise(POSIX_FADV_DONTNEED), after RuntimeUnmapFiles (mapped
+ *			pages are not dropped) (checked with mincore; the
  *			condition is skipped when eviction does not work, e.g. on tmpfs),
  *			and the fd is marked POSIX_FADV_RANDOM so kernel read-ahead does
  *			not warm neighbouring records; best of COLD_REPS passes
@@ -24,7 +27,7 @@
  * goal stated in issue 4 is a ratio of at least 1.5 for batches of 64 or
  * more; the last lines say where it is met.  Informational: exits 0.
  *
- *	usage: runtime [DIR [warm|cold|both [WORKERS]]]
+ *	usage: runtime [DIR [warm|cold|both [WORKERS [mmap|nommap]]]]
  *		the file goes in DIR (default build); WORKERS sets the pool's size
  */
 #define _GNU_SOURCE
@@ -72,7 +75,14 @@ MakeFile(const char *dir)
 	return fd < 0;
 }
 
-/* Drops the file from the page cache; false when pages stay resident. */
+static Runtime *uring;
+static Runtime *pool;
+
+/*
+ * Drops the file from the page cache; false when pages stay resident.  The
+ * runtimes' resident-page mappings are dropped first: DONTNEED leaves
+ * mapped pages alone.
+ */
 static bool
 Evict(void)
 {
@@ -83,6 +93,9 @@ Evict(void)
 	size_t		resident = 0;
 	size_t		i;
 
+	if (uring != NULL)
+		RuntimeUnmapFiles(uring);
+	RuntimeUnmapFiles(pool);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED || mincore(map, len, vec) != 0)
@@ -175,7 +188,7 @@ Best(double a, double b)
 }
 
 static void
-Measure(Runtime *uring, Runtime *pool, bool cold, Row *rows)
+Measure(bool cold, Row *rows)
 {
 	int			reps = cold ? COLD_REPS : WARM_REPS;
 	int			s;
@@ -253,8 +266,6 @@ main(int argc, char **argv)
 	RuntimeConfig cfg;
 	RuntimeError err;
 	RuntimeStats st;
-	Runtime    *uring = NULL;
-	Runtime    *pool = NULL;
 	Row			warm[NSIZES];
 	Row			cold[NSIZES];
 	uint64_t	seed = 42;
@@ -266,6 +277,7 @@ main(int argc, char **argv)
 		return 1;
 
 	RuntimeConfigInit(&cfg);
+	cfg.mmap_resident = !(argc > 4 && strcmp(argv[4], "nommap") == 0);
 	cfg.method = RUNTIME_METHOD_IO_URING;
 	if (RuntimeOpen(&cfg, &uring, &err) != 0)
 	{
@@ -281,13 +293,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	RuntimeGetStats(pool, &st);
-	printf("%d records of %d bytes, %d cores online; runtime queue depth %d, pread pool %d workers\n",
-		   NREC, REC, (int) sysconf(_SC_NPROCESSORS_ONLN), cfg.queue_depth, cfg.workers);
+	printf("%d records of %d bytes, %d cores online; runtime queue depth %d, pread pool %d workers, resident-page fast path %s\n",
+		   NREC, REC, (int) sysconf(_SC_NPROCESSORS_ONLN), cfg.queue_depth, cfg.workers,
+		   cfg.mmap_resident ? "on" : "off");
 
 	if (do_warm)
 	{
 		Warm();
-		Measure(uring, pool, false, warm);
+		Measure(false, warm);
 		Print("warm (page cache)", warm, uring != NULL);
 	}
 
@@ -295,7 +308,7 @@ main(int argc, char **argv)
 	can_cold = do_cold && Evict();
 	if (can_cold)
 	{
-		Measure(uring, pool, true, cold);
+		Measure(true, cold);
 		Print("cold (evicted before every pass, POSIX_FADV_RANDOM)", cold, uring != NULL);
 	}
 	else if (do_cold)

@@ -449,14 +449,44 @@ RuntimeBatchSubmit(RuntimeBatch *b, RuntimeError *error)
 		rc = RuntimeErrorSet(error, EINVAL, "expected an open runtime but it is closing");
 	else if (b->b_nsubmitted < b->b_nreads)
 	{
-		int			added = b->b_nreads - b->b_nsubmitted;
+		int			first = b->b_nsubmitted;
+		int			last = b->b_nreads;
+		int			added = 0;
+		int			resident = 0;
 
-		for (i = b->b_nsubmitted; i < b->b_nreads; i++)
+		/*
+		 * Reads whose pages are all in the page cache are copied from a
+		 * mapping first (resident.c), without the lock: the new reads are
+		 * ADDED, which no other thread looks at, and the batch is this
+		 * thread's.
+		 */
+		if (rt->config.mmap_resident && last - first >= RUNTIME_MAP_MIN_READS)
 		{
-			QueueAppend(rt, &b->b_reqs[i]);
-			b->b_inflight++;
+			pthread_mutex_unlock(&rt->mu);
+			RuntimeResidentServe(rt, b, first, last);
+			pthread_mutex_lock(&rt->mu);
 		}
-		b->b_nsubmitted = b->b_nreads;
+		for (i = first; i < last; i++)
+		{
+			RuntimeRequest *req = &b->b_reqs[i];
+
+			if (req->rq_resident)
+			{
+				req->rq_state = RUNTIME_REQ_DONE;
+				req->rq_error = 0;
+				b->b_order[b->b_ncompleted++] = req->rq_index;
+				rt->reads_done++;
+				resident++;
+				continue;
+			}
+			QueueAppend(rt, req);
+			b->b_inflight++;
+			added++;
+		}
+		b->b_nsubmitted = last;
+		rt->resident_reads += resident;
+		if (resident > 0)
+			Notify(b);
 
 		/*
 		 * A few reads: the caller tries them itself first (from the page
@@ -464,7 +494,9 @@ RuntimeBatchSubmit(RuntimeBatch *b, RuntimeError *error)
 		 * beats a thread hand-off.  Many: workers start at once and the
 		 * caller joins in when it waits.
 		 */
-		if (rt->ops->assist != NULL && added <= RUNTIME_INLINE_READS)
+		if (added == 0)
+			;
+		else if (rt->ops->assist != NULL && added <= RUNTIME_INLINE_READS)
 		{
 			b->b_assist_all = true;
 			rt->ops->assist(rt, b);

@@ -86,6 +86,7 @@ RuntimeConfigInit(RuntimeConfig *config)
 	config->workers = RUNTIME_DEFAULT_WORKERS;
 	config->queue_depth = RUNTIME_DEFAULT_DEPTH;
 	config->max_buffer_bytes = RUNTIME_DEFAULT_BUFFER_BYTES;
+	config->mmap_resident = true;
 }
 
 const char *
@@ -356,6 +357,11 @@ OpenLocked(const RuntimeConfig *config, Runtime **out, RuntimeError *error)
 	rt->config = *config;
 	rt->pid = (int) getpid();
 	rt->fork_gen = fork_gen;
+	rt->euid = geteuid();
+	rt->page_size = (size_t) sysconf(_SC_PAGESIZE);
+	rt->mincore_call_ns = 1000;
+	if (rt->page_size < 4096)
+		rt->config.mmap_resident = false;	/* resident.c assumes >= 4 kB */
 	pthread_mutex_init(&rt->mu, NULL);
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -467,6 +473,9 @@ RuntimeClose(Runtime *rt, int timeout_ms)
 	rt->ops->stop(rt);
 	pthread_mutex_unlock(&rt->mu);
 
+	/* no thread of the runtime ever uses a mapping: unmap them in any case */
+	RuntimeResidentUnmapAll(rt);
+
 	/*
 	 * Each thread exits once it holds no read any more: a worker after its
 	 * current pread, the io_uring thread once every read it issued has a
@@ -577,6 +586,8 @@ RuntimeGetStats(Runtime *rt, RuntimeStats *stats)
 	stats->reads_done = rt->reads_done;
 	stats->hints_done = rt->hints_done;
 	stats->hints_dropped = rt->hints_dropped;
+	stats->resident_reads = rt->resident_reads;
+	stats->mappings = rt->nmaps;
 	memcpy(stats->fallback_reason, rt->fallback_reason, sizeof(stats->fallback_reason));
 	pthread_mutex_unlock(&rt->mu);
 	return 0;

@@ -92,6 +92,13 @@ typedef struct RuntimeConfig
 	int			queue_depth;
 	/* bytes all live batches of the runtime may hold together */
 	size_t		max_buffer_bytes;
+	/*
+	 * serve reads whose pages are already in the page cache by a memcpy from
+	 * a read-only mapping of the file, in the submitting thread (the
+	 * resident-page fast path; see README).  Requires that a file read
+	 * through the runtime is never truncated while a batch reads it.
+	 */
+	bool		mmap_resident;
 	/* test only: act as if io_uring_setup failed with this errno (0: off) */
 	int			inject_uring_errno;
 } RuntimeConfig;
@@ -102,7 +109,7 @@ typedef struct RuntimeConfig
 #define RUNTIME_DEFAULT_DEPTH 64
 #define RUNTIME_DEFAULT_BUFFER_BYTES ((size_t) 256 << 20)
 
-/* Fills 'config' with the defaults above (method AUTO). */
+/* Fills 'config' with the defaults above (method AUTO, mmap_resident on). */
 extern void RuntimeConfigInit(RuntimeConfig *config);
 
 /* "auto", "io_uring" or "pread" */
@@ -165,6 +172,8 @@ typedef struct RuntimeStats
 	uint64_t	reads_done;		/* reads completed since creation */
 	uint64_t	hints_done;		/* read-ahead hints issued */
 	uint64_t	hints_dropped;
+	uint64_t	resident_reads; /* of reads_done: served from a mapping */
+	int			mappings;		/* files mapped by the resident-page cache */
 	/* why AUTO fell back to the pread pool, or "" */
 	char		fallback_reason[RUNTIME_ERROR_MESSAGE_SIZE];
 } RuntimeStats;
@@ -183,6 +192,16 @@ extern int	RuntimeGetStats(Runtime *rt, RuntimeStats *stats);
  */
 extern int	RuntimeReadahead(Runtime *rt, int fd, int64_t offset, int64_t length,
 							 RuntimeError *error);
+
+/*
+ * Unmaps the files the resident-page fast path keeps mapped (config.
+ * mmap_resident), except any a submit in another thread is copying from
+ * right now; the next submit maps again what it needs.  A mapping keeps its
+ * file's pages mapped, so posix_fadvise(POSIX_FADV_DONTNEED) cannot drop
+ * them, and keeps an unlinked file's space allocated; this lets them go.
+ * 0, EINVAL for NULL, EOWNERDEAD for an inherited runtime.
+ */
+extern int	RuntimeUnmapFiles(Runtime *rt);
 
 /* ---------------------------------------------------------------------------
  * Batches
@@ -231,9 +250,12 @@ extern int	RuntimeBatchAdoptFd(RuntimeBatch *batch, int fd, RuntimeError *error)
  * Issues every read added since the last submit.  At most queue_depth reads
  * of the runtime are in flight; the others wait in the runtime's queue and
  * are issued as slots free up, so this never blocks on I/O.  Reads already
- * in the page cache may be complete when it returns: io_uring completes them
- * inside the submitting system call, and the pread pool reads a submit of a
- * few reads in the caller's thread with RWF_NOWAIT before waking a worker.
+ * in the page cache may be complete when it returns: with
+ * config.mmap_resident, a positioned read of a regular file whose pages are
+ * all resident is copied from a mapping of the file right here; io_uring
+ * completes the others that hit the cache inside the submitting system call,
+ * and the pread pool reads a submit of a few reads in the caller's thread
+ * with RWF_NOWAIT before waking a worker.
  */
 extern int	RuntimeBatchSubmit(RuntimeBatch *batch, RuntimeError *error);
 

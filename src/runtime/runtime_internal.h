@@ -19,6 +19,7 @@
 #define LANCEDB_RUNTIME_RUNTIME_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "runtime/runtime.h"
@@ -39,6 +40,50 @@
  */
 #define RUNTIME_CACHE_SLOTS 4
 #define RUNTIME_CACHE_BLOCK_MAX ((size_t) 4 << 20)
+
+/*
+ * The resident-page fast path (resident.c): at most RUNTIME_MAP_SLOTS files
+ * stay mapped, and only reads of at most RUNTIME_MAP_MAX_READ bytes are
+ * tried.  A submit looks at most
+ * RUNTIME_MAP_SUBMIT_FILES distinct fds; reads of further fds take the
+ * ordinary path.
+ */
+#define RUNTIME_MAP_SLOTS 16
+#define RUNTIME_MAP_MAX_READ ((size_t) 256 << 10)
+#define RUNTIME_MAP_SUBMIT_FILES 8
+/*
+ * Submits of fewer reads skip it: fstat plus a mincore call per read cost
+ * more than the reads (about three system calls against one).
+ */
+#define RUNTIME_MAP_MIN_READS 8
+
+/*
+ * A read-only MAP_SHARED mapping of a whole regular file, keyed by what
+ * fstat says of the file (device, inode, size), never by fd number.  'pins'
+ * counts submits copying from it right now (it is not unmapped while
+ * pinned); 'base' NULL records a file that could not be mapped.
+ */
+typedef struct RuntimeMapping
+{
+	bool		used;			/* the slot holds an entry */
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	char	   *base;
+	int			pins;
+	uint64_t	stamp;			/* last use; the least recent unpinned goes first */
+	/*
+	 * Learned by resident.c, read and written with relaxed atomics by
+	 * whichever submit has it pinned (lost updates are harmless): the cost
+	 * of mincore per page looked at, in 1/16 ns (cheap where the mapping
+	 * has page table entries, dear where it has none); submits seen; and the
+	 * back-off when reads found nothing resident.
+	 */
+	uint32_t	page_cost16;
+	uint32_t	submits;
+	uint32_t	skip;
+	uint32_t	backoff;
+} RuntimeMapping;
 
 typedef struct RuntimeBlock
 {
@@ -72,6 +117,7 @@ typedef struct RuntimeRequest
 	int			rq_fd;
 	int			rq_error;		/* once DONE: 0 or errno */
 	bool		rq_cancel_sent; /* io_uring: a cancel was submitted for it */
+	bool		rq_resident;	/* copied from a mapping at submit (resident.c) */
 	int64_t		rq_offset;		/* start, or RUNTIME_OFFSET_CURRENT */
 	size_t		rq_length;		/* asked for */
 	size_t		rq_done;		/* bytes read so far (short reads resume) */
@@ -165,6 +211,15 @@ struct Runtime
 	RuntimeBlock cache[RUNTIME_CACHE_SLOTS];	/* empty slots have data NULL */
 	uint64_t	cache_clock;
 
+	/* resident-page fast path (resident.c) */
+	RuntimeMapping maps[RUNTIME_MAP_SLOTS];
+	uint64_t	map_clock;
+	int			nmaps;			/* slots in use with a mapping */
+	uid_t		euid;			/* fixed at creation: mincore tells owners only */
+	size_t		page_size;
+	uint32_t	mincore_call_ns;	/* learned cost of a mincore call (relaxed) */
+	uint64_t	resident_reads;
+
 	RuntimeRequest hints[RUNTIME_HINT_SLOTS];
 	RuntimeRequest *free_hints; /* linked through rq_next */
 
@@ -198,5 +253,10 @@ extern bool RuntimeBatchWaitDone(const struct RuntimeBatch *batch, bool all);
 extern void RuntimeRequestComplete(Runtime *rt, RuntimeRequest *req, int error);
 extern void RuntimeBatchDrop(struct RuntimeBatch *batch);
 extern void RuntimeCacheFree(Runtime *rt);
+
+/* resident.c; neither with Runtime.mu held (they take it briefly) */
+extern void RuntimeResidentServe(Runtime *rt, struct RuntimeBatch *batch, int first,
+								 int last);
+extern void RuntimeResidentUnmapAll(Runtime *rt);
 
 #endif							/* LANCEDB_RUNTIME_RUNTIME_INTERNAL_H */

@@ -61,6 +61,7 @@ static const struct config_enum_entry refuse_options[] = {
 static int	io_method = RUNTIME_METHOD_AUTO;
 static int	io_workers = RUNTIME_DEFAULT_WORKERS;
 static int	io_queue_depth = RUNTIME_DEFAULT_DEPTH;
+static bool io_mmap_resident = true;
 static bool debug_io_in_postmaster = false;
 static int	debug_io_uring_refuse = REFUSE_OFF;
 
@@ -83,6 +84,7 @@ DesiredConfig(RuntimeConfig *c)
 	c->method = (RuntimeMethod) io_method;
 	c->workers = io_workers;
 	c->queue_depth = io_queue_depth;
+	c->mmap_resident = io_mmap_resident;
 	c->inject_uring_errno = debug_io_uring_refuse == REFUSE_ENOSYS ? ENOSYS :
 		debug_io_uring_refuse == REFUSE_EPERM ? EPERM : 0;
 }
@@ -91,7 +93,8 @@ static bool
 SameConfig(const RuntimeConfig *a, const RuntimeConfig *b)
 {
 	return a->method == b->method && a->workers == b->workers &&
-		a->queue_depth == b->queue_depth && a->inject_uring_errno == b->inject_uring_errno;
+		a->queue_depth == b->queue_depth && a->mmap_resident == b->mmap_resident &&
+		a->inject_uring_errno == b->inject_uring_errno;
 }
 
 /*
@@ -380,6 +383,12 @@ LanceIoInit(void)
 							NULL,
 							&io_queue_depth, RUNTIME_DEFAULT_DEPTH, 1, 1024,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("lancedb.io_mmap_resident",
+							 "Copies reads whose pages are already in the page cache from a mapping of the file.",
+							 "Saves the read system calls for cached data; pages not in the "
+							 "page cache are still read by io_uring or the worker threads.",
+							 &io_mmap_resident, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	/* a backend loading the library later may not define postmaster settings */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomBoolVariable("lancedb.debug_io_in_postmaster",

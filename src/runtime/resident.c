@@ -1,0 +1,473 @@
+/*
+ * resident.c
+ *	  The resident-page fast path: at submit, a positioned read of a regular
+ *	  file whose pages are all in the page cache is served by a memcpy from a
+ *	  read-only mapping of the file, in the caller's thread, with no read
+ *	  system call; every other read takes the ordinary path (io_uring or the
+ *	  pread pool).  See "Resident pages" in README.
+ *
+ * Why: a page-cache read(2) pays the page-cache lookup and a kernel copy on
+ * top of the call itself, and that bounds every read-based path near 1.2x a
+ * plain pread loop (bench/warm_ceiling.c); a copy from a mapping whose page
+ * table entries are present costs the copy alone.
+ *
+ * The rule this file keeps: it never faults in a page that is not in the
+ * page cache on purpose.  mincore(2) on the pages of a read says whether
+ * each one is resident; only when all are is the read copied.  A waiting
+ * backend must never sleep on the disk in a page fault, which it cannot be
+ * interrupted from.  What remains is the race between mincore and the copy
+ * (README).
+ *
+ * Mappings are cached per runtime, keyed by (st_dev, st_ino, st_size) from
+ * fstat at every submit, never by fd number, which the caller may reuse for
+ * another file.  A cached mapping holds a reference to its inode, so the
+ * inode number cannot be given to another file while the entry exists: a
+ * key match is the same file.  The size in the key keeps every copy inside
+ * the file as it was when the entry was made (a file that grew gets a new
+ * entry; copying past the end of a mapped file would raise SIGBUS).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/runtime_internal.h"
+
+static bool
+KeyEquals(const RuntimeMapping *m, const struct stat *st)
+{
+	return m->used && m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size;
+}
+
+/*
+ * Pins and returns the mapping of fd's file, making it if needed, or NULL
+ * when the file is not to be read this way: not a regular file, empty,
+ * not owned by us, or not mappable.  Takes Runtime.mu briefly;
+ * mmap and munmap run without it.
+ */
+static RuntimeMapping *
+MapPin(Runtime *rt, int fd)
+{
+	struct stat st;
+	RuntimeMapping *m = NULL;
+	RuntimeMapping *victim = NULL;
+	char	   *base;
+	char	   *old = NULL;
+	size_t		old_len = 0;
+	int			i;
+
+	/*
+	 * Owner only: for a file mapping, mincore reports page-cache residency
+	 * only to a process that owns the file or could open it for writing, and
+	 * claims every page resident to anyone else, which would send us into
+	 * page faults on the disk.
+	 */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+		st.st_uid != rt->euid ||
+		(uint64_t) st.st_size > SIZE_MAX / 2)
+		return NULL;
+
+	pthread_mutex_lock(&rt->mu);
+	for (i = 0; i < RUNTIME_MAP_SLOTS && m == NULL; i++)
+		if (KeyEquals(&rt->maps[i], &st))
+			m = &rt->maps[i];
+	if (m != NULL)
+	{
+		m->stamp = ++rt->map_clock;
+		if (m->base != NULL)
+			m->pins++;
+		else
+			m = NULL;
+		pthread_mutex_unlock(&rt->mu);
+		return m;
+	}
+	pthread_mutex_unlock(&rt->mu);
+
+	base = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		base = NULL;
+	else
+	{
+		/*
+		 * MADV_RANDOM: a fault in the race of README reads only the folio it
+		 * needs, no read-around.  MADV_DONTFORK: a fork child does not even
+		 * map it (the child never touches the inherited runtime anyway).
+		 */
+		(void) madvise(base, (size_t) st.st_size, MADV_RANDOM);
+		(void) madvise(base, (size_t) st.st_size, MADV_DONTFORK);
+	}
+
+	pthread_mutex_lock(&rt->mu);
+	/* another thread may have made the entry meanwhile */
+	for (i = 0; i < RUNTIME_MAP_SLOTS && m == NULL; i++)
+		if (KeyEquals(&rt->maps[i], &st))
+			m = &rt->maps[i];
+	if (m == NULL)
+	{
+		/* the same file at an older size, else a free slot, else the LRU */
+		for (i = 0; i < RUNTIME_MAP_SLOTS; i++)
+		{
+			RuntimeMapping *s = &rt->maps[i];
+
+			if (s->used && s->pins > 0)
+				continue;
+			if (s->used && s->dev == st.st_dev && s->ino == st.st_ino)
+			{
+				victim = s;
+				break;
+			}
+			if (victim == NULL || (victim->used && (!s->used || s->stamp < victim->stamp)))
+				victim = s;
+		}
+		if (victim != NULL)
+		{
+			if (victim->used && victim->base != NULL)
+			{
+				old = victim->base;
+				old_len = (size_t) victim->size;
+				rt->nmaps--;
+			}
+			victim->used = true;
+			victim->dev = st.st_dev;
+			victim->ino = st.st_ino;
+			victim->size = st.st_size;
+			victim->base = base;
+			victim->pins = 0;
+			victim->page_cost16 = 70 * 16;	/* as if no page table entries */
+			victim->submits = 0;
+			victim->skip = 0;
+			victim->backoff = 0;
+			if (base != NULL)
+				rt->nmaps++;
+			base = NULL;		/* the entry owns it now */
+			m = victim;
+		}
+	}
+	if (m != NULL)
+	{
+		m->stamp = ++rt->map_clock;
+		if (m->base != NULL)
+			m->pins++;
+		else
+			m = NULL;
+	}
+	pthread_mutex_unlock(&rt->mu);
+
+	/* ours, when another thread won or every slot was pinned */
+	if (base != NULL)
+		munmap(base, (size_t) st.st_size);
+	if (old != NULL)
+		munmap(old, old_len);
+	return m;
+}
+
+/*
+ * mincore costs a system call (~1 us here) plus a little per page looked
+ * at: a few ns where the mapping has page table entries, ~70 ns where it has
+ * none (resident but not yet touched through this mapping, or evicted),
+ * which is a page-cache lookup each.  One call per read would eat the gain,
+ * one call over the whole file would cost the file's size.  So the reads of
+ * a submit are sorted by page and neighbours share a call when the gap
+ * between them is at most G pages, G = (cost of a call) / (cost per page),
+ * both learned from the calls' own timing: large where page table entries
+ * are present, small where not.  A run of small G never makes the large
+ * calls that could show it has become cheap, so every EXPLORE_EVERY-th
+ * submit on a mapping merges with EXPLORE_GAP.  A mapping where a submit
+ * spent longer in mincore than its copies saved (a cold file, or reads too
+ * sparse) is skipped for the next 1, 2, 4 ... BACKOFF_MAX submits, so such
+ * reads pay for mincore only now and then.
+ */
+#define CHUNK 256				/* reads sorted and merged at a time */
+#define VEC_PAGES 8192			/* pages per mincore call at most */
+#define EXPLORE_EVERY 32
+#define EXPLORE_GAP 1024
+#define BACKOFF_MAX 64
+#define MIN_GAP 4
+
+typedef struct Cand
+{
+	uint64_t	p0;				/* first page */
+	uint64_t	p1;				/* past the last page */
+	size_t		n;				/* bytes to copy (clamped at EOF) */
+	int			idx;			/* in the batch */
+	int			file;			/* in the submit's file table */
+} Cand;
+
+static int
+CandCmp(const void *a, const void *b)
+{
+	const Cand *x = a;
+	const Cand *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->p0 < y->p0 ? -1 : x->p0 > y->p0;
+}
+
+static uint64_t
+NowNs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* What one mincore call of 'pages' pages taking 'ns' teaches. */
+static void
+Learn(Runtime *rt, RuntimeMapping *m, uint64_t pages, uint64_t ns)
+{
+	uint64_t	call = LOAD(&rt->mincore_call_ns);
+
+	if (ns > 1000000)
+		return;					/* preempted, surely: no lesson */
+	if (pages <= 4)
+		STORE(&rt->mincore_call_ns, (uint32_t) ((7 * call + ns) / 8));
+	else if (pages >= 64)
+	{
+		uint64_t	per16 = ns > call ? (ns - call) * 16 / pages : 0;
+		uint64_t	old = LOAD(&m->page_cost16);
+
+		if (per16 < 8)
+			per16 = 8;			/* 0.5 ns */
+		STORE(&m->page_cost16, (uint32_t) ((3 * old + per16) / 4));
+	}
+}
+
+/* The gap in pages up to which reads of 'm' share a mincore call. */
+static uint64_t
+Gap(Runtime *rt, RuntimeMapping *m)
+{
+	uint32_t	n = LOAD(&m->submits);
+	uint64_t	gap;
+
+	STORE(&m->submits, n + 1);
+	if (n % EXPLORE_EVERY == 0)
+		return EXPLORE_GAP;
+	gap = (uint64_t) LOAD(&rt->mincore_call_ns) * 16 / (LOAD(&m->page_cost16) + 1);
+	return gap < MIN_GAP ? MIN_GAP : gap > VEC_PAGES ? VEC_PAGES : gap;
+}
+
+/*
+ * Tries reads [first, last) of 'batch' (ADDED, not yet visible to any other
+ * thread) and copies those whose pages are all resident; they get
+ * rq_resident and rq_done set, and the caller completes them.  Called by
+ * RuntimeBatchSubmit without Runtime.mu.
+ */
+void
+RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
+{
+	int			fds[RUNTIME_MAP_SUBMIT_FILES];
+	RuntimeMapping *maps[RUNTIME_MAP_SUBMIT_FILES];
+	bool		skip[RUNTIME_MAP_SUBMIT_FILES];
+	uint64_t	gaps[RUNTIME_MAP_SUBMIT_FILES];
+	int			tried[RUNTIME_MAP_SUBMIT_FILES];
+	int			hits[RUNTIME_MAP_SUBMIT_FILES];
+	uint64_t	spent[RUNTIME_MAP_SUBMIT_FILES];	/* ns in mincore */
+	Cand		cand[CHUNK];
+	unsigned char vec[VEC_PAGES];
+	int			nfiles = 0;
+	int			cur = -1;		/* index in fds of the previous read's fd */
+	uint64_t	ps = rt->page_size;
+	int			i = first;
+	int			f;
+
+	while (i < last)
+	{
+		int			nc = 0;
+		int			j;
+
+		/* the next CHUNK reads: which may be tried, and their pages */
+		for (; i < last && nc < CHUNK; i++)
+		{
+			RuntimeRequest *req = &b->b_reqs[i];
+			RuntimeMapping *m;
+			uint64_t	off = (uint64_t) req->rq_offset;
+			size_t		n;
+
+			if (req->rq_offset < 0 || req->rq_length > RUNTIME_MAP_MAX_READ)
+				continue;
+			if (cur < 0 || fds[cur] != req->rq_fd)
+			{
+				for (cur = 0; cur < nfiles && fds[cur] != req->rq_fd; cur++)
+					;
+				if (cur == nfiles)
+				{
+					if (nfiles == RUNTIME_MAP_SUBMIT_FILES)
+					{
+						cur = -1;
+						continue;
+					}
+					fds[nfiles] = req->rq_fd;
+					m = maps[nfiles] = MapPin(rt, req->rq_fd);
+					skip[nfiles] = false;
+					tried[nfiles] = hits[nfiles] = 0;
+					spent[nfiles] = 0;
+					if (m != NULL && LOAD(&m->skip) > 0)
+					{
+						STORE(&m->skip, LOAD(&m->skip) - 1);
+						skip[nfiles] = true;
+					}
+					if (m != NULL && !skip[nfiles])
+						gaps[nfiles] = Gap(rt, m);
+					nfiles++;
+				}
+			}
+			m = maps[cur];
+			/* at or past the end: the ordinary path says 0 bytes */
+			if (m == NULL || skip[cur] || req->rq_offset >= m->size)
+				continue;
+			n = req->rq_length;
+			if (off + n > (uint64_t) m->size)
+				n = (size_t) ((uint64_t) m->size - off);	/* a short read at EOF */
+			cand[nc].p0 = off / ps;
+			cand[nc].p1 = (off + n + ps - 1) / ps;
+			cand[nc].n = n;
+			cand[nc].idx = i;
+			cand[nc].file = cur;
+			nc++;
+		}
+		if (nc > 1)
+			qsort(cand, (size_t) nc, sizeof(Cand), CandCmp);
+
+		/* neighbours share a mincore call; then copy what is resident */
+		for (j = 0; j < nc;)
+		{
+			int			fi = cand[j].file;
+			RuntimeMapping *m = maps[fi];
+			uint64_t	s = cand[j].p0;
+			uint64_t	e = cand[j].p1;
+			uint64_t	t0;
+			uint64_t	dt;
+			int			k;
+			int			q;
+
+			for (k = j + 1; k < nc && cand[k].file == fi; k++)
+			{
+				uint64_t	e2 = cand[k].p1 > e ? cand[k].p1 : e;
+
+				if (cand[k].p0 > e + gaps[fi] || e2 - s > VEC_PAGES)
+					break;
+				e = e2;
+			}
+			t0 = NowNs();
+			if (mincore(m->base + s * ps, (size_t) ((e - s) * ps), vec) != 0)
+			{
+				j = k;
+				continue;
+			}
+			dt = NowNs() - t0;
+			spent[fi] += dt;
+			Learn(rt, m, e - s, dt);
+			for (q = j; q < k; q++)
+			{
+				RuntimeRequest *req = &b->b_reqs[cand[q].idx];
+				uint64_t	p;
+
+				tried[fi]++;
+				for (p = cand[q].p0; p < cand[q].p1 && (vec[p - s] & 1); p++)
+					;
+				if (p < cand[q].p1)
+					continue;	/* some page is not resident: not here */
+				memcpy(req->rq_dest, m->base + req->rq_offset, cand[q].n);
+				req->rq_done = cand[q].n;
+				req->rq_resident = true;
+				hits[fi]++;
+			}
+			j = k;
+		}
+	}
+
+	/*
+	 * Back off from a file where mincore cost more than the copies saved
+	 * (a read system call each, about the price of a mincore call): a cold
+	 * file, or reads too sparse over a file without page table entries.
+	 */
+	for (f = 0; f < nfiles; f++)
+	{
+		RuntimeMapping *m = maps[f];
+
+		if (m == NULL || skip[f])
+			continue;
+		if (tried[f] >= 4 && spent[f] > (uint64_t) hits[f] * LOAD(&rt->mincore_call_ns))
+		{
+			uint32_t	next = LOAD(&m->backoff) == 0 ? 1 : 2 * LOAD(&m->backoff);
+
+			if (next > BACKOFF_MAX)
+				next = BACKOFF_MAX;
+			STORE(&m->backoff, next);
+			STORE(&m->skip, next);
+		}
+		else if (tried[f] >= 4)
+			STORE(&m->backoff, 0);
+	}
+	for (f = 0; f < nfiles && maps[f] == NULL; f++)
+		;
+	if (f < nfiles)
+	{
+		pthread_mutex_lock(&rt->mu);
+		for (f = 0; f < nfiles; f++)
+			if (maps[f] != NULL)
+				maps[f]->pins--;
+		pthread_mutex_unlock(&rt->mu);
+	}
+}
+
+/*
+ * Unmaps the cached mappings that no submit is copying from ('all': every
+ * one, at RuntimeClose, when none can be).  Takes Runtime.mu briefly; the
+ * munmap calls run without it.
+ */
+static void
+Unmap(Runtime *rt, bool all)
+{
+	RuntimeMapping taken[RUNTIME_MAP_SLOTS];
+	int			ntaken = 0;
+	int			i;
+
+	pthread_mutex_lock(&rt->mu);
+	for (i = 0; i < RUNTIME_MAP_SLOTS; i++)
+	{
+		RuntimeMapping *m = &rt->maps[i];
+
+		if (!m->used || (m->pins > 0 && !all))
+			continue;
+		if (m->base != NULL)
+		{
+			taken[ntaken++] = *m;
+			rt->nmaps--;
+		}
+		memset(m, 0, sizeof(*m));
+	}
+	pthread_mutex_unlock(&rt->mu);
+	for (i = 0; i < ntaken; i++)
+		munmap(taken[i].base, (size_t) taken[i].size);
+}
+
+void
+RuntimeResidentUnmapAll(Runtime *rt)
+{
+	Unmap(rt, true);
+}
+
+int
+RuntimeUnmapFiles(Runtime *rt)
+{
+	if (rt == NULL)
+		return EINVAL;
+	if (!RuntimeIsOwn(rt))
+		return EOWNERDEAD;
+	Unmap(rt, false);
+	return 0;
+}

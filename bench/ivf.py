@@ -41,6 +41,7 @@ import psycopg2
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import fashion_mnist as fm  # noqa: E402
+from bench_util import cpu_model  # noqa: E402
 
 TABLE = "fashion"
 IVF_INDEX = "fashion_ivf"
@@ -172,18 +173,6 @@ def load(cur, conn, train_images, train_labels):
     fm.load_table(conn, TABLE, train_images, train_labels)
     cur.execute(f"VACUUM ANALYZE {TABLE}")
     return time.perf_counter() - t0
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return "unknown CPU"
-    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "unknown CPU")
-    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-    simd = "+".join(f for f in ("avx2", "fma", "avx512f") if f in flags) or "no AVX2"
-    return f"{model}, {os.cpu_count()} CPUs, {simd}"
 
 
 def mib(n):

@@ -67,15 +67,11 @@ typedef struct IvfMetaPageData
 	uint32		version;
 	int32		dims;			/* 0 until the first vector is seen */
 	int32		metric;			/* IvfMetric */
-	int32		lists;			/* in the sealed segment; 0: none yet */
-	char		segment[64];	/* the segment last written, "" if none (scans ask
-								 * the catalog which one they see) */
-	int64		segment_rows;
+	int32		lists;			/* of the segment last written (costing); 0: none */
 	BlockNumber delta_head;		/* InvalidBlockNumber: empty */
 	BlockNumber delta_tail;
 	BlockNumber tomb_head;
 	BlockNumber tomb_tail;
-	int64		delta_rows;		/* inserted since the build (not less deletions) */
 	uint64		next_seq;		/* of the next delta or tombstone item */
 } IvfMetaPageData;
 
@@ -143,9 +139,8 @@ extern double IvfDistance(IvfMetric metric, const float *a, const float *b, int 
 /* ivf_meta.c: the IVF metapage */
 extern void IvfMetaInit(Relation index, ForkNumber fork, IvfMetric metric);
 extern void IvfMetaRead(Relation index, IvfMetaPageData *meta);
-/* Records the segment last written, for tools (scans ask the catalog). */
-extern void IvfMetaSetSegment(Relation index, int dims, const char *segment, int lists,
-							  double rows);
+/* Records dimensions (if > 0) and the lists of the segment last written, for costing. */
+extern void IvfMetaSetLists(Relation index, int dims, int lists);
 
 /* ivf_build.c */
 extern IndexBuildResult *IvfBuild(Relation heap, Relation index, IndexInfo *info);

@@ -453,8 +453,7 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	SideStorageCreate(index);
 	IvfMetaInit(index, MAIN_FORKNUM, spec.metric);
 	segment = IvfBuildSegment(&spec, &rows);
-	IvfMetaSetSegment(index, spec.dims, segment,
-					  segment ? IvfSegmentGet(index, segment)->header.lists : 0, rows);
+	IvfMetaSetLists(index, spec.dims, segment ? IvfSegmentGet(index, segment)->header.lists : 0);
 
 	result->heap_tuples = spec.heap_rows;
 	result->index_tuples = rows;

@@ -68,8 +68,7 @@ InitPage(Page page, uint16 flags)
  * (delta or tombstone), under the metapage lock the caller holds.
  */
 static void
-AppendItem(Relation index, Buffer metabuf, bool delta, void *item, Size size,
-		   bool count_row)
+AppendItem(Relation index, Buffer metabuf, bool delta, void *item, Size size)
 {
 	GenericXLogState *state = GenericXLogStart(index);
 	Page		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
@@ -110,8 +109,6 @@ AppendItem(Relation index, Buffer metabuf, bool delta, void *item, Size size,
 	if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "could not add an item of %zu bytes to lance_ivf index \"%s\"",
 			 size, RelationGetRelationName(index));
-	if (count_row)
-		meta->delta_rows++;
 	GenericXLogFinish(state);
 	if (BufferIsValid(tailbuf))
 		UnlockReleaseBuffer(tailbuf);
@@ -176,8 +173,7 @@ IvfInsert(Relation index, Datum *values, bool *isnull, ItemPointer tid, Relation
 		item->pieces = pieces;
 		item->count = count;
 		memcpy(item->values, prepared + first, sizeof(float) * count);
-		AppendItem(index, metabuf, true, item, offsetof(IvfDeltaItem, values) + sizeof(float) * count,
-				   p == pieces - 1);
+		AppendItem(index, metabuf, true, item, offsetof(IvfDeltaItem, values) + sizeof(float) * count);
 	}
 	UnlockReleaseBuffer(metabuf);
 
@@ -338,8 +334,7 @@ IvfTombAdd(Relation index, ItemPointer tids, int count)
 
 		item->count = n;
 		memcpy(item->tids, tids + first, sizeof(ItemPointerData) * n);
-		AppendItem(index, metabuf, false, item, offsetof(IvfTombItem, tids) + sizeof(ItemPointerData) * n,
-				   false);
+		AppendItem(index, metabuf, false, item, offsetof(IvfTombItem, tids) + sizeof(ItemPointerData) * n);
 	}
 	UnlockReleaseBuffer(metabuf);
 	pfree(item);

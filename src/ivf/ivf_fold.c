@@ -170,7 +170,7 @@ IvfFold(Relation index, bool recluster, bool only_if_large)
 	if (source.old != NULL)
 		SideFileRetire(index, source.old->name);
 	if (segment != NULL)
-		IvfMetaSetSegment(index, 0, segment, IvfSegmentGet(index, segment)->header.lists, rows);
+		IvfMetaSetLists(index, 0, IvfSegmentGet(index, segment)->header.lists);
 	return (int64) rows;
 }
 

@@ -1,7 +1,8 @@
 /*
  * ivf_meta.c
- *	  The IVF metapage (block 1): dimensions, metric, the sealed segment and
- *	  the heads and tails of the delta and tombstone chains.  Block 0 is the
+ *	  The IVF metapage (block 1): dimensions, metric, the lists of the last
+ *	  segment written (for costing), the heads and tails of the delta and
+ *	  tombstone chains, and the next sequence number of their items.  Block 0 is the
  *	  side-storage metapage.  Changes go through Generic WAL (ivf_delta.c,
  *	  ivf_build.c); this file creates and reads it.
  */
@@ -60,7 +61,7 @@ IvfMetaRead(Relation index, IvfMetaPageData *meta)
 }
 
 void
-IvfMetaSetSegment(Relation index, int dims, const char *segment, int lists, double rows)
+IvfMetaSetLists(Relation index, int dims, int lists)
 {
 	Buffer		buffer = ReadBuffer(index, IVF_METAPAGE);
 	GenericXLogState *xlog;
@@ -71,10 +72,7 @@ IvfMetaSetSegment(Relation index, int dims, const char *segment, int lists, doub
 	meta = (IvfMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(xlog, buffer, 0));
 	if (dims > 0)
 		meta->dims = dims;
-	meta->lists = segment ? lists : 0;
-	if (segment)
-		strlcpy(meta->segment, segment, sizeof(meta->segment));
-	meta->segment_rows = segment ? (int64) rows : 0;
+	meta->lists = lists;
 	GenericXLogFinish(xlog);
 	UnlockReleaseBuffer(buffer);
 }

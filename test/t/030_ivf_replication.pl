@@ -90,5 +90,28 @@ foreach my $step (qw(after_file after_wal after_catalog))
 		"and only its storage is in the catalog ($step)");
 }
 is($primary->safe_psql('postgres', $topk), $on_primary, 'the old index still answers the same');
+
+# a damaged segment file gets an ERROR with a SQLSTATE, never a crash; a
+# rebuild brings the index back
+my $dir = $primary->safe_psql('postgres', q{
+	SELECT (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || storage_id
+	FROM lancedb_catalog.storage WHERE relid = 'items_ivf'::regclass});
+my ($segment) = grep { !/pgsql_tmp/ } glob($primary->data_dir . "/pg_lancedb/$dir/*.lance");
+my $whole = slurp_file($segment);
+foreach my $damage ([ 'truncated', substr($whole, 0, length($whole) - 100) ],
+	[ 'with its footer overwritten', substr($whole, 0, length($whole) - 16) . ("\xff" x 16) ])
+{
+	open(my $fh, '>', $segment) or die "cannot write $segment: $!";
+	binmode $fh;
+	print $fh $damage->[1];
+	close $fh;
+	my ($rc, $out, $err) = $primary->psql('postgres',
+		"\\set VERBOSITY verbose\n$topk");
+	isnt($rc, 0, "a query on a segment $damage->[0] fails");
+	like($err, qr/ERROR:  XX001|ERROR:  XX002/, "with a data-corrupted SQLSTATE ($damage->[0])");
+	is($primary->safe_psql('postgres', 'SELECT 1'), '1', "and the server stays up ($damage->[0])");
+}
+$primary->safe_psql('postgres', 'REINDEX INDEX items_ivf');
+is($primary->safe_psql('postgres', $topk), $on_primary, 'after REINDEX the index answers the same again');
 $primary->stop;
 done_testing();

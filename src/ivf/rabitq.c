@@ -106,6 +106,7 @@ struct RabitqRotation
 	uint64_t	seed;
 	bool		avx2;			/* Rotate may use RotateAvx2 */
 	float	   *signs;			/* passes * padded */
+	float	   *dither;			/* padded offsets in [0, 1) for Quantize's rounding */
 };
 
 /*
@@ -369,8 +370,11 @@ RabitqRotationCreate(int dims, uint64_t seed)
 	rotation->seed = seed;
 	rotation->avx2 = VectorCpuHasAvx2Fma();
 	rotation->signs = malloc(sizeof(float) * (size_t) rotation->passes * d);
-	if (rotation->signs == NULL)
+	rotation->dither = malloc(sizeof(float) * (size_t) d);
+	if (rotation->signs == NULL || rotation->dither == NULL)
 	{
+		free(rotation->signs);
+		free(rotation->dither);
 		free(rotation);
 		return NULL;
 	}
@@ -394,6 +398,16 @@ RabitqRotationCreate(int dims, uint64_t seed)
 			s[i] = ((bits >> (i % 64)) & 1) ? -magnitude : magnitude;
 		}
 	}
+
+	/* 16 random bits each, four per draw, from a seed of their own */
+	rng = seed ^ UINT64_C(0x243f6a8885a308d3);
+	for (int i = 0; i < d; i += 4)
+	{
+		uint64_t	bits = IvfRandomNext(&rng);
+
+		for (int j = 0; j < 4; j++)
+			rotation->dither[i + j] = (float) ((bits >> (16 * j)) & 0xffff) * 0x1p-16f;
+	}
 	return rotation;
 }
 
@@ -403,6 +417,7 @@ RabitqRotationFree(RabitqRotation *rotation)
 	if (rotation == NULL)
 		return;
 	free(rotation->signs);
+	free(rotation->dither);
 	free(rotation);
 }
 
@@ -502,14 +517,30 @@ RabitqQuerySize(const RabitqRotation *rotation)
 }
 
 /*
+ * Bit 0 of each byte of x, as 8 bits (byte j gives bit j).  The multiplier
+ * has a bit at 56 - 7j for each j, which moves byte j's bit 0 to bit 56 + j;
+ * every other product lands at a distinct position below 56 or above 63, so
+ * nothing carries into the top byte.
+ */
+static inline uint64_t
+GatherBits(uint64_t x)
+{
+	return ((x & UINT64_C(0x0101010101010101)) * UINT64_C(0x0102040810204080)) >> 56;
+}
+
+/*
  * Quantizes q' (stored after the planes, see QueryStart) into the bit planes and sets every
  * field but the two norms' sources, given |q - c|^2 and <q, c>.
  *
  * Randomized rounding: u = floor((q' - low) / delta + r), r uniform, has
- * expectation (q' - low) / delta, so the estimate stays unbiased.  r takes
- * 16 random bits (four per splitmix64 draw), which moves that expectation by
- * less than 2^-16 of a step.  r comes from a fixed seed, so a query always
- * gives the same estimates.
+ * expectation (q' - low) / delta, so the estimate stays unbiased.  r is the
+ * rotation's dither (16 random bits each, which moves that expectation by
+ * less than 2^-16 of a step), fixed by the seed, so a query always gives the
+ * same estimates.
+ *
+ * Every scan prepares one query per probed list, so this is written to
+ * vectorise: 8 dimensions at a time with 8 partial sums, and the bit planes
+ * gathered from 8 levels at once (see GatherBits).
  */
 static void
 Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
@@ -518,14 +549,14 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 	int			d = rotation->padded;
 	int			words = d / 64;
 	const float *y = QueryStart(rotation, prepared);
+	const float *dither = rotation->dither;
 	float		low = y[0];
 	float		high = y[0];
 	float		delta;
 	float		inverse;
-	float		rounding = 0.0f;	/* sum of frac (1 - frac), in steps^2 */
+	float		rounding[8] = {0};	/* sums of frac (1 - frac), in steps^2 */
+	float		rounding_sum = 0.0f;
 	int32_t		sum_u = 0;
-	uint64_t	rng = rotation->seed ^ UINT64_C(0x243f6a8885a308d3);
-	uint64_t	bits = 0;
 
 	prepared->kernel = RabitqKernelBest();
 
@@ -539,28 +570,38 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 
 	for (int w = 0; w < words; w++)
 	{
+		uint8_t		levels[64];
 		uint64_t	plane[QUERY_BITS] = {0};
 
-		for (int b = 0; b < 64; b++)
+		for (int b = 0; b < 64; b += 8)
 		{
-			float		t = (y[w * 64 + b] - low) * inverse;	/* >= 0 */
-			int			whole = (int) t;
-			float		frac = t - (float) whole;
-			int			u;
+			for (int j = 0; j < 8; j++)
+			{
+				int			i = w * 64 + b + j;
+				float		t = (y[i] - low) * inverse;	/* in [0, QUERY_LEVELS] */
+				float		frac = t - (float) (int) t;
+				int			u = (int) (t + dither[i]);
 
-			if (b % 4 == 0)
-				bits = IvfRandomNext(&rng);
-			u = (int) (t + (float) ((bits >> (16 * (b % 4))) & 0xffff) * 0x1p-16f);
-			if (u > QUERY_LEVELS)
-				u = QUERY_LEVELS;
-			rounding += frac * (1.0f - frac);
-			sum_u += u;
+				levels[b + j] = (uint8_t) (u > QUERY_LEVELS ? QUERY_LEVELS : u);
+				rounding[j] += frac * (1.0f - frac);
+			}
+		}
+		for (int b = 0; b < 64; b += 8)
+		{
+			uint64_t	eight = 0;
+
+			for (int j = 0; j < 8; j++)
+				eight |= (uint64_t) levels[b + j] << (8 * j);
 			for (int p = 0; p < QUERY_BITS; p++)
-				plane[p] |= (uint64_t) ((u >> p) & 1) << b;
+				plane[p] |= GatherBits(eight >> p) << b;
+			for (int j = 0; j < 8; j++)
+				sum_u += levels[b + j];
 		}
 		for (int p = 0; p < QUERY_BITS; p++)
 			prepared->planes[(size_t) p * words + w] = plane[p];
 	}
+	for (int j = 0; j < 8; j++)
+		rounding_sum += rounding[j];
 
 	prepared->sum_u = sum_u;
 	prepared->residual_norm_sq = (float) norm_sq;
@@ -572,7 +613,7 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 										(double) (d - 1));
 	/* rounding up with probability frac has variance frac (1 - frac) delta^2 */
 	prepared->error_rounding = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 *
-										(double) rounding * delta * delta / (double) d);
+										(double) rounding_sum * delta * delta / (double) d);
 }
 
 void

@@ -308,6 +308,13 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING lance_ivf AS
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 cosine_distance(vector, vector);
 
+-- The planner hook (src/ivf/ivf_reuse.c) puts it into index scans' target
+-- lists, as COALESCE(lance_ivf_scan_distance(ctid, index, query), distance).
+CREATE FUNCTION lance_ivf_scan_distance(tid, regclass, vector) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION lance_ivf_scan_distance(tid, regclass, vector) IS
+	'the distance a lance_ivf scan computed for the row it returned last, when it is the row at this ctid and the query is this one; else NULL';
+
 CREATE FUNCTION lance_ivf_fold(index regclass, recluster boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION lance_ivf_fold(regclass, boolean) IS

@@ -84,6 +84,48 @@ FROM (SELECT v, v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d FROM ivf_t
 	  ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 50) s;
 RESET enable_seqscan;
 
+-- the scan's distance is reused by the query's projection (ivf_reuse.c):
+-- for <-> and <#> the target list takes it from lance_ivf_scan_distance(),
+-- which gives it only for the row the scan returned last, bit for bit what
+-- the operator computes; <=> is left alone
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+SET enable_seqscan = off;
+SELECT bool_and(reused IS NOT NULL) AS scan_distance_known,
+	   bool_and(reused = (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) AS scan_distance_exact,
+	   bool_and(d = (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) AS projected_exact
+FROM (SELECT v, v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d,
+			 lance_ivf_scan_distance(ctid, 'ivf_l2', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]') AS reused
+	  FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 50) s;
+SELECT bool_and(reused IS NOT NULL) AS scan_distance_known,
+	   bool_and(d = (v <#> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) AS projected_exact
+FROM (SELECT v, v <#> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d,
+			 lance_ivf_scan_distance(ctid, 'ivf_ip', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]') AS reused
+	  FROM ivf_t ORDER BY v <#> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 50) s;
+-- one scan per outer row (rescans), each with its own query
+SELECT count(*) AS rows, bool_and(s.d = (s.v <-> q.v)) AS projected_exact
+FROM (SELECT v FROM ivf_t WHERE id % 500 = 3) q,
+	 LATERAL (SELECT v, v <-> q.v AS d FROM ivf_t ORDER BY v <-> q.v LIMIT 5) s;
+-- another query or another index: NULL; so is any row after the scan ended
+SELECT lance_ivf_scan_distance(ctid, 'ivf_l2', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')
+		 = (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]') AS this_query,
+	   lance_ivf_scan_distance(ctid, 'ivf_l2', '[0,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]') AS other_query,
+	   lance_ivf_scan_distance(ctid, 'ivf_ip', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]') AS other_index
+FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' OFFSET 1 LIMIT 1;
+SELECT id AS nearest FROM ivf_t ORDER BY v <-> (SELECT v FROM ivf_t WHERE id = 7) LIMIT 1;
+SELECT lance_ivf_scan_distance(ctid, 'ivf_l2', v) AS after_the_scan FROM ivf_t WHERE id = 7;
+-- a heap-only update moves the row away from the TID the index returns:
+-- the projection computes the distance itself
+CREATE TABLE ivf_hot (id int, v vector(2)) WITH (fillfactor = 50);
+INSERT INTO ivf_hot SELECT i, ARRAY[i, i]::vector(2) FROM generate_series(1, 100) i;
+CREATE INDEX ivf_hot_i ON ivf_hot USING lance_ivf (v) WITH (lists = 2);
+UPDATE ivf_hot SET id = -id WHERE id = 7;
+SELECT id, lance_ivf_scan_distance(ctid, 'ivf_hot_i', '[7,7]') IS NULL AS recomputed,
+	   v <-> '[7,7]' AS d
+FROM ivf_hot ORDER BY v <-> '[7,7]' LIMIT 2;
+DROP TABLE ivf_hot;
+RESET enable_seqscan;
+
 -- at the default probes, recall is still high on this data
 RESET lance_ivf.probes;
 SELECT sum(cardinality(ARRAY(SELECT unnest(ivf_knn('<->', q, 10, true))

@@ -4,8 +4,8 @@
  *
  * _PG_init runs in the postmaster when lancedb is listed in
  * shared_preload_libraries (and in a backend that loads the library on
- * demand).  It registers GUCs, the WAL resource manager (preloaded only)
- * and a drop hook, and picks the distance kernels.  It must
+ * demand).  It registers GUCs, the WAL resource manager (preloaded only),
+ * a drop hook and a planner hook, and picks the distance kernels.  It must
  * never start a thread or an I/O ring: the postmaster forks every backend
  * without exec, and threads do not survive fork() (see ARCHITECTURE.md,
  * invariant 6).
@@ -30,5 +30,6 @@ _PG_init(void)
 	LanceIoInit();				/* settings only, unless a debug setting says so */
 	SideStorageInit();			/* WAL resource manager, drop hook */
 	IvfInit();					/* lance_ivf's index options and settings */
+	IvfReuseInit();				/* planner hook: projections reuse scan distances */
 	MarkGUCPrefixReserved("lancedb");
 }

@@ -177,6 +177,13 @@ extern IndexBulkDeleteResult *IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDele
 extern IndexBulkDeleteResult *IvfVacuumCleanup(IndexVacuumInfo *info,
 											   IndexBulkDeleteResult *stats);
 
+/* ivf_reuse.c: projections reuse the distances scans computed */
+extern void IvfReuseInit(void);
+extern uint64 IvfReuseScanId(void);
+extern void IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
+								ItemPointer tid, double distance);
+extern void IvfForgetScan(uint64 scan);
+
 /* ivf_scan.c */
 extern IndexScanDesc IvfBeginScan(Relation index, int nkeys, int norderbys);
 extern void IvfRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);

@@ -35,14 +35,100 @@
 
 #define BOUND_EPSILON 3.3
 
-typedef struct Candidate
+/*
+ * A row with an exact distance, waiting in the results heap.  Few rows get
+ * one (the re-ranked and the delta area's), so a pairing heap of palloc'd
+ * nodes is cheap enough there.
+ */
+typedef struct ExactRow
 {
 	pairingheap_node node;
-	float		key;			/* lower bound of the distance (operator's scale) */
-	int64		row;			/* segment row, or -1 with an exact distance */
-	double		distance;		/* exact, once known */
+	double		distance;
 	ItemPointerData tid;
+} ExactRow;
+
+/*
+ * A probed row waiting for re-ranking: a probe adds hundreds of them per list
+ * and most are never looked at again, so they live in an array and the order
+ * by lower bound is a binary heap of 8-byte entries over it (MinHeap), not a
+ * palloc'd node each.
+ */
+typedef struct Candidate
+{
+	int64		row;			/* segment row */
+	int64		tid;			/* IvfTidToInt64 */
 } Candidate;
+
+typedef struct MinHeapEntry
+{
+	float		key;
+	int32		item;
+} MinHeapEntry;
+
+/*
+ * A binary min-heap by key.  Written out rather than lib/binaryheap.h, whose
+ * comparator is a call through a pointer: the scan orders thousands of
+ * entries per query and the comparisons are the work.
+ */
+typedef struct MinHeap
+{
+	MinHeapEntry *entries;
+	int			count;
+	int			capacity;
+} MinHeap;
+
+static void
+MinHeapSiftDown(MinHeap *heap, int i)
+{
+	MinHeapEntry *e = heap->entries;
+	MinHeapEntry moving = e[i];
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= heap->count)
+			break;
+		if (child + 1 < heap->count && e[child + 1].key < e[child].key)
+			child++;
+		if (!(e[child].key < moving.key))
+			break;
+		e[i] = e[child];
+		i = child;
+	}
+	e[i] = moving;
+}
+
+/* Makes room for 'more' entries to be appended before MinHeapBuild. */
+static void
+MinHeapReserve(MinHeap *heap, int more)
+{
+	if (heap->count + more <= heap->capacity)
+		return;
+	heap->capacity = Max(heap->count + more, 2 * heap->capacity);
+	heap->entries = heap->entries == NULL
+		? palloc_extended(sizeof(MinHeapEntry) * (Size) heap->capacity, MCXT_ALLOC_HUGE)
+		: repalloc_huge(heap->entries, sizeof(MinHeapEntry) * (Size) heap->capacity);
+}
+
+/* Restores the heap order after entries were appended. */
+static void
+MinHeapBuild(MinHeap *heap)
+{
+	for (int i = heap->count / 2 - 1; i >= 0; i--)
+		MinHeapSiftDown(heap, i);
+}
+
+static MinHeapEntry
+MinHeapPop(MinHeap *heap)
+{
+	MinHeapEntry first = heap->entries[0];
+
+	heap->entries[0] = heap->entries[--heap->count];
+	if (heap->count > 0)
+		MinHeapSiftDown(heap, 0);
+	return first;
+}
 
 typedef struct IvfScanOpaqueData
 {
@@ -52,44 +138,38 @@ typedef struct IvfScanOpaqueData
 	int			dims;
 	bool		started;
 	bool		null_query;
+	uint64		reuse_id;		/* for ivf_reuse.c; 0: distances not reusable */
+	Vector	   *query_vector;	/* as given (ivf_reuse.c compares it) */
 	float	   *query;			/* prepared */
 	float	   *rotated_query;	/* query rotated, RabitqPaddedDims floats */
 	IvfSegment *segment;
-	int32	   *list_order;		/* lists, nearest centroid first */
-	int			lists_probed;
+	MinHeap		lists;			/* lists not probed yet, by centroid distance */
 	int			expansions;		/* times more lists were probed */
 	int			probes;
 	int			rerank;
 	int64		considered;
 	ItemPointer tombs;
 	int			ntombs;
-	pairingheap *candidates;	/* by key, smallest first */
-	pairingheap *results;		/* by exact distance, smallest first */
+	Candidate  *cands;			/* every probed row, MinHeapEntry.item indexes it */
+	int			ncands;
+	int			cands_capacity;
+	MinHeap		candidates;		/* by lower bound of the distance */
+	pairingheap *results;		/* Results by exact distance, smallest first */
 	float	   *fetched;		/* rerank * dims */
 	uint64	   *rows;
-	Candidate **batch;
+	ItemPointerData *batch_tids;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
 
 static int
-CompareKey(const pairingheap_node *a, const pairingheap_node *b, void *arg)
+CompareDistance(const pairingheap_node *a, const pairingheap_node *b, void *arg)
 {
-	const Candidate *x = pairingheap_const_container(Candidate, node, a);
-	const Candidate *y = pairingheap_const_container(Candidate, node, b);
+	const ExactRow *x = pairingheap_const_container(ExactRow, node, a);
+	const ExactRow *y = pairingheap_const_container(ExactRow, node, b);
 
 	(void) arg;
 	/* pairingheap keeps the largest first: invert for a min-heap */
-	return x->key < y->key ? 1 : x->key > y->key ? -1 : 0;
-}
-
-static int
-CompareDistance(const pairingheap_node *a, const pairingheap_node *b, void *arg)
-{
-	const Candidate *x = pairingheap_const_container(Candidate, node, a);
-	const Candidate *y = pairingheap_const_container(Candidate, node, b);
-
-	(void) arg;
 	return x->distance < y->distance ? 1 : x->distance > y->distance ? -1 : 0;
 }
 
@@ -127,32 +207,41 @@ IvfRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	(void) nkeys, (void) norderbys;
 	MemoryContextReset(so->cxt);
+	IvfForgetScan(so->reuse_id);
+	so->reuse_id = 0;
 	so->started = false;
 	so->segment = NULL;
-	so->lists_probed = 0;
 	so->expansions = 0;
 	so->considered = 0;
 }
 
 /* Distance on the operator's scale from a squared L2 distance of prepared vectors. */
-static inline float
-FromSquaredL2(IvfMetric metric, float squared)
+static inline double
+FromSquaredL2(IvfMetric metric, double squared)
 {
 	if (squared < 0)
 		squared = 0;
-	return metric == IVF_METRIC_COSINE ? squared / 2 : sqrtf(squared);
+	return metric == IVF_METRIC_COSINE ? squared / 2 : sqrt(squared);
+}
+
+/*
+ * A candidate's key on the operator's scale.  Keys of L2 and cosine scans are
+ * squared L2 distances (the same order, without a square root per row).
+ */
+static inline double
+KeyDistance(IvfScanOpaque so, float key)
+{
+	return so->metric == IVF_METRIC_INNER_PRODUCT ? key : FromSquaredL2(so->metric, key);
 }
 
 static void
 AddExact(IvfScanOpaque so, ItemPointer tid, double distance)
 {
-	Candidate  *c = palloc(sizeof(Candidate));
+	ExactRow   *r = palloc(sizeof(ExactRow));
 
-	c->row = -1;
-	c->tid = *tid;
-	c->distance = distance;
-	c->key = (float) distance;
-	pairingheap_add(so->results, &c->node);
+	r->tid = *tid;
+	r->distance = distance;
+	pairingheap_add(so->results, &r->node);
 }
 
 static void
@@ -169,24 +258,50 @@ ProbeLists(IvfScanOpaque so, int count)
 {
 	IvfSegment *segment = so->segment;
 	RabitqQuery *prepared = palloc(RabitqQuerySize(segment->rotation));
-	int			lists = segment->header.lists;
+	float	   *estimate = NULL;
+	float	   *error = NULL;
+	int64		scratch = 0;
 
-	for (int i = 0; i < count && so->lists_probed < lists; i++)
+	for (int i = 0; i < count && so->lists.count > 0; i++)
 	{
-		int			l = so->list_order[so->lists_probed++];
+		int			l = MinHeapPop(&so->lists).item;
 		IvfList    *list = IvfSegmentList(segment, l);
-		float	   *estimate;
-		float	   *error;
-		Candidate  *cands;
+		MinHeapEntry *entries;
 		float		qc_norm2 = 0;
 		float		qc_dot = 0;
+		float		bound = (float) (BOUND_EPSILON / RABITQ_EPSILON0);
+		int			n = 0;
 
 		if (list->count == 0)
 			continue;
 		so->considered += list->count;
-		estimate = palloc(sizeof(float) * list->count);
-		error = palloc(sizeof(float) * list->count);
-		if (!so->null_query)
+		if (list->count > scratch)
+		{
+			if (estimate != NULL)
+				pfree(estimate), pfree(error);
+			scratch = list->count;
+			estimate = palloc(sizeof(float) * scratch);
+			error = palloc(sizeof(float) * scratch);
+		}
+		if (list->count > INT_MAX - so->ncands)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a lance_ivf scan cannot consider more than %d rows", INT_MAX)));
+		if (so->ncands + list->count > so->cands_capacity)
+		{
+			so->cands_capacity = (int) Min((int64) INT_MAX,
+										   Max(so->ncands + list->count,
+											   2 * (int64) so->cands_capacity));
+			so->cands = so->cands == NULL
+				? palloc_extended(sizeof(Candidate) * (Size) so->cands_capacity, MCXT_ALLOC_HUGE)
+				: repalloc_huge(so->cands, sizeof(Candidate) * (Size) so->cands_capacity);
+		}
+		MinHeapReserve(&so->candidates, (int) list->count);
+		entries = so->candidates.entries + so->candidates.count;
+
+		if (so->null_query)
+			memset(estimate, 0, sizeof(float) * list->count);
+		else
 		{
 			RabitqQueryPrepareRotated(segment->rotation, so->rotated_query,
 									  segment->rotated_centroids +
@@ -202,40 +317,46 @@ ProbeLists(IvfScanOpaque so, int count)
 		 * comes back out of order only that rarely.
 		 */
 		for (int64 r = 0; r < list->count; r++)
-			error[r] *= (float) (BOUND_EPSILON / RABITQ_EPSILON0);
-		cands = palloc(sizeof(Candidate) * list->count);
-		for (int64 r = 0; r < list->count; r++)
 		{
 			Candidate  *c;
-			ItemPointerData tid;
+			float		key;
 
-			IvfInt64ToTid(list->tids[r], &tid);
-			if (so->ntombs > 0 &&
-				bsearch(&tid, so->tombs, so->ntombs, sizeof(ItemPointerData), CompareTids) != NULL)
-				continue;
-			c = &cands[r];
-			c->tid = tid;
-			c->row = segment->list_start[l] + r;
+			if (so->ntombs > 0)
+			{
+				ItemPointerData tid;
+
+				IvfInt64ToTid(list->tids[r], &tid);
+				if (bsearch(&tid, so->tombs, so->ntombs, sizeof(ItemPointerData),
+							CompareTids) != NULL)
+					continue;
+			}
 			if (so->null_query)
-				c->key = 0;
+				key = 0;
 			else if (so->metric == IVF_METRIC_INNER_PRODUCT)
 			{
 				/* the largest the inner product can be gives the smallest -<o, q> */
-				c->key = -(estimate[r] + error[r] + list->factors[r].centroid_dot + qc_dot);
+				key = -(estimate[r] + bound * error[r] + list->factors[r].centroid_dot + qc_dot);
 			}
 			else
 			{
 				float		rn = list->factors[r].residual_norm;
 
-				c->key = FromSquaredL2(so->metric,
-									   rn * rn + qc_norm2 - 2 * (estimate[r] + error[r]));
+				key = rn * rn + qc_norm2 - 2 * (estimate[r] + bound * error[r]);
 			}
-			pairingheap_add(so->candidates, &c->node);
+			c = &so->cands[so->ncands + n];
+			c->row = segment->list_start[l] + r;
+			c->tid = list->tids[r];
+			entries[n].key = key;
+			entries[n].item = so->ncands + n;
+			n++;
 		}
-		pfree(estimate);
-		pfree(error);
+		so->ncands += n;
+		so->candidates.count += n;
 		CHECK_FOR_INTERRUPTS();
 	}
+	MinHeapBuild(&so->candidates);
+	if (estimate != NULL)
+		pfree(estimate), pfree(error);
 	pfree(prepared);
 }
 
@@ -245,64 +366,24 @@ Rerank(IvfScanOpaque so)
 {
 	int			n = 0;
 
-	while (n < so->rerank && !pairingheap_is_empty(so->candidates))
+	while (n < so->rerank && so->candidates.count > 0)
 	{
-		Candidate  *c = pairingheap_container(Candidate, node,
-											  pairingheap_remove_first(so->candidates));
+		Candidate  *c = &so->cands[MinHeapPop(&so->candidates).item];
 
-		so->batch[n] = c;
 		so->rows[n] = (uint64) c->row;
+		IvfInt64ToTid(c->tid, &so->batch_tids[n]);
 		n++;
 	}
 	if (so->null_query)
 	{
 		for (int i = 0; i < n; i++)
-		{
-			so->batch[i]->distance = 0;
-			pairingheap_add(so->results, &so->batch[i]->node);
-		}
+			AddExact(so, &so->batch_tids[i], 0);
 		return;
 	}
 	IvfSegmentFetchVectors(so->segment, so->rows, n, so->fetched);
 	for (int i = 0; i < n; i++)
-	{
-		so->batch[i]->distance = IvfDistance(so->metric, so->query,
-											 so->fetched + (size_t) i * so->dims, so->dims);
-		pairingheap_add(so->results, &so->batch[i]->node);
-	}
-}
-
-typedef struct ListDistance
-{
-	float		distance;
-	int32		list;
-} ListDistance;
-
-static int
-CompareListDistance(const void *a, const void *b)
-{
-	const ListDistance *x = a;
-	const ListDistance *y = b;
-
-	if (x->distance != y->distance)
-		return x->distance < y->distance ? -1 : 1;
-	return (x->list > y->list) - (x->list < y->list);
-}
-
-static void
-SortLists(int32 *order, const float *distances, int lists)
-{
-	ListDistance *pairs = palloc(sizeof(ListDistance) * lists);
-
-	for (int i = 0; i < lists; i++)
-	{
-		pairs[i].distance = distances[i];
-		pairs[i].list = i;
-	}
-	qsort(pairs, lists, sizeof(ListDistance), CompareListDistance);
-	for (int i = 0; i < lists; i++)
-		order[i] = pairs[i].list;
-	pfree(pairs);
+		AddExact(so, &so->batch_tids[i],
+				 IvfDistance(so->metric, so->query, so->fetched + (size_t) i * so->dims, so->dims));
 }
 
 static void
@@ -316,7 +397,10 @@ StartScan(IndexScanDesc scan)
 
 	IvfMetaRead(index, &so->meta);
 	so->dims = so->meta.dims;
-	so->candidates = pairingheap_allocate(CompareKey, NULL);
+	memset(&so->candidates, 0, sizeof(MinHeap));
+	memset(&so->lists, 0, sizeof(MinHeap));
+	so->cands = NULL;
+	so->ncands = so->cands_capacity = 0;
 	so->results = pairingheap_allocate(CompareDistance, NULL);
 	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
 	if (!so->null_query)
@@ -332,6 +416,11 @@ StartScan(IndexScanDesc scan)
 		so->query = palloc(sizeof(float) * so->dims);
 		if (!IvfPrepareVector(so->metric, v->x, v->dim, so->query))
 			so->null_query = true;	/* a zero query under cosine: distances are NaN */
+		else if (so->metric != IVF_METRIC_COSINE)
+		{
+			so->query_vector = v;
+			so->reuse_id = IvfReuseScanId();
+		}
 	}
 
 	name = IvfVisibleSegment(index, scan->xs_snapshot);
@@ -348,7 +437,6 @@ StartScan(IndexScanDesc scan)
 							name, so->segment->header.dims, so->dims)));
 		delta_min = so->segment->header.delta_upto;
 		lists = so->segment->header.lists;
-		so->list_order = palloc(sizeof(int32) * lists);
 		distances = palloc(sizeof(float) * lists);
 		if (so->null_query)
 			memset(distances, 0, sizeof(float) * lists);
@@ -363,7 +451,14 @@ StartScan(IndexScanDesc scan)
 		else
 			vector_kernels->l2_squared_batch(so->query, so->segment->centroids, so->dims,
 											 lists, distances);
-		SortLists(so->list_order, distances, lists);
+		MinHeapReserve(&so->lists, lists);
+		for (int i = 0; i < lists; i++)
+		{
+			so->lists.entries[i].key = distances[i];
+			so->lists.entries[i].item = i;
+		}
+		so->lists.count = lists;
+		MinHeapBuild(&so->lists);
 		pfree(distances);
 		if (!so->null_query)
 		{
@@ -374,7 +469,7 @@ StartScan(IndexScanDesc scan)
 		so->fetched = palloc_extended(sizeof(float) * (size_t) so->rerank * so->dims,
 									  MCXT_ALLOC_HUGE);
 		so->rows = palloc(sizeof(uint64) * so->rerank);
-		so->batch = palloc(sizeof(Candidate *) * so->rerank);
+		so->batch_tids = palloc(sizeof(ItemPointerData) * so->rerank);
 		ProbeLists(so, so->null_query ? lists : so->probes);
 	}
 	if (so->meta.delta_head != InvalidBlockNumber && so->dims > 0)
@@ -402,31 +497,35 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
-		bool		have_candidates = !pairingheap_is_empty(so->candidates);
+		bool		have_candidates = so->candidates.count > 0;
 		bool		have_results = !pairingheap_is_empty(so->results);
 
 		if (have_candidates &&
 			(!have_results ||
-			 pairingheap_container(Candidate, node, pairingheap_first(so->candidates))->key <
-			 pairingheap_container(Candidate, node, pairingheap_first(so->results))->distance))
+			 KeyDistance(so, so->candidates.entries[0].key) <
+			 pairingheap_container(ExactRow, node, pairingheap_first(so->results))->distance))
 		{
 			Rerank(so);
 			continue;
 		}
 		if (have_results)
 		{
-			Candidate  *c = pairingheap_container(Candidate, node,
-												  pairingheap_remove_first(so->results));
+			ExactRow   *c = pairingheap_container(ExactRow, node,
+												 pairingheap_remove_first(so->results));
 
 			scan->xs_heaptid = c->tid;
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
 			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
 			scan->xs_orderbynulls[0] = so->null_query;
+			if (so->reuse_id != 0)
+				IvfRememberReturned(so->reuse_id, RelationGetRelid(scan->indexRelation),
+									so->query_vector->x, so->query_vector->dim,
+									&c->tid, c->distance);
 			MemoryContextSwitchTo(old);
 			return true;
 		}
-		if (so->segment != NULL && so->lists_probed < so->segment->header.lists &&
+		if (so->segment != NULL && so->lists.count > 0 &&
 			(ivf_max_candidates == 0 || so->considered < ivf_max_candidates))
 		{
 			/*
@@ -448,6 +547,7 @@ IvfEndScan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
+	IvfForgetScan(so->reuse_id);
 	MemoryContextDelete(so->cxt);
 	pfree(so);
 	scan->opaque = NULL;

@@ -1,0 +1,297 @@
+/*
+ * ivf_reuse.c
+ *	  Lets a query's projection reuse the exact distance a lance_ivf scan
+ *	  already computed, instead of detoasting the row's vector again.
+ *
+ * In "SELECT ... ORDER BY embedding <-> $1 LIMIT k" the planner keeps the
+ * ORDER BY expression in the index scan's target list (as a resjunk column,
+ * or as a column the query selects), so the executor evaluates it for every
+ * row the index returns: it reads the row's vector back, from TOAST when it
+ * is long, which costs about as much as the rest of a lance_ivf scan.  The
+ * scan has just computed that very distance, bit for bit the same way as the
+ * operator (same kernel, same vectors) for <-> and <#>.
+ *
+ * So a planner hook rewrites such a target entry of an index scan on a
+ * lance_ivf index into
+ *
+ *		COALESCE(lance_ivf_scan_distance(ctid, index, query), <expression>)
+ *
+ * and the scan remembers, for the row it returned last, its index, TID and
+ * query (IvfRememberReturned).  lance_ivf_scan_distance() answers only when
+ * all three match the row being projected, which makes it a cache keyed by
+ * (index, TID, query) whose value is a pure function of its key: it cannot
+ * be wrong, whichever scans ran in between (a subplan's, another loop's).
+ * Otherwise it returns NULL and COALESCE evaluates the expression as before;
+ * that is also what happens for a heap-only tuple reached through a HOT
+ * chain, whose TID differs from the one the index returned.
+ *
+ * Cosine distances are left alone: the index ranks normalised vectors, whose
+ * distances can differ from the operator's in the last bits.
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "ivf/ivf.h"
+#include "vector/vector.h"
+
+#define SCAN_DISTANCE_FUNCTION "lance_ivf_scan_distance"
+
+LANCEDB_FUNCTION(lance_ivf_scan_distance);
+
+/* The row a lance_ivf scan of this backend returned last. */
+static struct
+{
+	uint64		scan;			/* IvfReuseScanId() of the scan; 0: none */
+	Oid			index;
+	ItemPointerData tid;
+	double		distance;
+	int			dims;
+	float	   *query;			/* in TopMemoryContext, 'capacity' floats */
+	int			capacity;
+} returned;
+
+static uint64 next_scan_id = 1;
+static planner_hook_type prev_planner_hook = NULL;
+
+uint64
+IvfReuseScanId(void)
+{
+	return next_scan_id++;
+}
+
+void
+IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
+					ItemPointer tid, double distance)
+{
+	if (returned.scan != scan)
+	{
+		/* the first row of this scan (or of its latest rescan) */
+		if (returned.capacity < dims)
+		{
+			if (returned.query != NULL)
+				pfree(returned.query);
+			returned.query = MemoryContextAlloc(TopMemoryContext, sizeof(float) * dims);
+			returned.capacity = dims;
+		}
+		memcpy(returned.query, query, sizeof(float) * dims);
+		returned.dims = dims;
+		returned.index = index;
+		returned.scan = scan;
+	}
+	returned.tid = *tid;
+	returned.distance = distance;
+}
+
+/*
+ * A scan that ended forgets its row: a TID means another row once VACUUM has
+ * freed it.  Scans that end in an error never get here; the end of their
+ * transaction forgets.
+ */
+void
+IvfForgetScan(uint64 scan)
+{
+	if (returned.scan == scan)
+		returned.scan = 0;
+}
+
+static void
+ForgetAtTransactionEnd(XactEvent event, void *arg)
+{
+	(void) event, (void) arg;
+	returned.scan = 0;
+}
+
+/*
+ * lance_ivf_scan_distance(ctid, index, query): the distance the index's scan
+ * computed for the row at ctid and this query, if it was the row it
+ * returned last; else NULL.
+ */
+Datum
+lance_ivf_scan_distance(PG_FUNCTION_ARGS)
+{
+	ItemPointer tid;
+	Vector	   *query;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || returned.scan == 0)
+		PG_RETURN_NULL();
+	tid = (ItemPointer) PG_GETARG_POINTER(0);
+	if (PG_GETARG_OID(1) != returned.index || !ItemPointerEquals(tid, &returned.tid))
+		PG_RETURN_NULL();
+	query = PG_GETARG_VECTOR_P(2);
+	if (query->dim != returned.dims ||
+		memcmp(query->x, returned.query, sizeof(float) * query->dim) != 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(returned.distance);
+}
+
+/*
+ * The OID of lance_ivf_scan_distance(tid, regclass, vector), or InvalidOid.
+ * It lives in the schema of the extension's vector type.
+ */
+static Oid
+ScanDistanceFunction(Oid vector_type)
+{
+	Oid			argtypes[3] = {TIDOID, REGCLASSOID, vector_type};
+	HeapTuple	type;
+	char	   *schema;
+
+	type = SearchSysCache1(TYPEOID, ObjectIdGetDatum(vector_type));
+	if (!HeapTupleIsValid(type))
+		return InvalidOid;
+	schema = get_namespace_name(((Form_pg_type) GETSTRUCT(type))->typnamespace);
+	ReleaseSysCache(type);
+	if (schema == NULL)
+		return InvalidOid;
+	return LookupFuncName(list_make2(makeString(schema), makeString(SCAN_DISTANCE_FUNCTION)),
+						  3, argtypes, true);
+}
+
+/* Is indexid a lance_ivf index whose distances equal its operator's? */
+static bool
+ReusableIndex(Oid indexid)
+{
+	Relation	index;
+	bool		result;
+	HeapTuple	am;
+	char	   *amname;
+
+	index = relation_open(indexid, NoLock);		/* the planner holds a lock */
+	am = SearchSysCache1(AMOID, ObjectIdGetDatum(index->rd_rel->relam));
+	result = false;
+	if (HeapTupleIsValid(am))
+	{
+		amname = NameStr(((Form_pg_am) GETSTRUCT(am))->amname);
+		result = strcmp(amname, IVF_AM_NAME) == 0;
+		ReleaseSysCache(am);
+	}
+	if (result)
+		result = IvfIndexMetric(index) != IVF_METRIC_COSINE;
+	relation_close(index, NoLock);
+	return result;
+}
+
+static void
+RewriteIndexScan(IndexScan *scan)
+{
+	OpExpr	   *orderby;
+	Node	   *query;
+	Oid			function = InvalidOid;
+	ListCell   *lc;
+
+	if (list_length(scan->indexorderbyorig) != 1 ||
+		!IsA(linitial(scan->indexorderbyorig), OpExpr))
+		return;
+	orderby = linitial_node(OpExpr, scan->indexorderbyorig);
+	if (list_length(orderby->args) != 2 || orderby->opresulttype != FLOAT8OID)
+		return;
+	query = lsecond(orderby->args);
+
+	foreach(lc, scan->scan.plan.targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		CoalesceExpr *coalesce;
+		FuncExpr   *reused;
+		Var		   *ctid;
+
+		if (!equal(tle->expr, orderby))
+			continue;
+		if (!OidIsValid(function))
+		{
+			if (!ReusableIndex(scan->indexid))
+				return;
+			function = ScanDistanceFunction(exprType(query));
+			if (!OidIsValid(function))
+				return;
+		}
+		ctid = makeVar(scan->scan.scanrelid, SelfItemPointerAttributeNumber,
+					   TIDOID, -1, InvalidOid, 0);
+		reused = makeFuncExpr(function, FLOAT8OID,
+							  list_make3(ctid,
+										 makeConst(REGCLASSOID, -1, InvalidOid, sizeof(Oid),
+												   ObjectIdGetDatum(scan->indexid),
+												   false, true),
+										 copyObject(query)),
+							  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		coalesce = makeNode(CoalesceExpr);
+		coalesce->coalescetype = FLOAT8OID;
+		coalesce->coalescecollid = InvalidOid;
+		coalesce->args = list_make2(reused, tle->expr);
+		coalesce->location = -1;
+		tle->expr = (Expr *) coalesce;
+	}
+}
+
+static void
+RewritePlan(Plan *plan)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			RewriteIndexScan((IndexScan *) plan);
+			break;
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				RewritePlan(lfirst(lc));
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				RewritePlan(lfirst(lc));
+			break;
+		case T_SubqueryScan:
+			RewritePlan(((SubqueryScan *) plan)->subplan);
+			break;
+		case T_CustomScan:
+			foreach(lc, ((CustomScan *) plan)->custom_plans)
+				RewritePlan(lfirst(lc));
+			break;
+		default:
+			break;
+	}
+	RewritePlan(plan->lefttree);
+	RewritePlan(plan->righttree);
+}
+
+static PlannedStmt *
+IvfPlanner(Query *parse, const char *query_string, int cursor_options,
+		   ParamListInfo bound_params)
+{
+	PlannedStmt *stmt;
+	ListCell   *lc;
+
+	if (prev_planner_hook)
+		stmt = prev_planner_hook(parse, query_string, cursor_options, bound_params);
+	else
+		stmt = standard_planner(parse, query_string, cursor_options, bound_params);
+	RewritePlan(stmt->planTree);
+	foreach(lc, stmt->subplans)
+		RewritePlan(lfirst(lc));
+	return stmt;
+}
+
+void
+IvfReuseInit(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = IvfPlanner;
+	RegisterXactCallback(ForgetAtTransactionEnd, NULL);
+}

@@ -155,7 +155,7 @@ typedef struct IvfScanOpaqueData
 	int			cands_capacity;
 	MinHeap		candidates;		/* by lower bound of the distance */
 	pairingheap *results;		/* Results by exact distance, smallest first */
-	float	   *fetched;		/* rerank * dims */
+	LanceArray	vectors;		/* the latest re-ranked rows' vectors */
 	uint64	   *rows;
 	ItemPointerData *batch_tids;
 } IvfScanOpaqueData;
@@ -364,6 +364,7 @@ ProbeLists(IvfScanOpaque so, int count)
 static void
 Rerank(IvfScanOpaque so)
 {
+	const float *vectors;
 	int			n = 0;
 
 	while (n < so->rerank && so->candidates.count > 0)
@@ -380,10 +381,10 @@ Rerank(IvfScanOpaque so)
 			AddExact(so, &so->batch_tids[i], 0);
 		return;
 	}
-	IvfSegmentFetchVectors(so->segment, so->rows, n, so->fetched);
+	vectors = IvfSegmentFetchVectors(so->segment, so->rows, n, &so->vectors);
 	for (int i = 0; i < n; i++)
 		AddExact(so, &so->batch_tids[i],
-				 IvfDistance(so->metric, so->query, so->fetched + (size_t) i * so->dims, so->dims));
+				 IvfDistance(so->metric, so->query, vectors + (size_t) i * so->dims, so->dims));
 }
 
 static void
@@ -466,8 +467,7 @@ StartScan(IndexScanDesc scan)
 			RabitqRotate(so->segment->rotation, so->query, so->rotated_query);
 		}
 		so->ntombs = IvfTombLoad(index, &so->meta, so->segment->header.tomb_upto, &so->tombs);
-		so->fetched = palloc_extended(sizeof(float) * (size_t) so->rerank * so->dims,
-									  MCXT_ALLOC_HUGE);
+		LanceArrayInit(&so->vectors, SideLanceAllocator());
 		so->rows = palloc(sizeof(uint64) * so->rerank);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->rerank);
 		ProbeLists(so, so->null_query ? lists : so->probes);

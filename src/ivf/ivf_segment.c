@@ -359,21 +359,18 @@ IvfSegmentList(IvfSegment *segment, int list)
 	return l;
 }
 
-void
-IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, float *out)
+const float *
+IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, LanceArray *vectors)
 {
-	LanceArray	vectors;
 	LanceError	error;
 	int			dims = segment->header.dims;
 
+	LanceArrayReset(vectors);
 	if (n == 0)
-		return;
-	LanceArrayInit(&vectors, SideLanceAllocator());
+		return NULL;
 	SideLanceCheck(LanceFileReaderTake(segment->file->reader, IVF_COL_VECTOR, rows, n,
-									   &vectors, &error),
+									   vectors, &error),
 				   &error, "could not read lance_ivf vectors");
-	memcpy(out, (const float *) vectors.child.values +
-		   (vectors.child.offset + vectors.column.offset * dims),
-		   sizeof(float) * (size_t) n * dims);
-	LanceArrayReset(&vectors);
+	return (const float *) vectors->child.values +
+		(vectors->child.offset + vectors->column.offset * dims);
 }

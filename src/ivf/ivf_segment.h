@@ -78,7 +78,12 @@ extern char *IvfVisibleSegment(Relation index, Snapshot snapshot);
 /* The segment 'name' of 'index', from this backend's cache or opened now. */
 extern IvfSegment *IvfSegmentGet(Relation index, const char *name);
 extern IvfList *IvfSegmentList(IvfSegment *segment, int list);
-/* Vectors of segment rows (file row numbers) into out (n * dims floats). */
-extern void IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, float *out);
+/*
+ * The vectors of n segment rows (file row numbers), n * dims floats in the
+ * order of 'rows', read into 'vectors' (initialised by the caller, reset here
+ * first) and valid until its next reset: no copy of their own.
+ */
+extern const float *IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n,
+										   LanceArray *vectors);
 
 #endif							/* LANCEDB_IVF_IVF_SEGMENT_H */

@@ -140,6 +140,31 @@ SELECT ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id 
 	 AS filtered_gets_its_rows;
 SELECT cardinality(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id % 100 = 1'))
 	 AS filtered_rows;
+-- rows spread wide, 50 lists, probes = 1: with a filter that keeps 1% of the
+-- rows, probing by distance (lance_ivf.probe_radius) returns the exact
+-- filtered top 10 in order, where probing only more lists when the probed
+-- ones run dry does not always
+CREATE TABLE ivf_spread (id int PRIMARY KEY, v vector(16));
+INSERT INTO ivf_spread
+SELECT i, array_agg(sin(i * 0.37 + d * 1.7) * 3 + cos(i * (d + 0.5)) ORDER BY d)::vector(16)
+FROM generate_series(1, 3000) i, generate_series(1, 16) d GROUP BY i;
+CREATE INDEX ivf_spread_i ON ivf_spread USING lance_ivf (v) WITH (lists = 50);
+CREATE FUNCTION ivf_spread_knn(q vector) RETURNS numeric[] LANGUAGE sql AS $$
+	SELECT array_agg(round(d::numeric, 6) ORDER BY d, id)
+	FROM (SELECT id, v <-> q AS d FROM ivf_spread WHERE id % 100 = 3 ORDER BY v <-> q LIMIT 10) s
+$$ SET enable_seqscan = off;
+CREATE FUNCTION ivf_spread_exact(q vector) RETURNS numeric[] LANGUAGE sql AS $$
+	SELECT array_agg(round(d::numeric, 6) ORDER BY d, id)
+	FROM (SELECT id, v <-> q AS d FROM ivf_spread WHERE id % 100 = 3 ORDER BY v <-> q LIMIT 10) s
+$$ SET enable_indexscan = off;
+SELECT count(*) FILTER (WHERE ivf_spread_knn(v) = ivf_spread_exact(v)) = count(*) AS all_exact
+FROM ivf_spread WHERE id % 97 = 5;
+SET lance_ivf.probe_radius = 0;
+SELECT count(*) FILTER (WHERE ivf_spread_knn(v) = ivf_spread_exact(v)) < count(*) AS some_differ
+FROM ivf_spread WHERE id % 97 = 5;
+RESET lance_ivf.probe_radius;
+DROP FUNCTION ivf_spread_knn, ivf_spread_exact;
+DROP TABLE ivf_spread;
 -- with a budget it may stop early, but never errors
 SET lance_ivf.max_candidates = 100;
 SELECT cardinality(ivf_knn('<->', '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]', 10, true, 'id % 100 = 1'))

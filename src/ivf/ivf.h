@@ -118,6 +118,7 @@ typedef struct IvfOptions
 extern int	ivf_probes;
 extern int	ivf_rerank;
 extern int	ivf_max_candidates;
+extern double ivf_probe_radius;
 
 /* ivf_handler.c */
 extern void IvfInit(void);

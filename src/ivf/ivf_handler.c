@@ -25,6 +25,7 @@
 int			ivf_probes = 10;
 int			ivf_rerank = 16;
 int			ivf_max_candidates = 0;
+double		ivf_probe_radius = 1.25;
 
 static relopt_kind ivf_relopt_kind;
 
@@ -58,6 +59,13 @@ IvfInit(void)
 							"until the query has its rows, the index is exhausted or this "
 							"many candidates were considered.",
 							&ivf_max_candidates, 0, 0, INT_MAX, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("lance_ivf.probe_radius",
+							 "Probe the lists whose centroid is within this many times "
+							 "the distance of a row before returning it (0: off).",
+							 "When a WHERE clause rejects the nearest rows, the rows a scan "
+							 "returns come from farther away; lists out there are probed "
+							 "first so that their rows come back in order.  L2 and cosine only.",
+							 &ivf_probe_radius, 1.25, 0, 100, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lance_ivf");
 }
 

@@ -266,6 +266,38 @@ SET enable_seqscan = off;
 SELECT id FROM ivf_wide ORDER BY v <-> array_fill(7::real, ARRAY[16000])::vector LIMIT 3;
 RESET enable_seqscan;
 
+-- both build paths agree with exact search: the rows kept in memory (one
+-- scan, a counting sort by list), and rows past maintenance_work_mem (2MB
+-- holds about 16,800 of these: the kept ones turn into a reservoir sample, a
+-- second scan sorts them); a fold with the old centroids past the limit
+-- sorts without a second scan
+DROP TABLE ivf_t;
+CREATE TABLE ivf_t (id int PRIMARY KEY, v vector(16));
+INSERT INTO ivf_t
+SELECT i, array_agg((i % 11) * 2 + sin(i * 0.7 + d) ORDER BY d)::vector(16)
+FROM generate_series(1, 20000) i, generate_series(1, 16) d GROUP BY i;
+SET lance_ivf.probes = 16;
+CREATE INDEX ivf_l2 ON ivf_t USING lance_ivf (v) WITH (lists = 16);
+SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
+							 = ivf_knn('<->', q, 10, false, distances => true)) AS in_memory_agree,
+	   count(*) AS queries
+FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3) q;
+DROP INDEX ivf_l2;
+SET maintenance_work_mem = '2MB';
+CREATE INDEX ivf_l2 ON ivf_t USING lance_ivf (v) WITH (lists = 16);
+SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
+							 = ivf_knn('<->', q, 10, false, distances => true)) AS sorted_agree,
+	   count(*) AS queries
+FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3) q;
+INSERT INTO ivf_t SELECT i, array_fill(i::real / 1000, ARRAY[16])::vector FROM generate_series(20001, 20100) i;
+SELECT lance_ivf_fold('ivf_l2', false) AS folded_rows;
+SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
+							 = ivf_knn('<->', q, 10, false, distances => true)) AS folded_agree,
+	   count(*) AS queries
+FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3 OR id > 20090) q;
+RESET maintenance_work_mem;
+RESET lance_ivf.probes;
+
 DROP TABLE ivf_t, ivf_wide;
 SELECT lancedb_collect_garbage() > 0 AS collected;
 SELECT count(*) AS side_files_left FROM lancedb_catalog.side_file;

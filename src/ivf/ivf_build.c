@@ -4,14 +4,24 @@
  *	  source of rows (ivf_build.h): sample, cluster, assign and encode,
  *	  write.
  *
- *	sampling	a heap scan keeps a uniform reservoir sample of the vectors
- *				(bounded by maintenance_work_mem) and counts the rows
- *	k-means		the lists' centroids from the sample (ivf_math.h), in
+ *	sampling	a heap scan reads every vector
+ *	k-means		the lists' centroids from a uniform sample (ivf_math.h), in
  *				max_parallel_maintenance_workers + 1 threads
- *	assigning	a second heap scan gives each vector its nearest list and its
- *				RaBitQ code, into a tuplesort by list (so memory stays
- *				bounded by maintenance_work_mem whatever the table's size)
- *	writing		the sorted rows become the Lance segment, list by list
+ *	assigning	each vector gets its nearest list and its RaBitQ code, in
+ *				the same threads (IvfAssignEncode)
+ *	writing		the rows become the Lance segment, list by list
+ *
+ * Two paths, chosen by the source's size.  While the rows fit in
+ * maintenance_work_mem, the one scan keeps them all (prepared vectors and
+ * TIDs): the sample is drawn from that array, assigning runs over it, and a
+ * counting sort by list orders it for writing.  Once they do not fit, the
+ * rows kept so far become the start of a uniform reservoir sample (the
+ * result is that of Algorithm R over the whole scan), and a second scan
+ * assigns and encodes the rows in batches into a tuplesort by list, so
+ * memory stays bounded whatever the table's size.  (A source with given
+ * centroids, a fold, needs no second scan: past the limit its rows go
+ * straight to the sort.)  Both paths share the assigning and encoding
+ * (AssignEncode) and the writing (SegmentBatch).
  *
  * Rows with a NULL vector, and zero vectors under cosine, are not indexed.
  */
@@ -41,32 +51,46 @@
 
 #define KMEANS_ITERATIONS 8
 #define SAMPLE_PER_LIST 32
-#define WRITE_BATCH_ROWS 4096
+/* Rows assigned between two interrupt checks and progress reports */
+#define ASSIGN_BATCH_ROWS 4096
+
+/* Rows per batch of the sort's input and of the writer: 4096, at most 16 MB of vectors */
+#define BATCH_ROWS(dims) Max(1, Min(4096, (16 * 1024 * 1024) / ((dims) * (int) sizeof(float))))
 
 typedef struct IvfBuildState
 {
 	IvfBuildSpec *spec;
 	double		rows;			/* rows the source gave */
-	/* sampling */
-	float	   *sample;
-	int64		sample_cap;
-	int64		sample_n;
+	int			threads;
 	pg_prng_state prng;
-	/* assigning */
 	int			lists;
 	float	   *centroids;
 	RabitqRotation *rotation;
 	size_t		code_bytes;
+
+	/*
+	 * The first pass keeps rows here: all of them while in_memory (TIDs too),
+	 * else a reservoir sample of sample_cap vectors (only when training).
+	 */
+	bool		in_memory;
+	float	   *kept;
+	int64	   *kept_tids;
+	int64		kept_n;
+	int64		kept_cap;		/* rows the arrays hold now */
+	int64		kept_max;		/* rows maintenance_work_mem holds */
+	int64		sample_cap;
+
+	/* the bounded path: batches of rows assigned and encoded into a sort */
 	Tuplesortstate *sort;
-	size_t		record_bytes;
 	bytea	   *record;
-	double		assigned;
-	int			threads;
-	float	   *batch;			/* batch_cap vectors waiting for their lists */
+	float	   *batch;
 	int64	   *batch_tids;
 	int32	   *batch_lists;
+	uint8	   *batch_codes;
+	RabitqFactors *batch_factors;
 	int			batch_n;
 	int			batch_cap;
+	double		assigned;
 } IvfBuildState;
 
 #define IVF_ROTATION_SEED UINT64CONST(0x5eed)
@@ -150,78 +174,106 @@ IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool isnull, float **scratc
 	return *scratch;
 }
 
-static void
-SampleRow(void *arg, int64 tid, const float *v)
+static void StartSort(IvfBuildState *state);
+static int	DefaultLists(double rows);
+
+static void *
+HugeAlloc(Size size)
 {
-	IvfBuildState *state = (IvfBuildState *) arg;
-	int			dims = state->spec->dims;
-	int64		slot;
-
-	(void) tid;
-	state->rows++;
-	if (state->sample == NULL)
-	{
-		/* as many vectors as maintenance_work_mem holds, at most what k-means needs */
-		state->sample_cap = Max(1, Min((int64) maintenance_work_mem * 1024L / 2 /
-									   ((int64) sizeof(float) * dims),
-									   (int64) SAMPLE_PER_LIST * 4096));
-		state->sample = palloc_extended(sizeof(float) * dims * state->sample_cap,
-										MCXT_ALLOC_HUGE);
-	}
-	/* reservoir sampling (Algorithm R) */
-	if (state->sample_n < state->sample_cap)
-		slot = state->sample_n++;
-	else
-	{
-		slot = (int64) pg_prng_uint64_range(&state->prng, 0, (uint64) state->rows - 1);
-		if (slot >= state->sample_cap)
-			return;
-	}
-	memcpy(state->sample + slot * dims, v, sizeof(float) * dims);
-}
-
-static int
-DefaultLists(double rows)
-{
-	return (int) Min(65536.0, Max(1.0, round(sqrt(rows))));
-}
-
-static void
-Train(IvfBuildState *state)
-{
-	IvfBuildSpec *spec = state->spec;
-	KMeansOptions options;
-	char		error[IVF_MATH_ERROR_SIZE];
-	int64		n;
-	int			rc;
-
-	state->lists = spec->requested_lists > 0 ? spec->requested_lists : DefaultLists(state->rows);
-	state->lists = (int) Min((int64) state->lists, state->sample_n);
-	n = Min(state->sample_n, (int64) state->lists * SAMPLE_PER_LIST);
-	state->centroids = palloc_extended(sizeof(float) * (size_t) state->lists * spec->dims,
-									   MCXT_ALLOC_HUGE);
-	memset(&options, 0, sizeof(options));
-	options.k = state->lists;
-	options.max_iterations = KMEANS_ITERATIONS;
-	options.seed = UINT64CONST(0x1a7ce5eed);
-	options.balance = 0.5f;
-	options.threads = state->threads;
-	/* the reservoir is a uniform sample in random order: any prefix is one too */
-	rc = KMeansTrain(state->sample, (size_t) n, spec->dims, &options, state->centroids, error);
-	if (rc == ENOMEM)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
-						errdetail("%s", error)));
-	if (rc != 0)
-		elog(ERROR, "lance_ivf k-means failed: %s", error);
-	pfree(state->sample);
-	state->sample = NULL;
+	return palloc_extended(Max(size, 1), MCXT_ALLOC_HUGE);
 }
 
 /*
- * Assigning works in batches: the nearest centroids of a batch are found in
- * max_parallel_maintenance_workers + 1 threads (the costly part), then each
- * row is encoded and goes to the sort as a record: list number (big-endian,
- * so bytea order is list order), TID, code, factors, vector.
+ * Sizes everything once the dimension is known (the first row of a heap
+ * build): the rotation, the batches of the bounded path, and how many rows
+ * the in-memory path may keep.  A kept row costs its vector and TID, then its
+ * list, code, factors and place in the counting sort; the write batches and
+ * the centroids come off the top.
+ */
+static void
+Start(IvfBuildState *state)
+{
+	int			dims = state->spec->dims;
+	Size		row_bytes;
+	Size		reserved;
+	int64		budget = (int64) maintenance_work_mem * 1024L;
+	int			lists = state->lists > 0 ? state->lists :
+		state->spec->requested_lists > 0 ? state->spec->requested_lists :
+		DefaultLists(state->spec->expected_rows);
+
+	state->rotation = RabitqRotationCreate(dims, IVF_ROTATION_SEED);
+	if (state->rotation == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	state->code_bytes = RabitqCodeBytes(state->rotation);
+	row_bytes = sizeof(float) * dims + sizeof(int64) + 2 * sizeof(int32) +
+		state->code_bytes + sizeof(RabitqFactors);
+	reserved = (Size) BATCH_ROWS(dims) * row_bytes +
+		sizeof(float) * (Size) dims * lists;
+	state->kept_max = budget > (int64) reserved ? (budget - (int64) reserved) / (int64) row_bytes : 0;
+	state->kept_max = Min(state->kept_max, (int64) PG_INT32_MAX);
+	state->in_memory = state->kept_max > 0;
+	/* as many vectors as half of maintenance_work_mem holds, at most what k-means needs */
+	state->sample_cap = Max(1, Min(budget / 2 / ((int64) sizeof(float) * dims),
+								   (int64) SAMPLE_PER_LIST * 4096));
+	if (!state->in_memory && state->spec->centroids != NULL)
+		StartSort(state);
+	else if (!state->in_memory)
+	{
+		state->kept = HugeAlloc(sizeof(float) * (Size) dims * state->sample_cap);
+		state->kept_cap = state->sample_cap;
+	}
+}
+
+/* ---- assigning and encoding, shared by both paths */
+
+/*
+ * Assigns and encodes n rows in max_parallel_maintenance_workers + 1 threads
+ * (the costly part of a build), in chunks between which it honours
+ * interrupts and reports progress.
+ */
+static void
+AssignEncode(IvfBuildState *state, const float *vectors, int64 n, int32 *lists,
+			 uint8 *codes, RabitqFactors *factors)
+{
+	int			dims = state->spec->dims;
+
+	for (int64 first = 0; first < n; first += ASSIGN_BATCH_ROWS)
+	{
+		int64		count = Min((int64) ASSIGN_BATCH_ROWS, n - first);
+
+		IvfAssignEncode(state->centroids, state->lists, dims, state->rotation,
+						vectors + first * dims, (size_t) count, lists + first,
+						codes + first * state->code_bytes, factors + first, state->threads);
+		state->assigned += count;
+		Progress(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---- the bounded path: rows stream through a tuplesort by list */
+
+static void
+StartSort(IvfBuildState *state)
+{
+	int			dims = state->spec->dims;
+	Size		record_bytes = 12 + state->code_bytes + sizeof(RabitqFactors) +
+		sizeof(float) * dims;
+
+	state->record = palloc(VARHDRSZ + record_bytes);
+	SET_VARSIZE(state->record, VARHDRSZ + record_bytes);
+	state->sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
+										maintenance_work_mem, NULL, TUPLESORT_NONE);
+	state->batch_cap = BATCH_ROWS(dims);
+	state->batch = palloc(sizeof(float) * (Size) state->batch_cap * dims);
+	state->batch_tids = palloc(sizeof(int64) * state->batch_cap);
+	state->batch_lists = palloc(sizeof(int32) * state->batch_cap);
+	state->batch_codes = palloc(state->code_bytes * state->batch_cap);
+	state->batch_factors = palloc(sizeof(RabitqFactors) * state->batch_cap);
+}
+
+/*
+ * Each row of the batch goes to the sort as a record: list number
+ * (big-endian, so bytea order is list order), TID, code, factors, vector.
  */
 static void
 FlushBatch(IvfBuildState *state)
@@ -229,32 +281,25 @@ FlushBatch(IvfBuildState *state)
 	int			n = state->batch_n;
 	int			dims = state->spec->dims;
 
-	if (n == 0)
-		return;
-	KMeansAssignParallel(state->centroids, state->lists, dims, state->batch, n,
-						 state->batch_lists, state->threads);
+	AssignEncode(state, state->batch, n, state->batch_lists, state->batch_codes,
+				 state->batch_factors);
 	for (int i = 0; i < n; i++)
 	{
 		int32		list = state->batch_lists[i];
-		const float *v = state->batch + (size_t) i * dims;
 		char	   *p = VARDATA(state->record);
-		RabitqFactors factors;
 
 		p[0] = (char) ((list >> 24) & 0xFF);
 		p[1] = (char) ((list >> 16) & 0xFF);
 		p[2] = (char) ((list >> 8) & 0xFF);
 		p[3] = (char) (list & 0xFF);
 		memcpy(p + 4, &state->batch_tids[i], sizeof(int64));
-		RabitqEncode(state->rotation, v, state->centroids + (size_t) list * dims,
-					 (uint8 *) p + 12, &factors);
-		memcpy(p + 12 + state->code_bytes, &factors, sizeof(RabitqFactors));
-		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors), v, sizeof(float) * dims);
+		memcpy(p + 12, state->batch_codes + (Size) i * state->code_bytes, state->code_bytes);
+		memcpy(p + 12 + state->code_bytes, &state->batch_factors[i], sizeof(RabitqFactors));
+		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors),
+			   state->batch + (Size) i * dims, sizeof(float) * dims);
 		tuplesort_putdatum(state->sort, PointerGetDatum(state->record), false);
 	}
-	state->assigned += n;
 	state->batch_n = 0;
-	Progress(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
-	CHECK_FOR_INTERRUPTS();
 }
 
 static void
@@ -263,54 +308,311 @@ AssignRow(void *arg, int64 tid, const float *v)
 	IvfBuildState *state = (IvfBuildState *) arg;
 	int			dims = state->spec->dims;
 
-	memcpy(state->batch + (size_t) state->batch_n * dims, v, sizeof(float) * dims);
+	memcpy(state->batch + (Size) state->batch_n * dims, v, sizeof(float) * dims);
 	state->batch_tids[state->batch_n++] = tid;
 	if (state->batch_n == state->batch_cap)
 		FlushBatch(state);
 }
 
-static char *
-WriteSegment(IvfBuildState *state, int64 trained_rows)
+/* ---- the first pass */
+
+/*
+ * The rows no longer fit: the kept ones become a reservoir sample (Algorithm
+ * R replayed over the rows past sample_cap, as if it had run from the start),
+ * or, with given centroids, go to the sort.
+ */
+static void
+LeaveMemory(IvfBuildState *state)
+{
+	int			dims = state->spec->dims;
+
+	elog(DEBUG1, "lance_ivf build: more than " INT64_FORMAT " rows do not fit in maintenance_work_mem; %s",
+		 state->kept_n, state->spec->centroids == NULL ? "sampling, then sorting in a second scan" :
+		 "sorting them");
+	state->in_memory = false;
+	if (state->spec->centroids == NULL)
+	{
+		for (int64 i = state->sample_cap; i < state->kept_n; i++)
+		{
+			int64		slot = (int64) pg_prng_uint64_range(&state->prng, 0, (uint64) i);
+
+			if (slot < state->sample_cap)
+				memcpy(state->kept + slot * dims, state->kept + i * dims, sizeof(float) * dims);
+		}
+		state->kept_n = Min(state->kept_n, state->sample_cap);
+		state->kept = repalloc_huge(state->kept, sizeof(float) * (Size) dims * state->sample_cap);
+		state->kept_cap = state->sample_cap;
+	}
+	else
+	{
+		StartSort(state);
+		for (int64 i = 0; i < state->kept_n; i++)
+			AssignRow(state, state->kept_tids[i], state->kept + i * dims);
+		pfree(state->kept);
+		state->kept = NULL;
+		state->kept_n = 0;
+	}
+	pfree(state->kept_tids);
+	state->kept_tids = NULL;
+}
+
+/* Keeps the row while the rows fit in memory; then samples or sorts it. */
+static void
+FirstPassRow(void *arg, int64 tid, const float *v)
+{
+	IvfBuildState *state = (IvfBuildState *) arg;
+	int			dims = state->spec->dims;
+	int64		slot;
+
+	if (state->rotation == NULL)
+		Start(state);
+	state->rows++;
+	if (state->in_memory && state->kept_n == state->kept_cap)
+	{
+		if (state->kept_cap >= state->kept_max)
+			LeaveMemory(state);
+		else
+		{
+			/* the source's estimate first, then doubling */
+			int64		cap = state->kept_cap == 0 ?
+				(int64) Max(state->spec->expected_rows * 1.05 + 1024.0, 1024.0) :
+				state->kept_cap * 2;
+
+			cap = Min(cap, state->kept_max);
+			if (state->kept == NULL)
+			{
+				state->kept = HugeAlloc(sizeof(float) * (Size) dims * cap);
+				state->kept_tids = HugeAlloc(sizeof(int64) * cap);
+			}
+			else
+			{
+				state->kept = repalloc_huge(state->kept, sizeof(float) * (Size) dims * cap);
+				state->kept_tids = repalloc_huge(state->kept_tids, sizeof(int64) * cap);
+			}
+			state->kept_cap = cap;
+		}
+	}
+	if (state->in_memory)
+	{
+		memcpy(state->kept + state->kept_n * dims, v, sizeof(float) * dims);
+		state->kept_tids[state->kept_n++] = tid;
+		return;
+	}
+	if (state->spec->centroids != NULL)
+	{
+		AssignRow(state, tid, v);
+		return;
+	}
+	/* reservoir sampling (Algorithm R) */
+	if (state->kept_n < state->sample_cap)
+		slot = state->kept_n++;
+	else
+	{
+		slot = (int64) pg_prng_uint64_range(&state->prng, 0, (uint64) state->rows - 1);
+		if (slot >= state->sample_cap)
+			return;
+	}
+	memcpy(state->kept + slot * dims, v, sizeof(float) * dims);
+}
+
+/* ---- k-means */
+
+static int
+DefaultLists(double rows)
+{
+	return (int) Min(65536.0, Max(1.0, round(sqrt(rows))));
+}
+
+/*
+ * Trains on the first n kept rows, after making them a uniform sample: the
+ * reservoir is one in random order already (any prefix is one too); rows
+ * kept in memory are in scan order, so a partial Fisher-Yates shuffle moves
+ * a random n of them to the front (TIDs along, the order of rows does not
+ * matter to the segment).
+ */
+static void
+Train(IvfBuildState *state)
 {
 	IvfBuildSpec *spec = state->spec;
 	int			dims = spec->dims;
+	KMeansOptions options;
+	char		error[IVF_MATH_ERROR_SIZE];
+	int64		n;
+	int			rc;
+
+	state->lists = spec->requested_lists > 0 ? spec->requested_lists : DefaultLists(state->rows);
+	state->lists = (int) Min((int64) state->lists, state->kept_n);
+	n = Min(state->kept_n, (int64) state->lists * SAMPLE_PER_LIST);
+	if (state->in_memory && n < state->kept_n)
+	{
+		float	   *row = palloc(sizeof(float) * dims);
+
+		for (int64 i = 0; i < n; i++)
+		{
+			int64		j = (int64) pg_prng_uint64_range(&state->prng, (uint64) i,
+														 (uint64) state->kept_n - 1);
+			int64		tid;
+
+			if (j == i)
+				continue;
+			memcpy(row, state->kept + i * dims, sizeof(float) * dims);
+			memcpy(state->kept + i * dims, state->kept + j * dims, sizeof(float) * dims);
+			memcpy(state->kept + j * dims, row, sizeof(float) * dims);
+			tid = state->kept_tids[i];
+			state->kept_tids[i] = state->kept_tids[j];
+			state->kept_tids[j] = tid;
+		}
+		pfree(row);
+	}
+	state->centroids = HugeAlloc(sizeof(float) * (Size) state->lists * dims);
+	memset(&options, 0, sizeof(options));
+	options.k = state->lists;
+	options.max_iterations = KMEANS_ITERATIONS;
+	options.seed = UINT64CONST(0x1a7ce5eed);
+	options.balance = 0.5f;
+	options.threads = state->threads;
+	rc = KMeansTrain(state->kept, (size_t) n, dims, &options, state->centroids, error);
+	if (rc == ENOMEM)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+						errdetail("%s", error)));
+	if (rc != 0)
+		elog(ERROR, "lance_ivf k-means failed: %s", error);
+	if (!state->in_memory)
+	{
+		pfree(state->kept);
+		state->kept = NULL;
+		state->kept_n = 0;
+	}
+}
+
+/* ---- writing, shared by both paths: rows in list order, in batches */
+
+typedef struct SegmentBatch
+{
 	IvfSegmentWriter *writer;
-	int64	   *tids = palloc(sizeof(int64) * WRITE_BATCH_ROWS);
-	uint8	   *codes = palloc(state->code_bytes * WRITE_BATCH_ROWS);
-	RabitqFactors *factors = palloc(sizeof(RabitqFactors) * WRITE_BATCH_ROWS);
-	float	   *vectors = palloc_extended(sizeof(float) * (size_t) dims * WRITE_BATCH_ROWS,
-										  MCXT_ALLOC_HUGE);
-	int			n = 0;
-	int			current = -1;
+	int			dims;
+	size_t		code_bytes;
+	int			list;
+	int			n;
+	int			cap;
+	int64	   *tids;
+	uint8	   *codes;
+	RabitqFactors *factors;
+	float	   *vectors;
+} SegmentBatch;
+
+static void
+SegmentBatchBegin(SegmentBatch *b, IvfBuildState *state, int64 trained_rows)
+{
+	IvfBuildSpec *spec = state->spec;
+
+	b->dims = spec->dims;
+	b->code_bytes = state->code_bytes;
+	b->list = -1;
+	b->n = 0;
+	b->cap = BATCH_ROWS(spec->dims);
+	b->tids = palloc(sizeof(int64) * b->cap);
+	b->codes = palloc(state->code_bytes * b->cap);
+	b->factors = palloc(sizeof(RabitqFactors) * b->cap);
+	b->vectors = palloc(sizeof(float) * (Size) spec->dims * b->cap);
+	b->writer = IvfSegmentBegin(spec->index, spec->dims, state->lists, spec->metric,
+								IVF_ROTATION_SEED, state->code_bytes, state->centroids,
+								spec->delta_upto, spec->tomb_upto, trained_rows);
+}
+
+static void
+SegmentBatchFlush(SegmentBatch *b)
+{
+	if (b->n == 0)
+		return;
+	IvfSegmentWriteList(b->writer, b->list, b->n, b->tids, b->codes, b->factors, b->vectors);
+	b->n = 0;
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Adds a row; rows come in list order. */
+static inline void
+SegmentBatchAdd(SegmentBatch *b, int list, int64 tid, const uint8 *code,
+				const RabitqFactors *factors, const float *vector)
+{
+	if ((list != b->list && b->n > 0) || b->n == b->cap)
+		SegmentBatchFlush(b);
+	b->list = list;
+	b->tids[b->n] = tid;
+	memcpy(b->codes + (Size) b->n * b->code_bytes, code, b->code_bytes);
+	b->factors[b->n] = *factors;
+	memcpy(b->vectors + (Size) b->n * b->dims, vector, sizeof(float) * b->dims);
+	b->n++;
+}
+
+static char *
+SegmentBatchFinish(SegmentBatch *b)
+{
+	SegmentBatchFlush(b);
+	return IvfSegmentFinish(b->writer);
+}
+
+/* The bounded path: the sorted records. */
+static char *
+WriteSorted(IvfBuildState *state, int64 trained_rows)
+{
+	SegmentBatch b;
 	Datum		datum;
 	bool		isnull;
+	size_t		code_bytes = state->code_bytes;
 
-	writer = IvfSegmentBegin(spec->index, dims, state->lists, spec->metric, IVF_ROTATION_SEED,
-							 state->code_bytes, state->centroids, spec->delta_upto,
-							 spec->tomb_upto, trained_rows);
+	SegmentBatchBegin(&b, state, trained_rows);
 	while (tuplesort_getdatum(state->sort, true, &datum, &isnull, NULL))
 	{
 		const char *p = VARDATA_ANY(DatumGetPointer(datum));
 		int			list = ((uint8) p[0] << 24) | ((uint8) p[1] << 16) | ((uint8) p[2] << 8) | (uint8) p[3];
+		int64		tid;
+		RabitqFactors factors;
 
-		if ((list != current && n > 0) || n == WRITE_BATCH_ROWS)
-		{
-			IvfSegmentWriteList(writer, current, n, tids, codes, factors, vectors);
-			n = 0;
-			CHECK_FOR_INTERRUPTS();
-		}
-		current = list;
-		memcpy(&tids[n], p + 4, sizeof(int64));
-		memcpy(codes + (size_t) n * state->code_bytes, p + 12, state->code_bytes);
-		memcpy(&factors[n], p + 12 + state->code_bytes, sizeof(RabitqFactors));
-		memcpy(vectors + (size_t) n * dims, p + 12 + state->code_bytes + sizeof(RabitqFactors),
-			   sizeof(float) * dims);
-		n++;
+		memcpy(&tid, p + 4, sizeof(int64));
+		memcpy(&factors, p + 12 + code_bytes, sizeof(RabitqFactors));
+		SegmentBatchAdd(&b, list, tid, (const uint8 *) p + 12, &factors,
+						(const float *) (p + 12 + code_bytes + sizeof(RabitqFactors)));
 		pfree(DatumGetPointer(datum));
 	}
-	if (n > 0)
-		IvfSegmentWriteList(writer, current, n, tids, codes, factors, vectors);
-	return IvfSegmentFinish(writer);
+	return SegmentBatchFinish(&b);
+}
+
+/*
+ * The in-memory path: assign and encode every kept row, then a counting
+ * sort by list (stable: a list's rows stay in the order they were kept).
+ */
+static char *
+WriteKept(IvfBuildState *state, int64 trained_rows)
+{
+	int64		n = state->kept_n;
+	int			dims = state->spec->dims;
+	int32	   *lists = HugeAlloc(sizeof(int32) * n);
+	uint8	   *codes = HugeAlloc(state->code_bytes * n);
+	RabitqFactors *factors = HugeAlloc(sizeof(RabitqFactors) * n);
+	int64	   *next = palloc0(sizeof(int64) * (state->lists + 1));
+	int32	   *order = HugeAlloc(sizeof(int32) * n);
+	SegmentBatch b;
+
+	AssignEncode(state, state->kept, n, lists, codes, factors);
+
+	SetPhase(IVF_PHASE_WRITING);
+	for (int64 i = 0; i < n; i++)
+		next[lists[i] + 1]++;
+	for (int l = 0; l < state->lists; l++)
+		next[l + 1] += next[l];
+	for (int64 i = 0; i < n; i++)
+		order[next[lists[i]]++] = (int32) i;
+
+	SegmentBatchBegin(&b, state, trained_rows);
+	for (int64 p = 0; p < n; p++)
+	{
+		int32		i = order[p];
+
+		SegmentBatchAdd(&b, lists[i], state->kept_tids[i], codes + (Size) i * state->code_bytes,
+						&factors[i], state->kept + (Size) i * dims);
+	}
+	return SegmentBatchFinish(&b);
 }
 
 char *
@@ -325,55 +627,47 @@ IvfBuildSegment(IvfBuildSpec *spec, double *rows)
 	report_progress = spec->report_progress;
 	state.threads = Min(8, max_parallel_maintenance_workers + 1);
 	pg_prng_seed(&state.prng, 0x1a7ce);
-
-	if (spec->centroids == NULL)
-	{
-		SetPhase(IVF_PHASE_SAMPLING);
-		spec->source(spec->source_arg, SampleRow, &state);
-		if (state.rows == 0)
-		{
-			SetPhase(0);
-			*rows = 0;
-			return NULL;
-		}
-		SetPhase(IVF_PHASE_KMEANS);
-		Train(&state);
-		trained_rows = (int64) state.rows;
-	}
-	else
+	if (spec->centroids != NULL)
 	{
 		state.lists = spec->lists;
 		state.centroids = (float *) spec->centroids;
-		trained_rows = spec->trained_rows;
 	}
 
-	SetPhase(IVF_PHASE_ASSIGNING);
-	if (state.rows > 0)
-		Progress(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state.rows);
-	state.rotation = RabitqRotationCreate(spec->dims, IVF_ROTATION_SEED);
-	if (state.rotation == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	state.code_bytes = RabitqCodeBytes(state.rotation);
-	state.record_bytes = 12 + state.code_bytes + sizeof(RabitqFactors) +
-		sizeof(float) * spec->dims;
-	state.record = palloc(VARHDRSZ + state.record_bytes);
-	SET_VARSIZE(state.record, VARHDRSZ + state.record_bytes);
-	state.sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
-									   maintenance_work_mem, NULL, TUPLESORT_NONE);
-	state.batch_cap = Max(1, Min(4096, (16 * 1024 * 1024) / (spec->dims * (int) sizeof(float))));
-	state.batch = palloc(sizeof(float) * (size_t) state.batch_cap * spec->dims);
-	state.batch_tids = palloc(sizeof(int64) * state.batch_cap);
-	state.batch_lists = palloc(sizeof(int32) * state.batch_cap);
-	spec->source(spec->source_arg, AssignRow, &state);
-	FlushBatch(&state);
-	tuplesort_performsort(state.sort);
-
-	if (state.assigned > 0)
+	SetPhase(spec->centroids == NULL ? IVF_PHASE_SAMPLING : IVF_PHASE_ASSIGNING);
+	spec->source(spec->source_arg, FirstPassRow, &state);
+	if (state.rows == 0)
 	{
-		SetPhase(IVF_PHASE_WRITING);
-		segment = WriteSegment(&state, Max(trained_rows, (int64) state.assigned / 2));
+		SetPhase(0);
+		*rows = 0;
+		return NULL;
 	}
-	tuplesort_end(state.sort);
+	if (spec->centroids == NULL)
+	{
+		SetPhase(IVF_PHASE_KMEANS);
+		Train(&state);
+		trained_rows = (int64) state.rows;
+		SetPhase(IVF_PHASE_ASSIGNING);
+	}
+	else
+		trained_rows = spec->trained_rows;
+	Progress(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) state.rows);
+
+	if (state.in_memory)
+		segment = WriteKept(&state, Max(trained_rows, (int64) state.rows / 2));
+	else
+	{
+		if (state.sort == NULL)
+		{
+			StartSort(&state);
+			spec->source(spec->source_arg, AssignRow, &state);
+		}
+		if (state.batch_n > 0)
+			FlushBatch(&state);
+		tuplesort_performsort(state.sort);
+		SetPhase(IVF_PHASE_WRITING);
+		segment = WriteSorted(&state, Max(trained_rows, (int64) state.assigned / 2));
+		tuplesort_end(state.sort);
+	}
 	RabitqRotationFree(state.rotation);
 	SetPhase(0);
 	*rows = state.assigned;
@@ -415,7 +709,7 @@ HeapScanSource(void *arg, IvfRowSink sink, void *state)
 
 	source->sink = sink;
 	source->state = state;
-	source->count_heap_rows = (sink == SampleRow);
+	source->count_heap_rows = (sink == FirstPassRow);
 	table_index_build_scan(source->heap, source->spec->index, source->info, true, true,
 						   HeapCallback, source, NULL);
 }
@@ -443,6 +737,8 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	spec.metric = IvfIndexMetric(index);
 	spec.requested_lists = IvfOptionLists(index);
 	spec.report_progress = true;
+	/* sizes the in-memory path's arrays (-1: never vacuumed or analyzed) */
+	spec.expected_rows = Max(heap->rd_rel->reltuples, 0);
 	spec.source = HeapScanSource;
 	spec.source_arg = &source;
 	memset(&source, 0, sizeof(source));

@@ -13,7 +13,10 @@
 /* Receives one row: its TID (IvfTidToInt64) and its prepared vector. */
 typedef void (*IvfRowSink) (void *state, int64 tid, const float *vector);
 
-/* Calls sink(state, ...) for every row; may be called twice (sample, assign). */
+/*
+ * Calls sink(state, ...) for every row; may be called twice (sample, assign)
+ * when the rows do not fit in maintenance_work_mem.
+ */
 typedef void (*IvfRowSource) (void *source_arg, IvfRowSink sink, void *state);
 
 typedef struct IvfBuildSpec
@@ -30,6 +33,7 @@ typedef struct IvfBuildSpec
 	uint64		tomb_upto;
 	IvfRowSource source;
 	void	   *source_arg;
+	double		expected_rows;	/* an estimate of the source's rows, or 0 */
 	/* a heap build: the rows the heap scan saw (for IndexBuildResult) */
 	double		heap_rows;
 	bool		report_progress;	/* to pg_stat_progress_create_index */

@@ -164,6 +164,7 @@ IvfFold(Relation index, bool recluster, bool only_if_large)
 	}
 	spec.delta_upto = source.meta.next_seq;
 	spec.tomb_upto = source.meta.next_seq;
+	spec.expected_rows = (double) (old_rows + source.delta_rows);
 	spec.source = FoldScanSource;
 	spec.source_arg = &source;
 	segment = IvfBuildSegment(&spec, &rows);

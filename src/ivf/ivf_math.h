@@ -2,7 +2,7 @@
  * ivf_math.h
  *	  The numerical core of the lance_ivf index: k-means clustering and
  *	  RaBitQ quantization.  No PostgreSQL header here or in the files that
- *	  implement it (kmeans.c, rabitq.c): they are unit-tested, sanitized and
+ *	  implement it (kmeans.c, rabitq.c, assign.c): they are unit-tested, sanitized and
  *	  benchmarked as plain C, like src/vector/distance.h whose kernels they
  *	  use.  Memory comes from malloc and is freed before returning (or by the
  *	  matching Free function); nothing here can longjmp.
@@ -174,5 +174,21 @@ extern float RabitqQueryCentroidDot(const RabitqQuery *prepared);
 extern void RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
 						   const RabitqFactors *factors, size_t n,
 						   float *estimate, float *error);
+
+/* ---------------------------------------------------------------------------
+ * Both at once (assign.c): what a build does to every row it indexes
+ * ------------------------------------------------------------------------- */
+
+/*
+ * For each of n vectors: its nearest of the k centroids into assignment[i]
+ * (as KMeansAssign), and its code (codes + i * RabitqCodeBytes) and factors
+ * against that centroid (as RabitqEncode).  In up to 'threads' threads (at
+ * most 8; all signals blocked in them); the output does not depend on the
+ * thread count.  No allocation, so it cannot fail.
+ */
+extern void IvfAssignEncode(const float *centroids, int k, int dims,
+							const RabitqRotation *rotation, const float *vectors, size_t n,
+							int32_t *assignment, uint8_t *codes, RabitqFactors *factors,
+							int threads);
 
 #endif							/* LANCEDB_IVF_IVF_MATH_H */

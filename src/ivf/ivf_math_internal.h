@@ -1,6 +1,6 @@
 /*
  * ivf_math_internal.h
- *	  What kmeans.c and rabitq.c share, and the hooks their unit tests and
+ *	  What kmeans.c, rabitq.c and assign.c share, and the hooks their unit tests and
  *	  benchmark use.  Consumers of the index math include ivf_math.h only.
  *
  * Like ivf_math.h this header includes no PostgreSQL header.
@@ -41,6 +41,16 @@ IvfRandomBelow(uint64_t *state, uint64_t bound)
 {
 	return IvfRandomNext(state) % bound;
 }
+
+/*
+ * Runs func over [0, n) split into 'workers' (at most 64) contiguous ranges,
+ * range 0 on the calling thread.  A range whose thread cannot be started
+ * runs on the calling thread too, so the result never depends on whether
+ * threads could be created.  The threads start with every signal blocked and
+ * are joined before it returns.  (kmeans.c)
+ */
+typedef void (*IvfRangeFunc) (void *context, size_t begin, size_t end, int worker);
+extern void IvfRunRanges(IvfRangeFunc func, void *context, size_t n, int workers);
 
 /*
  * The kernels behind RabitqEstimate.  They compute the same two integers per

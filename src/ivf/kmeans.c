@@ -73,11 +73,9 @@ SetError(char *error, const char *fmt,...)
  * Parallel ranges
  * ------------------------------------------------------------------------- */
 
-typedef void (*RangeFunc) (void *context, size_t begin, size_t end, int worker);
-
 typedef struct RangeTask
 {
-	RangeFunc	func;
+	IvfRangeFunc func;
 	void	   *context;
 	size_t		begin;
 	size_t		end;
@@ -93,14 +91,9 @@ RangeTaskMain(void *arg)
 	return NULL;
 }
 
-/*
- * Runs func over [0, n) split into 'workers' contiguous ranges, range 0 on
- * the calling thread.  A range whose thread cannot be started runs on the
- * calling thread too, so the result never depends on whether threads could
- * be created.  The threads start with every signal blocked.
- */
-static void
-RunRanges(RangeFunc func, void *context, size_t n, int workers)
+/* See ivf_math_internal.h */
+void
+IvfRunRanges(IvfRangeFunc func, void *context, size_t n, int workers)
 {
 	RangeTask	tasks[64];
 	pthread_t	threads[64];
@@ -255,7 +248,7 @@ KMeansAssignParallel(const float *centroids, int k, int dims, const float *vecto
 
 	if (workers > 8)
 		workers = 8;
-	RunRanges(AssignRange, &ctx, n, workers);
+	IvfRunRanges(AssignRange, &ctx, n, workers);
 }
 
 /* (distance, id) order: is a after b? */
@@ -429,7 +422,7 @@ BalancedAssign(const VectorKernels *kernels, const float *data, size_t n, int di
 		size_t		count = n - begin < block ? n - begin : block;
 
 		ctx.points = order + begin;
-		RunRanges(DistanceRange, &ctx, count, workers);
+		IvfRunRanges(DistanceRange, &ctx, count, workers);
 		for (size_t p = 0; p < count; p++)
 		{
 			const float *d = block_distances + p * (size_t) k;
@@ -579,7 +572,7 @@ Seed(const VectorKernels *kernels, const float *data, size_t n, int dims, int k,
 		if (c + 1 < k)
 		{
 			ctx.center = centroids + (size_t) c * dims;
-			RunRanges(SeedRange, &ctx, m, workers);
+			IvfRunRanges(SeedRange, &ctx, m, workers);
 		}
 	}
 
@@ -780,7 +773,7 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 			};
 
 			memset(moved, 0, sizeof(moved));
-			RunRanges(AssignRange, &ctx, n, workers);
+			IvfRunRanges(AssignRange, &ctx, n, workers);
 			for (int w = 0; w < workers; w++)
 				if (moved[w] != 0)
 					changed = true;

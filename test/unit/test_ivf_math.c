@@ -1,6 +1,7 @@
 /*
  * test_ivf_math.c
- *	  Unit tests of the index math (src/ivf/kmeans.c, src/ivf/rabitq.c).
+ *	  Unit tests of the index math (src/ivf/kmeans.c, src/ivf/rabitq.c,
+ *	  src/ivf/assign.c).
  *
  * k-means: planted clusters are found, a seed fixes the result whatever the
  * thread count, the balance penalty shrinks the largest list, empty clusters
@@ -11,6 +12,9 @@
  * the estimator is unbiased, its error bound holds for >= 99% of pairs, it
  * ranks well enough that re-ranking the top 100 by estimate finds >= 90% of
  * the true 10 nearest neighbours, and every kernel gives identical results.
+ *
+ * Assign and encode: IvfAssignEncode gives what KMeansAssign and RabitqEncode
+ * give one vector at a time, bit for bit, with any number of threads.
  *
  * All data come from fixed seeds; no test depends on timing.
  */
@@ -975,6 +979,58 @@ TestRecall(int dims)
 	free(prepared);
 }
 
+/* ---- assign and encode ---- */
+
+static void
+TestAssignEncode(void)
+{
+	const int	dims = 100;
+	const int	k = 37;
+	const size_t n = 1001;		/* not a multiple of any thread count */
+	float	   *data = Clustered(n, dims, k, 5.0, 1.0, NULL, NULL);
+	float	   *centroids = Floats((size_t) k * dims);
+	RabitqRotation *rotation = RabitqRotationCreate(dims, 7);
+	size_t		code_bytes = RabitqCodeBytes(rotation);
+	int32_t    *want_lists = Alloc(sizeof(int32_t) * n);
+	uint8_t    *want_codes = Alloc(code_bytes * n);
+	RabitqFactors *want_factors = Alloc(sizeof(RabitqFactors) * n);
+	int32_t    *lists = Alloc(sizeof(int32_t) * n);
+	uint8_t    *codes = Alloc(code_bytes * n);
+	RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * n);
+	static const int threads[] = {1, 2, 3, 8, 20};
+
+	/* centroids: k of the points, so some vectors sit exactly on theirs */
+	for (int j = 0; j < k; j++)
+		memcpy(centroids + (size_t) j * dims, data + (size_t) (j * 7) * dims, sizeof(float) * dims);
+	KMeansAssign(centroids, k, dims, data, n, want_lists);
+	for (size_t i = 0; i < n; i++)
+		RabitqEncode(rotation, data + i * dims, centroids + (size_t) want_lists[i] * dims,
+					 want_codes + i * code_bytes, &want_factors[i]);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++)
+	{
+		memset(lists, 0xff, sizeof(int32_t) * n);
+		memset(codes, 0xff, code_bytes * n);
+		memset(factors, 0xff, sizeof(RabitqFactors) * n);
+		IvfAssignEncode(centroids, k, dims, rotation, data, n, lists, codes, factors, threads[t]);
+		tap_ok(memcmp(lists, want_lists, sizeof(int32_t) * n) == 0 &&
+			   memcmp(codes, want_codes, code_bytes * n) == 0 &&
+			   memcmp(factors, want_factors, sizeof(RabitqFactors) * n) == 0,
+			   "IvfAssignEncode with %d threads: the lists, codes and factors of KMeansAssign + RabitqEncode",
+			   threads[t]);
+	}
+	IvfAssignEncode(centroids, k, dims, rotation, data, 0, lists, codes, factors, 2);
+	tap_ok(true, "IvfAssignEncode of no vectors returns");
+	RabitqRotationFree(rotation);
+	free(data);
+	free(centroids);
+	free(want_lists);
+	free(want_codes);
+	free(want_factors);
+	free(lists);
+	free(codes);
+	free(factors);
+}
+
 int
 main(void)
 {
@@ -999,5 +1055,6 @@ main(void)
 	TestDegenerate();
 	TestRecall(128);
 	TestRecall(784);
+	TestAssignEncode();
 	return tap_done();
 }

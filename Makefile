@@ -34,7 +34,8 @@ STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o src/storage/side_catalog.
 	src/storage/side_gc.o src/storage/side_lance.o src/storage/side_storage.o \
 	src/storage/side_wal.o
 
-IVF_OBJS = src/ivf/ivf_build.o src/ivf/ivf_delta.o src/ivf/ivf_fold.o src/ivf/ivf_handler.o src/ivf/ivf_meta.o \
+IVF_OBJS = src/ivf/ivf_build.o src/ivf/ivf_build_parallel.o src/ivf/ivf_delta.o src/ivf/ivf_fold.o \
+	src/ivf/ivf_handler.o src/ivf/ivf_meta.o \
 	src/ivf/ivf_reuse.o src/ivf/ivf_scan.o src/ivf/ivf_segment.o src/ivf/ivf_vacuum.o src/ivf/kmeans.o \
 	src/ivf/rabitq.o src/ivf/assign.o
 

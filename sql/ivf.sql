@@ -231,6 +231,40 @@ SELECT bool_and(ivf_knn('<->', v, 10, true, distances => true)
 FROM ivf_t WHERE id % 301 = 5;
 RESET lance_ivf.probes;
 
+-- a build whose heap scan is shared with parallel workers (they read and
+-- detoast the vectors, the leader keeps them) indexes the same rows
+CREATE TABLE ivf_par (id int PRIMARY KEY, v vector(64));
+INSERT INTO ivf_par
+SELECT i, array_agg(sin(i * 0.7 + d) * (1 + i % 5) ORDER BY d)::vector(64)
+FROM generate_series(1, 4000) i, generate_series(1, 64) d GROUP BY i;
+ANALYZE ivf_par;
+SET max_parallel_maintenance_workers = 2;
+SET min_parallel_table_scan_size = 0;
+SET maintenance_work_mem = '256MB';
+SET client_min_messages = debug1;
+CREATE INDEX ivf_par_i ON ivf_par USING lance_ivf (v) WITH (lists = 16);
+RESET client_min_messages;
+SET lance_ivf.probes = 16;
+SET enable_seqscan = off;
+SELECT count(*) AS rows FROM (SELECT id FROM ivf_par ORDER BY v <-> (SELECT v FROM ivf_par WHERE id = 1) LIMIT 5000) s;
+SELECT bool_and(ARRAY(SELECT id FROM ivf_par ORDER BY v <-> q.v LIMIT 5)
+				= ARRAY(SELECT id FROM ivf_par ORDER BY (v <-> q.v) + 0, id LIMIT 5)) AS agree
+FROM (SELECT v FROM ivf_par WHERE id % 400 = 1) q;
+RESET enable_seqscan;
+RESET lance_ivf.probes;
+-- a worker's rows are checked like the leader's: one vector of another
+-- dimension fails the build, whichever process read it
+DROP INDEX ivf_par_i;
+ALTER TABLE ivf_par ALTER COLUMN v TYPE vector;
+INSERT INTO ivf_par VALUES (5000, NULL);
+UPDATE ivf_par SET v = '[1,2,3]' WHERE id = 5000;
+SELECT regexp_replace(error_of($$CREATE INDEX ON ivf_par USING lance_ivf (v)$$), '\d+', 'N', 'g')
+	AS mixed_dimensions;
+RESET max_parallel_maintenance_workers;
+RESET min_parallel_table_scan_size;
+RESET maintenance_work_mem;
+DROP TABLE ivf_par;
+
 -- REINDEX and REINDEX CONCURRENTLY rebuild with the new rows sealed
 REINDEX INDEX ivf_l2;
 REINDEX INDEX CONCURRENTLY ivf_ip;

@@ -123,7 +123,7 @@ Progress(int param, int64 value)
 		pgstat_progress_update_param(param, value);
 }
 
-/* Enters a phase; logs at DEBUG1 how long the previous one took. */
+/* Enters a phase; logs at DEBUG2 how long the previous one took. */
 static void
 SetPhase(int phase)
 {
@@ -137,7 +137,7 @@ SetPhase(int phase)
 		instr_time	elapsed = now;
 
 		INSTR_TIME_SUBTRACT(elapsed, started);
-		elog(DEBUG1, "lance_ivf build: %s took %.3f s", IvfBuildPhaseName(current),
+		elog(DEBUG2, "lance_ivf build: %s took %.3f s", IvfBuildPhaseName(current),
 			 INSTR_TIME_GET_DOUBLE(elapsed));
 	}
 	current = phase;
@@ -150,6 +150,7 @@ const float *
 IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool isnull, float **scratch)
 {
 	Vector	   *v;
+	bool		prepared;
 
 	if (isnull)
 		return NULL;
@@ -169,9 +170,11 @@ IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool isnull, float **scratc
 				 errmsg("expected %d dimensions, not %d", spec->dims, v->dim)));
 	if (*scratch == NULL)
 		*scratch = palloc(sizeof(float) * spec->dims);
-	if (!IvfPrepareVector(spec->metric, v->x, v->dim, *scratch))
-		return NULL;
-	return *scratch;
+	prepared = IvfPrepareVector(spec->metric, v->x, v->dim, *scratch);
+	/* a detoasted copy: a heap build would otherwise keep every vector twice */
+	if ((Pointer) v != DatumGetPointer(value))
+		pfree(v);
+	return prepared ? *scratch : NULL;
 }
 
 static void StartSort(IvfBuildState *state);
@@ -687,21 +690,29 @@ typedef struct HeapSource
 	bool		count_heap_rows;
 } HeapSource;
 
+/* One heap tuple of the build's scan, in this process. */
 static void
-HeapCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-			 bool tupleIsAlive, void *arg)
+HeapRow(void *arg, ItemPointer tid, Datum value, bool isnull)
 {
 	HeapSource *source = (HeapSource *) arg;
 	const float *v;
 
-	(void) index, (void) tupleIsAlive;
 	if (source->count_heap_rows)
 		source->spec->heap_rows++;
-	v = IvfBuildTupleVector(source->spec, values[0], isnull[0], &source->scratch);
+	v = IvfBuildTupleVector(source->spec, value, isnull, &source->scratch);
 	if (v != NULL)
 		source->sink(source->state, IvfTidToInt64(tid), v);
 }
 
+static void
+HeapCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			 bool tupleIsAlive, void *arg)
+{
+	(void) index, (void) tupleIsAlive;
+	HeapRow(arg, tid, values[0], isnull[0]);
+}
+
+/* The heap's rows: with parallel workers when the planner allows them. */
 static void
 HeapScanSource(void *arg, IvfRowSink sink, void *state)
 {
@@ -710,8 +721,9 @@ HeapScanSource(void *arg, IvfRowSink sink, void *state)
 	source->sink = sink;
 	source->state = state;
 	source->count_heap_rows = (sink == FirstPassRow);
-	table_index_build_scan(source->heap, source->spec->index, source->info, true, true,
-						   HeapCallback, source, NULL);
+	if (!IvfParallelHeapScan(source->heap, source->spec->index, source->info, HeapRow, source))
+		table_index_build_scan(source->heap, source->spec->index, source->info, true, true,
+							   HeapCallback, source, NULL);
 }
 
 IndexBuildResult *

@@ -49,4 +49,15 @@ extern const float *IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool is
  */
 extern char *IvfBuildSegment(IvfBuildSpec *spec, double *rows);
 
+/* ivf_build_parallel.c: CREATE INDEX's heap scan, shared with parallel workers */
+typedef void (*IvfHeapRowFn) (void *arg, ItemPointer tid, Datum value, bool isnull);
+
+/*
+ * Calls row(arg, ...) in this process for every tuple a build scan of heap
+ * sees, the heap read by this process and up to max_parallel_maintenance_workers
+ * workers; false, having done nothing, when no worker would help.
+ */
+extern bool IvfParallelHeapScan(Relation heap, Relation index, IndexInfo *info,
+								IvfHeapRowFn row, void *arg);
+
 #endif							/* LANCEDB_IVF_IVF_BUILD_H */

@@ -838,26 +838,41 @@ fullzip_fixed_shape(const Lance__Encodings21__FullZipLayout *fz, uint32_t *value
 
 /*
  * The rows of a full-zip page of plain fixed-width values, straight into
- * 'out', in one read_many call: the rows a Take wants are scattered over the
+ * 'out' through read_many: the rows a Take wants are scattered over the
  * page, and a batching back end reads them all at once.  Runs of
- * consecutive rows are one range each.
+ * consecutive rows are one range each.  With req->pending the ranges wait
+ * there for the Take's other pages (one read_many for them all); else this
+ * page's are read now.
  */
 static int
 read_fullzip_rows(const LancePageRead *req, uint64_t stride, LanceOut *out, LanceError *error)
 {
 	const LancePageInfo *page = req->page;
-	LanceReadRange *ranges = LanceAlloc(req->allocator, (size_t) req->n * sizeof(LanceReadRange));
-	size_t		n = 0;
+	LancePendingReads local = {req->allocator, NULL, 0, 0};
+	LancePendingReads *pending = req->pending ? req->pending : &local;
 	uint64_t	k = 0;
 	int			rc = 0;
 
-	if (ranges == NULL)
-		return LanceErrorSet(error, ENOMEM, "out of memory");
+	if (pending->cap - pending->n < req->n)
+	{
+		size_t		cap = pending->n + (size_t) req->n;
+		LanceReadRange *grown;
+
+		if (cap < 2 * pending->cap)
+			cap = 2 * pending->cap;
+		grown = LanceRealloc(pending->allocator, pending->ranges,
+							 pending->cap * sizeof(LanceReadRange), cap * sizeof(LanceReadRange));
+		if (grown == NULL)
+			return LanceErrorSet(error, ENOMEM, "out of memory");
+		pending->ranges = grown;
+		pending->cap = cap;
+	}
 	while (k < req->n)
 	{
 		uint64_t	r0 = req_row(req, k);
 		uint64_t	run = 1;
 		uint8_t    *dest;
+		LanceReadRange *range;
 
 		while (out->scatter == NULL && k + run < req->n && req_row(req, k + run) == r0 + run &&
 			   (run + 1) * stride <= MAX_READ_SPAN)
@@ -865,23 +880,33 @@ read_fullzip_rows(const LancePageRead *req, uint64_t stride, LanceOut *out, Lanc
 		dest = LanceOutReserveFixed(out, run, error, &rc);
 		if (dest == NULL)
 			break;
-		/* an offset for now: a later reservation may move the buffer */
-		ranges[n].offset = page->buffer_offsets[0] + r0 * stride;
-		ranges[n].length = (size_t) (run * stride);
-		ranges[n].dest = (void *) (uintptr_t) (dest - out->values.data);
-		n++;
+		range = &pending->ranges[pending->n++];
+		range->offset = page->buffer_offsets[0] + r0 * stride;
+		range->length = (size_t) (run * stride);
+		range->dest = (void *) (uintptr_t) (dest - out->values.data);
 		k += run;
 	}
-	if (rc == 0)
-	{
-		for (size_t i = 0; i < n; i++)
-			ranges[i].dest = out->values.data + (uintptr_t) ranges[i].dest;
-		rc = req->io->read_many(req->io->ctx, ranges, n);
-		if (rc != 0)
-			rc = LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
-	}
-	LanceFree(req->allocator, ranges, (size_t) req->n * sizeof(LanceReadRange));
+	if (rc == 0 && req->pending == NULL)
+		rc = LanceReadsFlush(req->io, &local, out, error);
+	LanceFree(local.allocator, local.ranges, local.cap * sizeof(LanceReadRange));
 	return rc;
+}
+
+int
+LanceReadsFlush(const LanceFileIo *io, LancePendingReads *pending, LanceOut *out,
+				LanceError *error)
+{
+	int			rc;
+
+	if (pending->n == 0)
+		return 0;
+	for (size_t i = 0; i < pending->n; i++)
+		pending->ranges[i].dest = out->values.data + (uintptr_t) pending->ranges[i].dest;
+	rc = io->read_many(io->ctx, pending->ranges, pending->n);
+	pending->n = 0;
+	if (rc != 0)
+		return LanceErrorSet(error, rc, "cannot read a full-zip page: %s", strerror(rc));
+	return 0;
 }
 
 static int

@@ -167,6 +167,20 @@ extern uint8_t *LanceOutReserveFixed(LanceOut *out, uint64_t rows, LanceError *e
 
 /* The page decoders: append rows[0..n) (page-relative, ascending or not)
  * of one page to 'out'.  'rows' NULL means the range [first, first + n). */
+/*
+ * Reads a Take gathers from all its pages, to hand to read_many in one call
+ * (LanceReadsFlush) once every page has reserved its rows' places: 'dest'
+ * holds offsets into the output's values until then, since a later page's
+ * reservation may move that buffer.
+ */
+typedef struct LancePendingReads
+{
+	const LanceAllocator *allocator;
+	LanceReadRange *ranges;
+	size_t		n;
+	size_t		cap;
+} LancePendingReads;
+
 typedef struct LancePageRead
 {
 	const LanceFileIo *io;
@@ -175,9 +189,13 @@ typedef struct LancePageRead
 	const uint64_t *rows;
 	uint64_t	first;
 	uint64_t	n;
+	LancePendingReads *pending; /* NULL: read this page's rows at once */
 } LancePageRead;
 
 extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
+/* Reads what 'pending' gathered into 'out' with one read_many call; empties it. */
+extern int	LanceReadsFlush(const LanceFileIo *io, LancePendingReads *pending, LanceOut *out,
+							LanceError *error);
 extern int	LanceDecodePageV20(const LancePageRead *req, LanceOut *out, LanceError *error);
 
 /*

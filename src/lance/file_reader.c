@@ -995,7 +995,7 @@ read_list(const LanceFileReader *r, int32_t field, const LanceColumnInfo *ci,
 	{
 		const LancePageInfo *pg = &ci->pages[p];
 		uint64_t	pend = pg->first_row + pg->num_rows;
-		LancePageRead req;
+		LancePageRead req = {0};
 
 		req.io = &r->io;
 		req.page = pg;
@@ -1081,7 +1081,7 @@ LanceFileReaderReadRange(const LanceFileReader *r, int32_t field, uint64_t first
 		const LancePageInfo *pg = &ci->pages[p];
 		uint64_t	a = first_row > pg->first_row ? first_row : pg->first_row;
 		uint64_t	b = end < pg->first_row + pg->num_rows ? end : pg->first_row + pg->num_rows;
-		LancePageRead req;
+		LancePageRead req = {0};
 
 		if (a >= b)
 			continue;
@@ -1124,6 +1124,7 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 	const LanceAllocator *a = out->allocator;
 	const LanceColumnInfo *ci;
 	LanceOut	o;
+	LancePendingReads pending = {out->allocator, NULL, 0, 0};
 	RowRef	   *refs = NULL;
 	uint64_t   *sorted = NULL;
 	uint64_t   *perm = NULL;
@@ -1195,7 +1196,7 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 		const LancePageInfo *pg = &ci->pages[p];
 		uint64_t	pend = pg->first_row + pg->num_rows;
 		size_t		start = k;
-		LancePageRead req;
+		LancePageRead req = {0};
 
 		while (k < num_rows && sorted[k] < pend)
 		{
@@ -1210,8 +1211,13 @@ LanceFileReaderTake(const LanceFileReader *r, int32_t field, const uint64_t *row
 		req.rows = sorted + start;
 		req.first = 0;
 		req.n = k - start;
+		req.pending = &pending;
 		rc = decode_page(r, &req, &o, error);
 	}
+	/* the pages' rows read at once (see LancePendingReads) */
+	if (rc == 0)
+		rc = LanceReadsFlush(&r->io, &pending, &o, error);
+	LanceFree(a, pending.ranges, pending.cap * sizeof(LanceReadRange));
 	if (rc == 0 && o.length != num_rows)
 		rc = LanceErrorSet(error, EINVAL, "expected %zu rows but the pages gave %llu",
 						   num_rows, (unsigned long long) o.length);

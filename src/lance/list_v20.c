@@ -55,7 +55,7 @@ page_offsets(const LanceFileIo *io, const LanceAllocator *a, const LancePageInfo
 			 const Lance__Encodings__List *list, LanceOut *raw, LanceError *error)
 {
 	LancePageInfo inner = *pg;
-	LancePageRead req;
+	LancePageRead req = {0};
 	int			rc;
 
 	inner.array = list->offsets;
@@ -213,7 +213,7 @@ read_items(const LanceFileIo *io, const LanceAllocator *a, const LanceColumnInfo
 	{
 		const LancePageInfo *pg = &ic->pages[p];
 		uint64_t	pend = pg->first_row + pg->num_rows;
-		LancePageRead req;
+		LancePageRead req = {0};
 		size_t		m = 0;
 
 		req.io = io;

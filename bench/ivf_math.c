@@ -11,15 +11,22 @@
  * Figures:
  *	- KMeansTrain, k = 245 on a 12,000 sample (every 5th vector), 10
  *	  iterations, with 1 and 2 threads (and whether both gave the same
- *	  centroids, which they must);
- *	- KMeansAssign of all 60,000 and RabitqEncode of all 60,000 against their
- *	  lists' centroids;
+ *	  centroids, which they must), its k-means++ seeding alone, and with the
+ *	  build's balance of 0.5 in 2 threads;
+ *	- the quality of both sets of centroids over all 60,000: the k-means
+ *	  objective (mean squared distance to the assigned centroid) and the
+ *	  spread of the list sizes, so that a faster k-means can be seen not to
+ *	  be a worse one;
+ *	- KMeansAssign of all 60,000, IvfAssignEncode of all 60,000 in 2 threads
+ *	  (what a build runs over every row) and RabitqEncode of all 60,000
+ *	  against their lists' centroids;
  *	- scan throughput in codes (or vectors) per second over all 60,000, list
  *	  by list: RabitqEstimate per available kernel (query preparation for
  *	  every list included, and alone) against exact l2_squared_batch over the
  *	  same vectors; the ratio is the figure that matters;
  *	- recall@10 of exact re-ranking of the top 100 by estimate (all lists).
  * Throughput is the best of REPS passes.  Informational; exits 0.
+ * With the argument "kmeans" it stops after the k-means figures.
  */
 #include <math.h>
 #include <stdint.h>
@@ -113,6 +120,49 @@ Synthetic(float *data, size_t n, const float *centres)
 	}
 }
 
+/* The k-means objective: mean squared distance to the assigned centroid, in double */
+static double
+Objective(const float *data, size_t n, const float *centroids, const int32_t *assignment)
+{
+	double		total = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		const float *x = data + i * DIMS;
+		const float *c = centroids + (size_t) assignment[i] * DIMS;
+
+		for (int d = 0; d < DIMS; d++)
+			total += ((double) x[d] - c[d]) * ((double) x[d] - c[d]);
+	}
+	return total / (double) n;
+}
+
+/* Assigns all vectors and prints the objective and the spread of list sizes */
+static void
+PrintQuality(const char *label, const float *data, size_t n, const float *centroids,
+			 int32_t *assignment)
+{
+	size_t		sizes[K] = {0};
+	size_t		largest = 0;
+	double		sq = 0.0;
+
+	KMeansAssign(centroids, K, DIMS, data, n, assignment);
+	for (size_t i = 0; i < n; i++)
+		sizes[assignment[i]]++;
+	for (int j = 0; j < K; j++)
+	{
+		double		dev = (double) sizes[j] - (double) n / K;
+
+		if (sizes[j] > largest)
+			largest = sizes[j];
+		sq += dev * dev;
+	}
+	printf("  %-12s objective %.6g, largest list %zu (fair share %zu), "
+		   "list sizes' coefficient of variation %.3f\n", label,
+		   Objective(data, n, centroids, assignment), largest, n / K,
+		   sqrt(sq / K) / ((double) n / K));
+}
+
 static const float *sort_key;
 
 static int
@@ -127,7 +177,7 @@ ByKey(const void *a, const void *b)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const VectorKernels *kernels = VectorKernelsBest();
 	float	   *data = Alloc(sizeof(float) * N * DIMS);
@@ -135,6 +185,7 @@ main(void)
 	float	   *sample = Alloc(sizeof(float) * (N / SAMPLE_STEP) * DIMS);
 	float	   *centroids = Alloc(sizeof(float) * K * DIMS);
 	float	   *centroids2 = Alloc(sizeof(float) * K * DIMS);
+	float	   *balanced = Alloc(sizeof(float) * K * DIMS);
 	int32_t    *assignment = Alloc(sizeof(int32_t) * N);
 	int32_t    *by_list = Alloc(sizeof(int32_t) * N);	/* vector numbers, list order */
 	size_t		list_start[K + 1];
@@ -157,7 +208,10 @@ main(void)
 	double		t0,
 				train1,
 				train2,
+				seed_time,
+				balanced_time,
 				assign_time,
+				assign_encode_time,
 				encode_time,
 				exact_time = 1e30,
 				prepare_time = 1e30,
@@ -210,6 +264,33 @@ main(void)
 	printf("  2 threads  %8.3f s   speed-up %.2fx, centroids %s\n", train2, train1 / train2,
 		   memcmp(centroids, centroids2, sizeof(float) * K * DIMS) == 0 ? "identical" : "DIFFER");
 
+	options.max_iterations = 0;
+	options.threads = 1;
+	t0 = BenchNow();
+	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, centroids2, error) != 0)
+	{
+		fprintf(stderr, "KMeansTrain: %s\n", error);
+		return 1;
+	}
+	seed_time = BenchNow() - t0;
+	printf("  of which k-means++ seeding (1 thread) %.3f s\n", seed_time);
+
+	options.max_iterations = ITERATIONS;
+	options.threads = 2;
+	options.balance = 0.5f;
+	t0 = BenchNow();
+	if (KMeansTrain(sample, N / SAMPLE_STEP, DIMS, &options, balanced, error) != 0)
+	{
+		fprintf(stderr, "KMeansTrain: %s\n", error);
+		return 1;
+	}
+	balanced_time = BenchNow() - t0;
+	printf("  balance 0.5 (the build's), 2 threads %.3f s\n", balanced_time);
+
+	printf("quality over all %d vectors:\n", N);
+	PrintQuality("balance 0", data, N, centroids, assignment);
+	PrintQuality("balance 0.5", data, N, balanced, assignment);
+
 	t0 = BenchNow();
 	KMeansAssign(centroids, K, DIMS, data, N, assignment);
 	assign_time = BenchNow() - t0;
@@ -235,6 +316,11 @@ main(void)
 		memcpy(listed + (size_t) p * DIMS, data + (size_t) by_list[p] * DIMS,
 			   sizeof(float) * DIMS);
 
+	/* codes in vector order; the timed RabitqEncode below rewrites them in list order */
+	t0 = BenchNow();
+	IvfAssignEncode(centroids, K, DIMS, rotation, data, N, order, codes, factors, 2);
+	assign_encode_time = BenchNow() - t0;
+
 	t0 = BenchNow();
 	for (int p = 0; p < N; p++)
 	{
@@ -244,8 +330,15 @@ main(void)
 					 codes + (size_t) p * cb, &factors[p]);
 	}
 	encode_time = BenchNow() - t0;
+
 	printf("KMeansAssign of %d: %.3f s (%.0f vectors/s); largest list %zu (fair share %d)\n",
 		   N, assign_time, N / assign_time, sizes_max, N / K);
+	printf("IvfAssignEncode of %d, 2 threads: %.3f s, lists %s KMeansAssign's\n", N,
+		   assign_encode_time,
+		   memcmp(order, assignment, sizeof(int32_t) * N) == 0 ? "equal to" : "DIFFER from");
+	if (argc > 1 && strcmp(argv[1], "kmeans") == 0)
+		return 0;
+
 	printf("RabitqEncode of %d: %.3f s (%.1f us a vector)\n", N, encode_time,
 		   encode_time / N * 1e6);
 
@@ -368,6 +461,7 @@ main(void)
 	free(sample);
 	free(centroids);
 	free(centroids2);
+	free(balanced);
 	free(assignment);
 	free(by_list);
 	free(listed);

@@ -45,8 +45,20 @@
 /* Below this many float operations per thread a thread costs more than it saves */
 #define MIN_WORK_PER_THREAD (1 << 20)
 
-/* Centroids per l2_squared_batch call in KMeansAssign/KMeansNearest (stack) */
+/* Centroids per l2_squared_batch call in KMeansNearest (stack) */
 #define CENTROID_CHUNK 256
+
+/*
+ * The assignments compute distances with l2_squared_matrix over blocks of
+ * MATRIX_POINTS points against blocks of centroids of at most
+ * MATRIX_BLOCK_BYTES (and MATRIX_CENTROIDS): the centroid block stays in L2
+ * while the points' tiles pass over it.  (Fashion-MNIST, 784 dimensions:
+ * 64 centroids, 200 KB.)  The results are those of the single form, bit for
+ * bit, whatever the blocks.
+ */
+#define MATRIX_POINTS 48
+#define MATRIX_CENTROIDS 64
+#define MATRIX_BLOCK_BYTES (256 * 1024)
 
 /* Points per block of the balanced assignment (see BalancedAssign) */
 #define BALANCE_BLOCK 4096
@@ -153,37 +165,15 @@ WorkersFor(int threads, size_t items, double cost)
  * Assignment
  * ------------------------------------------------------------------------- */
 
-/*
- * The nearest of k centroids to x; ties go to the lower number.  *distance is the plain squared distance to
- * the chosen centroid.  scratch holds CENTROID_CHUNK floats.
- */
-static int32_t
-Nearest(const VectorKernels *kernels, const float *centroids, int k, int dims,
-		const float *x, float *scratch, float *distance)
+/* Centroids per l2_squared_matrix call: see MATRIX_BLOCK_BYTES */
+static int
+CentroidBlock(int dims)
 {
-	int32_t		best = 0;
-	float		best_distance = INFINITY;
-	bool		found = false;
+	size_t		fit = MATRIX_BLOCK_BYTES / (sizeof(float) * (size_t) dims);
 
-	for (int start = 0; start < k; start += CENTROID_CHUNK)
-	{
-		int			count = k - start < CENTROID_CHUNK ? k - start : CENTROID_CHUNK;
-
-		kernels->l2_squared_batch(x, centroids + (size_t) start * dims, dims,
-								  (size_t) count, scratch);
-		for (int j = 0; j < count; j++)
-		{
-			/* !found: a NaN first distance still picks centroid 0 */
-			if (!found || scratch[j] < best_distance)
-			{
-				found = true;
-				best = start + j;
-				best_distance = scratch[j];
-			}
-		}
-	}
-	*distance = best_distance;
-	return best;
+	if (fit > MATRIX_CENTROIDS)
+		return MATRIX_CENTROIDS;
+	return fit < 1 ? 1 : (int) fit;
 }
 
 typedef struct AssignContext
@@ -195,29 +185,66 @@ typedef struct AssignContext
 	int			k;
 	int32_t    *assignment;
 	float	   *distance;		/* NULL: not wanted */
-	float	   *scratch;		/* CENTROID_CHUNK floats per worker */
 	size_t	   *moved;			/* per worker: points whose centroid changed; or NULL */
 } AssignContext;
 
+/*
+ * Each point's nearest centroid, ties to the lower number: the centroids are
+ * visited in order and only a strictly smaller distance wins.  (A NaN
+ * distance to centroid 0 keeps centroid 0: nothing compares below NaN.)
+ */
 static void
 AssignRange(void *arg, size_t begin, size_t end, int worker)
 {
 	AssignContext *ctx = arg;
-	float	   *scratch = ctx->scratch + (size_t) worker * CENTROID_CHUNK;
+	size_t		dims = (size_t) ctx->dims;
+	int			block = CentroidBlock(ctx->dims);
+	float		scratch[MATRIX_POINTS * MATRIX_CENTROIDS];
+	int32_t		best[MATRIX_POINTS];
+	float		best_distance[MATRIX_POINTS];
 	size_t		moved = 0;
 
-	for (size_t i = begin; i < end; i++)
+	for (size_t first = begin; first < end; first += MATRIX_POINTS)
 	{
-		float		d;
-		int32_t		j;
+		size_t		count = end - first < MATRIX_POINTS ? end - first : MATRIX_POINTS;
 
-		j = Nearest(ctx->kernels, ctx->centroids, ctx->k, ctx->dims,
-					ctx->data + i * (size_t) ctx->dims, scratch, &d);
-		if (j != ctx->assignment[i])
-			moved++;
-		ctx->assignment[i] = j;
-		if (ctx->distance != NULL)
-			ctx->distance[i] = d;
+		for (int start = 0; start < ctx->k; start += block)
+		{
+			int			chunk = ctx->k - start < block ? ctx->k - start : block;
+
+			ctx->kernels->l2_squared_matrix(ctx->data + first * dims, count,
+											ctx->centroids + (size_t) start * dims,
+											(size_t) chunk, ctx->dims, scratch,
+											(size_t) chunk);
+			for (size_t p = 0; p < count; p++)
+			{
+				const float *d = scratch + p * (size_t) chunk;
+				int			j = 0;
+
+				if (start == 0)
+				{
+					best[p] = 0;
+					best_distance[p] = d[0];
+					j = 1;
+				}
+				for (; j < chunk; j++)
+				{
+					if (d[j] < best_distance[p])
+					{
+						best[p] = start + j;
+						best_distance[p] = d[j];
+					}
+				}
+			}
+		}
+		for (size_t p = 0; p < count; p++)
+		{
+			if (best[p] != ctx->assignment[first + p])
+				moved++;
+			ctx->assignment[first + p] = best[p];
+			if (ctx->distance != NULL)
+				ctx->distance[first + p] = best_distance[p];
+		}
 	}
 	if (ctx->moved != NULL)
 		ctx->moved[worker] = moved;
@@ -235,7 +262,6 @@ KMeansAssignParallel(const float *centroids, int k, int dims, const float *vecto
 					 size_t n, int32_t *assignment, int threads)
 {
 	int			workers = WorkersFor(threads, n, (double) k * dims);
-	float		scratch[CENTROID_CHUNK * 8];
 	AssignContext ctx = {
 		.kernels = VectorKernelsBest(),
 		.data = vectors,
@@ -243,7 +269,6 @@ KMeansAssignParallel(const float *centroids, int k, int dims, const float *vecto
 		.centroids = centroids,
 		.k = k,
 		.assignment = assignment,
-		.scratch = scratch,
 	};
 
 	if (workers > 8)
@@ -384,25 +409,46 @@ typedef struct DistanceContext
 	const float *centroids;
 	int			k;
 	const size_t *points;		/* the block's point numbers */
+	float	   *gather;			/* MATRIX_POINTS vectors per worker */
 	float	   *out;			/* k distances per point of the block */
 } DistanceContext;
 
+/*
+ * The block's points are in visiting order, scattered over data: they are
+ * copied together, MATRIX_POINTS at a time, for l2_squared_matrix.
+ */
 static void
 DistanceRange(void *arg, size_t begin, size_t end, int worker)
 {
 	DistanceContext *ctx = arg;
+	size_t		dims = (size_t) ctx->dims;
+	float	   *gather = ctx->gather + (size_t) worker * MATRIX_POINTS * dims;
+	int			block = CentroidBlock(ctx->dims);
 
-	(void) worker;
-	for (size_t i = begin; i < end; i++)
-		ctx->kernels->l2_squared_batch(ctx->data + ctx->points[i] * (size_t) ctx->dims,
-									   ctx->centroids, ctx->dims, (size_t) ctx->k,
-									   ctx->out + i * (size_t) ctx->k);
+	for (size_t first = begin; first < end; first += MATRIX_POINTS)
+	{
+		size_t		count = end - first < MATRIX_POINTS ? end - first : MATRIX_POINTS;
+
+		for (size_t p = 0; p < count; p++)
+			memcpy(gather + p * dims, ctx->data + ctx->points[first + p] * dims,
+				   sizeof(float) * dims);
+		for (int start = 0; start < ctx->k; start += block)
+		{
+			int			chunk = ctx->k - start < block ? ctx->k - start : block;
+
+			ctx->kernels->l2_squared_matrix(gather, count,
+											ctx->centroids + (size_t) start * dims,
+											(size_t) chunk, ctx->dims,
+											ctx->out + first * (size_t) ctx->k + start,
+											(size_t) ctx->k);
+		}
+	}
 }
 
 static bool
 BalancedAssign(const VectorKernels *kernels, const float *data, size_t n, int dims,
 			   const float *centroids, int k, float scale, const size_t *order,
-			   float *block_distances, size_t block, int threads,
+			   float *block_distances, size_t block, float *gather, int workers,
 			   int32_t *assignment, float *distance, size_t *running)
 {
 	DistanceContext ctx = {
@@ -411,9 +457,9 @@ BalancedAssign(const VectorKernels *kernels, const float *data, size_t n, int di
 		.dims = dims,
 		.centroids = centroids,
 		.k = k,
+		.gather = gather,
 		.out = block_distances,
 	};
-	int			workers = WorkersFor(threads, block < n ? block : n, 3.0 * dims * k);
 	bool		changed = false;
 
 	memset(running, 0, sizeof(size_t) * (size_t) k);
@@ -647,7 +693,7 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 	uint64_t	rng = options->seed;
 	int32_t    *assignment = NULL;
 	float	   *distance = NULL;
-	float	   *scratch = NULL;
+	float	   *gather = NULL;
 	double	   *sums = NULL;
 	double	   *sqdist = NULL;
 	size_t	   *counts = NULL;
@@ -656,6 +702,7 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 	size_t		block = 0;
 	size_t		moved[64];
 	int			workers;
+	int			balance_workers = 1;
 	int			rc;
 
 	if (error != NULL)
@@ -699,7 +746,6 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 	workers = WorkersFor(threads, n, 3.0 * dims * k);
 	assignment = malloc(sizeof(int32_t) * n);
 	distance = malloc(sizeof(float) * n);
-	scratch = malloc(sizeof(float) * CENTROID_CHUNK * (size_t) workers);
 	sums = malloc(sizeof(double) * (size_t) k * dims);
 	sqdist = malloc(sizeof(double) * (size_t) k);
 	counts = malloc(sizeof(size_t) * (size_t) k);
@@ -711,12 +757,15 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 			block = BALANCE_BLOCK;
 		if (block < 1)
 			block = 1;
+		balance_workers = WorkersFor(threads, block < n ? block : n, 3.0 * dims * k);
 		order = malloc(sizeof(size_t) * n);
 		block_distances = malloc(sizeof(float) * block * (size_t) k);
+		gather = malloc(sizeof(float) * MATRIX_POINTS * (size_t) dims *
+						(size_t) balance_workers);
 	}
-	if (assignment == NULL || distance == NULL || scratch == NULL ||
+	if (assignment == NULL || distance == NULL ||
 		sums == NULL || sqdist == NULL || counts == NULL ||
-		(balanced && (order == NULL || block_distances == NULL)))
+		(balanced && (order == NULL || block_distances == NULL || gather == NULL)))
 	{
 		SetError(error, "out of memory for k-means of %zu vectors into %d clusters", n, k);
 		rc = ENOMEM;
@@ -755,7 +804,7 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 			}
 			changed = BalancedAssign(kernels, data, n, dims, centroids, k,
 									 (float) (options->balance * mean / ((double) n / k)),
-									 order, block_distances, block, threads,
+									 order, block_distances, block, gather, balance_workers,
 									 assignment, distance, counts);
 		}
 		else
@@ -768,7 +817,6 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 				.k = k,
 				.assignment = assignment,
 				.distance = distance,
-				.scratch = scratch,
 				.moved = moved,
 			};
 
@@ -814,7 +862,7 @@ KMeansTrain(const float *data, size_t n, int dims, const KMeansOptions *options,
 done:
 	free(assignment);
 	free(distance);
-	free(scratch);
+	free(gather);
 	free(sums);
 	free(sqdist);
 	free(counts);

@@ -92,6 +92,21 @@ inner_product_batch_scalar(const float *q, const float *block, int dim,
 		out[i] = inner_product_scalar(q, block + i * (size_t) dim, dim);
 }
 
+/*
+ * The matrix form, pair by pair.  The single form is one dependent chain of
+ * additions; a faster scalar form would interleave several pairs, but
+ * nothing depends on the scalar set's speed.
+ */
+static void
+l2_squared_matrix_scalar(const float *x, size_t nx, const float *y, size_t ny,
+						 int dim, float *out, size_t out_stride)
+{
+	for (size_t i = 0; i < nx; i++)
+		for (size_t j = 0; j < ny; j++)
+			out[i * out_stride + j] = l2_squared_scalar(x + i * (size_t) dim,
+														y + j * (size_t) dim, dim);
+}
+
 const VectorKernels VectorKernelsScalar = {
 	.name = "scalar",
 	.l2_squared = l2_squared_scalar,
@@ -100,6 +115,7 @@ const VectorKernels VectorKernelsScalar = {
 	.cosine_parts = cosine_parts_scalar,
 	.l2_squared_batch = l2_squared_batch_scalar,
 	.inner_product_batch = inner_product_batch_scalar,
+	.l2_squared_matrix = l2_squared_matrix_scalar,
 };
 
 #if !defined(__x86_64__)
@@ -117,6 +133,7 @@ const VectorKernels VectorKernelsAvx2 = {
 	.cosine_parts = cosine_parts_scalar,
 	.l2_squared_batch = l2_squared_batch_scalar,
 	.inner_product_batch = inner_product_batch_scalar,
+	.l2_squared_matrix = l2_squared_matrix_scalar,
 };
 
 bool

@@ -29,6 +29,7 @@
  * 'block' (vector i starts at block + i * dim) and write n results to 'out'
  * (n may be 0).
  * They give the same result as calling the single form n times, bit for bit.
+ * So does the matrix form (l2_squared_matrix) over every pair of two sets.
  *
  * Different kernel sets may round differently; each stays within the error
  * bound stated in test/unit/test_distance.c of the exact result.
@@ -51,6 +52,19 @@ typedef struct VectorKernels
 									 int dim, size_t n, float *out);
 	void		(*inner_product_batch) (const float *q, const float *block,
 										int dim, size_t n, float *out);
+
+	/*
+	 * Every pair of the nx vectors of 'x' and the ny vectors of 'y' (each
+	 * set back to back): out[i * out_stride + j] = l2_squared(x_i, y_j),
+	 * the same as the single form bit for bit, for i < nx and j < ny
+	 * (out_stride >= ny; nothing else of out is written).  For k-means:
+	 * each load of a vector serves several pairs, so it is bound by
+	 * arithmetic where the batch form is bound by streaming y.  Keep y to
+	 * what fits in L2 (a few hundred KB) and call it per block of y.
+	 */
+	void		(*l2_squared_matrix) (const float *x, size_t nx, const float *y,
+									  size_t ny, int dim, float *out,
+									  size_t out_stride);
 } VectorKernels;
 
 /* The portable reference, always available. */

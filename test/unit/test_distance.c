@@ -43,6 +43,7 @@
 #define SLACK (1.0 + 0x1p-20)
 #define TRIALS 3				/* vector pairs per dimension; see MakePair */
 #define BATCH_MAX 5				/* batch sizes 0..5: pairs and a leftover */
+#define MATRIX_MAX 7			/* matrix sides 0..7: two 3 x 3 tiles and leftovers */
 #define EDGE 40					/* one-hot positions at each end of a long vector */
 
 typedef enum Op
@@ -347,6 +348,75 @@ CheckBatch(const VectorKernels *ks, const DimClass *dc, Op op)
 }
 
 /*
+ * The matrix form equals the single form bit for bit for every pair, for
+ * nx and ny = 0..MATRIX_MAX (whole tiles and leftovers in both directions),
+ * and writes only its nx x ny cells of out: the row gaps of out_stride and
+ * the cell after the last row keep their sentinel.  The 8 floats after each
+ * set of vectors are NaN, so a read past the end would show in the results.
+ */
+static bool
+CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
+{
+	const float sentinel = -12345.0f;
+	const size_t stride = MATRIX_MAX + 2;
+	int			failures = 0;
+
+	(void) unused;
+	for (int c = 0; c < dc->count; c++)
+	{
+		int			dim = dc->dims[c];
+		float	   *x = NewVector(dim * MATRIX_MAX + 8);
+		float	   *y = NewVector(dim * MATRIX_MAX + 8);
+		float	   *out = NewVector((int) (stride * (MATRIX_MAX + 1)));
+
+		Seed(dim, TRIALS + 2);
+		for (int i = 0; i < dim * MATRIX_MAX; i++)
+		{
+			x[i] = Mixed();
+			y[i] = Mixed();
+		}
+		for (size_t nx = 0; nx <= MATRIX_MAX; nx++)
+		{
+			for (size_t ny = 0; ny <= MATRIX_MAX; ny++)
+			{
+				/* the sets end at nx and ny vectors: NaN right after them */
+				for (int i = 0; i < 8; i++)
+					x[nx * dim + i] = y[ny * dim + i] = NAN;
+				for (size_t i = 0; i < stride * (MATRIX_MAX + 1); i++)
+					out[i] = sentinel;
+
+				ks->l2_squared_matrix(x, nx, y, ny, dim, out, stride);
+
+				for (size_t i = 0; i <= nx; i++)
+					for (size_t j = 0; j < stride; j++)
+					{
+						float		got = out[i * stride + j];
+						float		want = sentinel;
+
+						if (i < nx && j < ny)
+							want = ks->l2_squared(x + i * dim, y + j * dim, dim);
+						if (memcmp(&got, &want, sizeof(float)) != 0 && failures++ < 3)
+							tap_diag("dim %d, %zu x %zu: out[%zu][%zu] = %.9g, expected %.9g",
+									 dim, nx, ny, i, j, got, want);
+					}
+
+				/* restore the vectors the NaNs overwrote */
+				Seed(dim, TRIALS + 2);
+				for (int i = 0; i < dim * MATRIX_MAX; i++)
+				{
+					x[i] = Mixed();
+					y[i] = Mixed();
+				}
+			}
+		}
+		free(x);
+		free(y);
+		free(out);
+	}
+	return failures == 0;
+}
+
+/*
  * Each element is counted exactly once and nothing outside the vector is
  * read: a = 3 and b = -2 at one position p, 0 elsewhere, NaN in the 8 floats
  * on either side of both vectors.  The results are exact.  All positions of
@@ -486,6 +556,7 @@ static const Check checks[] = {
 	{"cosine_parts within error bound", CheckCosineParts, OP_IP},
 	{"l2_squared_batch equals l2_squared", CheckBatch, OP_L2},
 	{"inner_product_batch equals inner_product", CheckBatch, OP_IP},
+	{"l2_squared_matrix equals l2_squared", CheckMatrix, OP_L2},
 	{"every element counted once, nothing outside read", CheckOneHot, OP_IP},
 	{"cosine distance of equal, (anti)parallel and zero vectors", CheckCosine, OP_IP},
 };

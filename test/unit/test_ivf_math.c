@@ -5,7 +5,8 @@
  *
  * k-means: planted clusters are found, a seed fixes the result whatever the
  * thread count, the balance penalty shrinks the largest list, empty clusters
- * are repaired, KMeansNearest orders by (distance, id), bad input is EINVAL.
+ * are repaired, KMeansNearest orders by (distance, id), KMeansAssign is the
+ * plain argmin of the kernel's distance, bad input is EINVAL.
  *
  * RaBitQ: the rotation is orthogonal (norms, inner products, a Gram matrix),
  * deterministic, and spreads a one-hot vector over all padded dimensions;
@@ -470,6 +471,82 @@ TestNearest(void)
 	tap_ok(ordered, "nearest: nearest first, ties by id, KMeansAssign agrees (k = %d)", K);
 	tap_ok(ties, "nearest: equal centroids come out 7, 300, 599");
 	free(centroids);
+}
+
+/*
+ * KMeansAssign is the plain argmin of the kernel's squared L2 (ties to the
+ * lower number), whatever blocks it computes the distances in: point counts
+ * and centroid counts that are no multiple of its blocks or tiles, a width
+ * that is no multiple of 8, and centroids repeated so that ties occur (some
+ * points sit exactly on a repeated centroid).
+ */
+static void
+TestAssign(void)
+{
+	static const struct
+	{
+		int			dims;
+		int			k;
+		size_t		n;
+	}			shapes[] = {{37, 131, 101}, {1, 5, 50}, {784, 70, 97}, {9, 1, 4}};
+	const VectorKernels *kernels = VectorKernelsBest();
+	bool		plain = true;
+	bool		threaded = true;
+
+	rng = 16;
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+	{
+		int			dims = shapes[s].dims;
+		int			k = shapes[s].k;
+		size_t		n = shapes[s].n;
+		float	   *data = Clustered(n, dims, 7, 3.0, 1.0, NULL, NULL);
+		float	   *centroids = Floats((size_t) k * dims);
+		int32_t    *got = Alloc(sizeof(int32_t) * n);
+		int32_t    *want = Alloc(sizeof(int32_t) * n);
+
+		for (size_t i = 0; i < (size_t) k * dims; i++)
+			centroids[i] = (float) (3.0 * Gaussian());
+		/* centroid j >= k / 2 repeats centroid j - k / 2; some are points */
+		for (int j = k / 2; j < k; j++)
+			memcpy(centroids + (size_t) j * dims, centroids + (size_t) (j - k / 2) * dims,
+				   sizeof(float) * dims);
+		for (int j = 0; j < k / 2 && (size_t) j < n; j += 3)
+			memcpy(centroids + (size_t) j * dims, data + (size_t) j * dims, sizeof(float) * dims);
+
+		for (size_t i = 0; i < n; i++)
+		{
+			float		best = kernels->l2_squared(data + i * dims, centroids, dims);
+
+			want[i] = 0;
+			for (int j = 1; j < k; j++)
+			{
+				float		d = kernels->l2_squared(data + i * dims, centroids + (size_t) j * dims,
+													dims);
+
+				if (d < best)
+				{
+					best = d;
+					want[i] = j;
+				}
+			}
+		}
+		KMeansAssign(centroids, k, dims, data, n, got);
+		if (memcmp(got, want, sizeof(int32_t) * n) != 0)
+		{
+			plain = false;
+			tap_diag("assign: dims %d, k %d, n %zu differs from the plain argmin", dims, k, n);
+		}
+		memset(got, 0xff, sizeof(int32_t) * n);
+		KMeansAssignParallel(centroids, k, dims, data, n, got, 3);
+		threaded &= memcmp(got, want, sizeof(int32_t) * n) == 0;
+
+		free(data);
+		free(centroids);
+		free(got);
+		free(want);
+	}
+	tap_ok(plain, "assign: KMeansAssign is the argmin of l2_squared, ties to the lower number");
+	tap_ok(threaded, "assign: KMeansAssignParallel with 3 threads gives the same");
 }
 
 static void
@@ -1043,6 +1120,7 @@ main(void)
 	TestDuplicates();
 	TestRepair();
 	TestNearest();
+	TestAssign();
 	TestErrors();
 
 	TestRotation();

@@ -6,8 +6,9 @@ it builds a lance_ivf index and times, with one client and prepared
 statements,
 
   - SELECT id FROM fashion ORDER BY embedding <-> $1 LIMIT 10 over a sweep of
-    lance_ivf.probes and lance_ivf.rerank (the index is built WITH (lists)
-    only, since an index's probes and rerank options override the settings);
+    lance_ivf.probes, lance_ivf.rerank and lance_ivf.probe_radius (the index
+    is built WITH (lists) only, since an index's probes and rerank options
+    override the settings);
   - the floor: SELECT vector_dims($1), the SQL round trip of a statement that
     only parses the same vector parameter;
   - when pgvector is available (pg_available_extensions has 'vector'), the
@@ -56,6 +57,10 @@ GOAL_RECALLS = (0.95, 0.99)
 
 def int_list(text):
     return [int(x) for x in text.split(",") if x.strip()]
+
+
+def float_list(text):
+    return [float(x) for x in text.split(",") if x.strip()]
 
 
 def connect(args, dbname):
@@ -234,8 +239,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=50, help="untimed queries before each case")
     ap.add_argument("--block", type=int, default=50, help="queries a case runs back to back per turn")
     ap.add_argument("--lists", type=int, default=0, help="lance_ivf lists (0: the index's default)")
-    ap.add_argument("--probes", type=int_list, default=int_list("1,2,4,6,8,12,16,24,32,48"))
-    ap.add_argument("--rerank", type=int_list, default=int_list("10,40,100"))
+    ap.add_argument("--probes", type=int_list, default=int_list("1,2,3,4,6,8,12,16,24,32"))
+    ap.add_argument("--rerank", type=int_list, default=int_list("10,40"))
+    ap.add_argument("--probe-radius", type=float_list, default=float_list("1.25,1.5"),
+                    help="lance_ivf.probe_radius values swept")
     ap.add_argument("--ef-search", type=int_list, default=int_list("10,20,40,64,100,160,250,400"))
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),
                     help="lance_ivf.probes of the filtered query (rerank at its default)")
@@ -314,11 +321,14 @@ def main():
     # -- the cases ----------------------------------------------------------------
     filtered_knn = KNN.replace(" ORDER BY", " WHERE id % 100 = 7 ORDER BY")
     cases = [dict(system="floor", label="floor: vector_dims($1)", db=args.dbname, sql=FLOOR, settings={})]
-    for r in args.rerank:
-        for p in args.probes:
-            cases.append(dict(system="lance_ivf", label=f"lance_ivf probes={p} rerank={r}", db=args.dbname,
-                              sql=KNN, settings={"lance_ivf.probes": p, "lance_ivf.rerank": r},
-                              curve=f"lance_ivf rerank={r}", knob=p))
+    for radius in args.probe_radius:
+        for r in args.rerank:
+            for p in args.probes:
+                cases.append(dict(system="lance_ivf", label=f"lance_ivf probes={p} rerank={r} radius={radius:g}",
+                                  db=args.dbname, sql=KNN,
+                                  settings={"lance_ivf.probes": p, "lance_ivf.rerank": r,
+                                            "lance_ivf.probe_radius": radius},
+                                  curve=f"lance_ivf rerank={r} radius={radius:g}", knob=p))
     if pgvector:
         for ef in args.ef_search:
             cases.append(dict(system="hnsw", label=f"hnsw ef_search={ef}", db=args.pgvector_dbname,
@@ -373,7 +383,7 @@ def main():
                 train_images, queries, truth_dist, res)
 
     print()
-    header = (f"{'case':<34} {'QPS':>8} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9} {'min rec':>7} "
+    header = (f"{'case':<46} {'QPS':>8} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9} {'min rec':>7} "
               f"{'<10 rows':>8} {'unsorted':>8} {'QPS/floor':>9}")
     print(header)
     print("-" * len(header))
@@ -381,7 +391,7 @@ def main():
         p50, p99 = np.percentile(c["lat"], [50, 99]) * 1000
         rec = "" if c["system"] == "floor" else (f"{c['recall']:9.4f} {c['min_recall']:7.2f} {c['short']:8d} "
                                                  f"{c['unsorted']:8d}")
-        print(f"{c['label']:<34} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>35} {c['qps'] / floor_qps:9.3f}")
+        print(f"{c['label']:<46} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>35} {c['qps'] / floor_qps:9.3f}")
     print()
 
     # -- goals ----------------------------------------------------------------------
@@ -395,7 +405,8 @@ def main():
         if ivf is None:
             print(f"  recall >= {t}: lance_ivf does not reach it (best {max(c['recall'] for c in sweep if c['system'] == 'lance_ivf'):.4f})")
             continue
-        line = f"  recall >= {t}: lance_ivf {ivf['qps']:.0f} QPS ({ivf['label'][10:]}, recall {ivf['recall']:.4f})"
+        line = (f"  recall >= {t}: lance_ivf {ivf['qps']:.0f} QPS ({ivf['label'][10:]}, recall {ivf['recall']:.4f}, "
+                f"{ivf['unsorted']} queries unsorted)")
         print(line)
         ratio = ivf["qps"] / floor_qps
         print(f"    lance_ivf / floor QPS = {ratio:.3f} (goal >= 0.5: {verdict(ratio >= 0.5)})")

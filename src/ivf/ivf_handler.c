@@ -25,7 +25,7 @@
 int			ivf_probes = 10;
 int			ivf_rerank = 16;
 int			ivf_max_candidates = 0;
-double		ivf_probe_radius = 1.25;
+double		ivf_probe_radius = 1.5;
 
 static relopt_kind ivf_relopt_kind;
 
@@ -65,7 +65,7 @@ IvfInit(void)
 							 "When a WHERE clause rejects the nearest rows, the rows a scan "
 							 "returns come from farther away; lists out there are probed "
 							 "first so that their rows come back in order.  L2 and cosine only.",
-							 &ivf_probe_radius, 1.25, 0, 100, PGC_USERSET, 0, NULL, NULL, NULL);
+							 &ivf_probe_radius, 1.5, 0, 100, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lance_ivf");
 }
 

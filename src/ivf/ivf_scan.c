@@ -36,6 +36,14 @@
 #define BOUND_EPSILON 3.3
 
 /*
+ * Before the first row, probing by distance (UnprobedListsNear) looks this
+ * many rows ahead, so that the lists a LIMIT of up to this many rows needs
+ * are all probed before any row is returned, and those rows come back in
+ * order.
+ */
+#define FIRST_ROWS_LOOKAHEAD 10
+
+/*
  * A row with an exact distance, waiting in the results heap.  Few rows get
  * one (the re-ranked and the delta area's), so a pairing heap of palloc'd
  * nodes is cheap enough there.
@@ -173,6 +181,7 @@ typedef struct IvfScanOpaqueData
 	int			probes;
 	int			rerank;
 	int64		considered;
+	int64		returned;		/* rows returned since the (re)scan */
 	ItemPointer tombs;
 	int			ntombs;
 	Candidate  *cands;			/* every probed row, MinHeapEntry.item indexes it */
@@ -238,6 +247,7 @@ IvfRescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nor
 	so->segment = NULL;
 	so->expansions = 0;
 	so->considered = 0;
+	so->returned = 0;
 }
 
 /* Distance on the operator's scale from a squared L2 distance of prepared vectors. */
@@ -508,6 +518,26 @@ StartScan(IndexScanDesc scan)
 }
 
 /*
+ * The distance of the FIRST_ROWS_LOOKAHEAD-th nearest row with an exact
+ * distance so far (of the farthest, when there are fewer).
+ */
+static double
+LookaheadDistance(IvfScanOpaque so)
+{
+	ExactRow   *taken[FIRST_ROWS_LOOKAHEAD];
+	int			n = 0;
+	double		distance;
+
+	while (n < FIRST_ROWS_LOOKAHEAD && !pairingheap_is_empty(so->results))
+		taken[n++] = pairingheap_container(ExactRow, node,
+										   pairingheap_remove_first(so->results));
+	distance = n > 0 ? taken[n - 1]->distance : 0;
+	while (n > 0)
+		pairingheap_add(so->results, &taken[--n]->node);
+	return distance;
+}
+
+/*
  * Before a row at 'distance' is returned: are there lists not probed yet
  * whose centroid is within lance_ivf.probe_radius times that distance?  If
  * so, *max_key is the key up to which to probe them.  The true neighbours of
@@ -517,7 +547,10 @@ StartScan(IndexScanDesc scan)
  * away, because a WHERE clause rejects the near ones, probes the lists out
  * there before it returns rows that those lists could beat, while a query
  * whose neighbours are near stays within its probes.  L2 and cosine only:
- * an inner product says nothing about how far a centroid is.
+ * an inner product says nothing about how far a centroid is.  Before the
+ * first row, 'distance' is the FIRST_ROWS_LOOKAHEAD-th row's; a list probed
+ * for a later row can still hold a row nearer than one already returned,
+ * where the radius misses it.
  */
 static bool
 UnprobedListsNear(IvfScanOpaque so, double distance, float *max_key)
@@ -568,9 +601,11 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 			Rerank(so);
 			continue;
 		}
-		if (have_results && UnprobedListsNear(so, pairingheap_container(ExactRow, node,
-																		pairingheap_first(so->results))->distance,
-											 &max_key))
+		if (have_results &&
+			UnprobedListsNear(so, so->returned == 0 ? LookaheadDistance(so) :
+							  pairingheap_container(ExactRow, node,
+													pairingheap_first(so->results))->distance,
+							  &max_key))
 		{
 			ProbeLists(so, INT_MAX, max_key);
 			continue;
@@ -580,6 +615,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 			ExactRow   *c = pairingheap_container(ExactRow, node,
 												 pairingheap_remove_first(so->results));
 
+			so->returned++;
 			scan->xs_heaptid = c->tid;
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;

@@ -50,7 +50,12 @@
 #include "vector/vector.h"
 
 #define KMEANS_ITERATIONS 8
-#define SAMPLE_PER_LIST 32
+/*
+ * k-means trains on this many vectors per list: on Fashion-MNIST 20 trained
+ * in 0.22-0.29 s against 0.31-0.37 s for 32, with recall@10 at probes 2 and 6
+ * of 0.975 and 0.996 against 0.973 and 0.992 (noise either way).
+ */
+#define SAMPLE_PER_LIST 20
 /* Rows assigned between two interrupt checks and progress reports */
 #define ASSIGN_BATCH_ROWS 4096
 

@@ -241,7 +241,7 @@ def main():
     ap.add_argument("--lists", type=int, default=0, help="lance_ivf lists (0: the index's default)")
     ap.add_argument("--probes", type=int_list, default=int_list("1,2,3,4,6,8,12,16,24,32"))
     ap.add_argument("--rerank", type=int_list, default=int_list("10,40"))
-    ap.add_argument("--probe-radius", type=float_list, default=float_list("1.25,1.5"),
+    ap.add_argument("--probe-radius", type=float_list, default=float_list("1.1,1.25,1.5"),
                     help="lance_ivf.probe_radius values swept")
     ap.add_argument("--ef-search", type=int_list, default=int_list("10,20,40,64,100,160,250,400"))
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),

@@ -13,13 +13,18 @@
  *	  are read from the segment and their exact distances computed;
  *	- otherwise the best exact result is returned: no candidate of the
  *	  probed lists can be nearer, so rows come out in exact order among them.
- * When candidates and results run out (a WHERE clause filtered away what
- * came back), the next lists are probed, twice as many each round, until
- * the index is exhausted or lance_ivf.max_candidates rows were considered: a
- * query gets its LIMIT rows whenever the index has them.  Rows found in a
- * later round may be nearer than rows an earlier round returned (as with
- * pgvector's iterative scans in relaxed order): a query that needs strict
- * order past the first round sorts the index's rows again.
+ * Before a row is returned, the lists whose centroids lie within
+ * lance_ivf.probe_radius times its distance are probed too (before the first
+ * row, times the 10th row's: UnprobedListsNear), so a query whose rows come
+ * from far away, because a WHERE clause rejects the near ones, searches the
+ * lists out there.  When candidates and results run out (a WHERE clause
+ * filtered away what came back), the next lists are probed, twice as many
+ * each round, until the index is exhausted or lance_ivf.max_candidates rows
+ * were considered: a query gets its LIMIT rows whenever the index has them.
+ * Rows found in a later round, or in a list probed for a later row, may be
+ * nearer than rows already returned (as with pgvector's iterative scans in
+ * relaxed order): a query that needs strict order that deep sorts the
+ * index's rows again.
  */
 #include "postgres.h"
 
@@ -58,7 +63,7 @@ typedef struct ExactRow
 /*
  * A probed row waiting for re-ranking: a probe adds hundreds of them per list
  * and most are never looked at again, so they live in an array and the order
- * by lower bound is a binary heap of 8-byte entries over it (MinHeap), not a
+ * by lower bound is a heap of 8-byte entries over it (MinHeap), not a
  * palloc'd node each.
  */
 typedef struct Candidate

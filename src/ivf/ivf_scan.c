@@ -186,6 +186,7 @@ typedef struct IvfScanOpaqueData
 	Vector	   *query_vector;	/* as given (ivf_reuse.c compares it) */
 	float	   *query;			/* prepared */
 	float	   *rotated_query;	/* query rotated, RabitqPaddedDims floats */
+	RabitqQuery *prepared;		/* the query for the list being probed */
 	IvfSegment *segment;
 	MinHeap		lists;			/* lists not probed yet, by centroid distance */
 	int			expansions;		/* times more lists were probed */
@@ -307,7 +308,7 @@ static void
 ProbeLists(IvfScanOpaque so, int count, float max_key)
 {
 	IvfSegment *segment = so->segment;
-	RabitqQuery *prepared = palloc(RabitqQuerySize(segment->rotation));
+	RabitqQuery *prepared = so->prepared;
 	float	   *estimate = NULL;
 	float	   *error = NULL;
 	int64		scratch = 0;
@@ -408,7 +409,6 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 	MinHeapBuild(&so->candidates, from);
 	if (estimate != NULL)
 		pfree(estimate), pfree(error);
-	pfree(prepared);
 }
 
 /* Exact distances for the best 'rerank' candidates. */
@@ -519,6 +519,7 @@ StartScan(IndexScanDesc scan)
 		}
 		so->ntombs = IvfTombLoad(index, &so->meta, so->segment->header.tomb_upto, &so->tombs);
 		LanceArrayInit(&so->vectors, SideLanceAllocator());
+		so->prepared = palloc(RabitqQuerySize(so->segment->rotation));
 		so->rows = palloc(sizeof(uint64) * so->rerank);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->rerank);
 		ProbeLists(so, so->null_query ? lists : so->probes, INFINITY);

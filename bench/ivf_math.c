@@ -318,7 +318,7 @@ main(int argc, char **argv)
 
 	/* codes in vector order; the timed RabitqEncode below rewrites them in list order */
 	t0 = BenchNow();
-	IvfAssignEncode(centroids, K, DIMS, rotation, data, N, order, codes, factors, 2);
+	IvfAssignEncode(centroids, K, DIMS, rotation, data, N, order, codes, factors, 1, NULL, NULL, 2);
 	assign_encode_time = BenchNow() - t0;
 
 	t0 = BenchNow();

@@ -251,7 +251,8 @@ AssignEncode(IvfBuildState *state, const float *vectors, int64 n, int32 *lists,
 
 		IvfAssignEncode(state->centroids, state->lists, dims, state->rotation,
 						vectors + first * dims, (size_t) count, lists + first,
-						codes + first * state->code_bytes, factors + first, state->threads);
+						codes + first * state->code_bytes, factors + first, 1, NULL, NULL,
+						state->threads);
 		state->assigned += count;
 		Progress(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
 		CHECK_FOR_INTERRUPTS();

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ivf/ivf_math.h"
 
@@ -78,5 +79,33 @@ extern void RabitqQuerySetKernel(RabitqQuery *prepared, RabitqKernel kernel);
  * Returns the previous setting; true is ignored without AVX2.
  */
 extern bool RabitqRotationSetAvx2(RabitqRotation *rotation, bool use);
+
+/*
+ * 8 floats (or 32-bit integers) as one GCC/Clang vector, for the kernels that
+ * rabitq.c and rabitq_ex.c compile twice, plain and with target("avx2").
+ * Loads and stores are unaligned, and macros rather than functions: a
+ * function taking or returning a 32-byte vector would change the ABI
+ * without AVX (-Wpsabi).
+ */
+typedef float Float8 __attribute__((vector_size(32)));
+typedef int32_t Int8x32 __attribute__((vector_size(32)));
+typedef uint32_t Uint8x32 __attribute__((vector_size(32)));
+
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(Float8))
+#define STORE8(p, v) memcpy((p), &(v), sizeof(Float8))
+
+/*
+ * The B-bit quantizer (rabitq_ex.c): the levels and factors of y, the
+ * rotated residual (padded floats), for bits > 1.
+ */
+extern void RabitqExQuantize(const float *y, int padded, int bits, uint8_t *ex_code,
+							 RabitqExFactors *factors);
+
+/*
+ * Whether RabitqExEstimate may use its AVX2 code (the default when the CPU
+ * has it); false forces the portable code, which must give bit-identical
+ * estimates.  Returns the previous setting.  Not thread-safe: for tests.
+ */
+extern bool RabitqExSetAvx2(bool use);
 
 #endif							/* LANCEDB_IVF_IVF_MATH_INTERNAL_H */

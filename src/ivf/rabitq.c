@@ -143,8 +143,9 @@ QueryStart(const RabitqRotation *rotation, RabitqQuery *prepared)
  * ------------------------------------------------------------------------- */
 
 /*
- * The passes work on 8 floats at a time through GCC/Clang vector extensions:
- * D and B are multiples of 64, so there is no remainder.  Each is written
+ * The passes work on 8 floats at a time through GCC/Clang vector extensions
+ * (Float8, ivf_math_internal.h): D and B are multiples of 64, so there is no
+ * remainder.  Each is written
  * once as an always_inline body and instantiated twice, plain (two SSE
  * operations per 8 floats on x86-64, whatever the target offers elsewhere)
  * and with target("avx2"); the AVX2 copy also does the first three Hadamard
@@ -152,16 +153,7 @@ QueryStart(const RabitqRotation *rotation, RabitqQuery *prepared)
  * and multiplications in the same order (no FMA: nothing here is a
  * multiply-add), so they give bit-identical rotations.
  */
-typedef float Float8 __attribute__((vector_size(32)));
-
 #define ROTATE_INLINE static inline __attribute__((always_inline))
-
-/*
- * Unaligned loads and stores.  Macros, not functions: a function taking or
- * returning a 32-byte vector would change the ABI without AVX (-Wpsabi).
- */
-#define LOAD8(v, p) memcpy(&(v), (p), sizeof(Float8))
-#define STORE8(p, v) memcpy((p), &(v), sizeof(Float8))
 
 /* Hadamard levels 1, 2 and 4 within each group of 8 floats, scalar */
 ROTATE_INLINE void
@@ -447,8 +439,9 @@ RabitqRotate(const RabitqRotation *rotation, const float *vector, float *rotated
  * ------------------------------------------------------------------------- */
 
 void
-RabitqEncode(const RabitqRotation *rotation, const float *vector,
-			 const float *centroid, uint8_t *code, RabitqFactors *factors)
+RabitqEncodeBits(const RabitqRotation *rotation, int bits, const float *vector,
+				 const float *centroid, uint8_t *code, RabitqFactors *factors,
+				 uint8_t *ex_code, RabitqExFactors *ex_factors)
 {
 	/* RABITQ_MAX_DIMS bounds this; 64 kB of stack at most */
 	float		y[RABITQ_MAX_PADDED];
@@ -501,6 +494,15 @@ RabitqEncode(const RabitqRotation *rotation, const float *vector,
 		factors->code_dot = (float) (abs_sum / (sqrt((double) d) * sqrt(rotated_sq)));
 	else
 		factors->code_dot = 1.0f;
+	if (bits > 1)
+		RabitqExQuantize(y, d, bits, ex_code, ex_factors);
+}
+
+void
+RabitqEncode(const RabitqRotation *rotation, const float *vector,
+			 const float *centroid, uint8_t *code, RabitqFactors *factors)
+{
+	RabitqEncodeBits(rotation, 1, vector, centroid, code, factors, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------------

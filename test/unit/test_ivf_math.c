@@ -1,7 +1,7 @@
 /*
  * test_ivf_math.c
  *	  Unit tests of the index math (src/ivf/kmeans.c, src/ivf/rabitq.c,
- *	  src/ivf/assign.c).
+ *	  src/ivf/rabitq_ex.c, src/ivf/assign.c).
  *
  * k-means: planted clusters are found, a seed fixes the result whatever the
  * thread count, the balance penalty shrinks the largest list, empty clusters
@@ -14,8 +14,15 @@
  * ranks well enough that re-ranking the top 100 by estimate finds >= 90% of
  * the true 10 nearest neighbours, and every kernel gives identical results.
  *
- * Assign and encode: IvfAssignEncode gives what KMeansAssign and RabitqEncode
- * give one vector at a time, bit for bit, with any number of threads.
+ * Extended RaBitQ: the scale search comes within 0.1% of a brute force, the
+ * levels' top bits are the signs, the estimate is unbiased with a bound that
+ * holds as often as the 1-bit one and is several times smaller, both kernels
+ * agree bit for bit, and ranking by B-bit estimates alone gives recall that
+ * grows with the bits.
+ *
+ * Assign and encode: IvfAssignEncode gives what KMeansAssign and
+ * RabitqEncodeBits give one vector at a time, bit for bit, with any number
+ * of threads.
  *
  * All data come from fixed seeds; no test depends on timing.
  */
@@ -1056,10 +1063,407 @@ TestRecall(int dims)
 	free(prepared);
 }
 
+/* ---- extended RaBitQ ---- */
+
+/* Dimension i's level in a B-bit code */
+static int
+ExLevel(const uint8_t *code, int bits, int i)
+{
+	return (code[(i * bits) / 8] >> ((i * bits) % 8)) & ((1 << bits) - 1);
+}
+
+/*
+ * The quantizer against a brute force: every scale at which some t |y_i|
+ * crosses an integer (dims 64: D (2^(B-1) - 1) points) gives the best
+ * cos(x, y) there is; the search must come within 0.1% of it.  Also: the
+ * level's top bit is the 1-bit code's bit, and tan(angle) shrinks with bits
+ * (printed for the comment in rabitq_ex.c).
+ */
+static void
+TestExQuantizer(void)
+{
+	enum
+	{
+		D = 64, VECTORS = 20
+	};
+	static const int all_bits[] = {2, 4, 8};
+	double		tangent[9] = {0};
+
+	rng = 31;
+	for (size_t b = 0; b < sizeof(all_bits) / sizeof(all_bits[0]); b++)
+	{
+		int			bits = all_bits[b];
+		int			half = 1 << (bits - 1);
+		double		worst = 1.0;
+		bool		signs = true;
+
+		for (int v = 0; v < VECTORS; v++)
+		{
+			float		y[D];
+			uint8_t		code[D];
+			RabitqExFactors f;
+			double		got_dot = 0.0,
+						got_sq = 0.0,
+						y_sq = 0.0,
+						best = 0.0;
+
+			for (int i = 0; i < D; i++)
+			{
+				y[i] = (float) Gaussian();
+				y_sq += (double) y[i] * y[i];
+			}
+			RabitqExQuantize(y, D, bits, code, &f);
+			for (int i = 0; i < D; i++)
+			{
+				double		x = ExLevel(code, bits, i) - (half - 0.5);
+
+				signs &= (ExLevel(code, bits, i) >= half) == (y[i] > 0.0f);
+				got_dot += x * y[i];
+				got_sq += x * x;
+			}
+			/* brute force over the critical scales k / |y_i| (and just past them) */
+			for (int i = 0; i < D; i++)
+			{
+				for (int k = 1; k < half + 1; k++)
+				{
+					double		t = k / fabs((double) y[i]) * (1 + 1e-9);
+					double		dot = 0.0,
+								sq = 0.0;
+
+					for (int j = 0; j < D; j++)
+					{
+						double		m = fmin(floor(t * fabs((double) y[j])), half - 1) + 0.5;
+
+						dot += m * fabs((double) y[j]);
+						sq += m * m;
+					}
+					best = fmax(best, dot / sqrt(sq * y_sq));
+				}
+			}
+			{
+				double		cosine = got_dot / sqrt(got_sq * y_sq);
+
+				worst = fmin(worst, cosine / best);
+				tangent[bits] += sqrt(1 - cosine * cosine) / cosine / VECTORS;
+			}
+		}
+		tap_ok(signs, "rabitq_ex %d bits: a level's top bit is the sign of y", bits);
+		tap_ok(worst >= 0.999, "rabitq_ex %d bits: cos(x, y) within 0.1%% of the brute-force "
+			   "best (worst %.5f of it)", bits, worst);
+	}
+	tap_diag("rabitq_ex: mean tan(angle of x to y) at D 64: 2 bits %.4f, 4 bits %.4f, 8 bits %.5f",
+			 tangent[2], tangent[4], tangent[8]);
+	tap_ok(tangent[2] > tangent[4] && tangent[4] > tangent[8] && tangent[8] > 0,
+		   "rabitq_ex: the angle shrinks with more bits");
+}
+
+/*
+ * As TestEstimates for the B-bit estimate: unbiased over rotations, the
+ * bound's coverage, a bound smaller than the 1-bit one by about tan(angle),
+ * the plain and AVX2 code bit for bit, and the 1-bit code and factors of
+ * RabitqEncodeBits those of RabitqEncode.
+ */
+static void
+TestExEstimates(int dims, int bits, size_t n, int nq)
+{
+	float	   *centroid = Floats(dims);
+	float	   *data = Floats(n * dims);
+	float	   *query = Floats(dims);
+	float	   *rq = Floats(RABITQ_MAX_PADDED);
+	float	   *rc = Floats(RABITQ_MAX_PADDED);
+	float	   *estimate1 = Floats(n);
+	float	   *error1 = Floats(n);
+	double		rotation_mean[ROTATIONS];
+	double		sum_sq = 0.0,
+				bound_ratio = 0.0;
+	size_t		pairs = 0,
+				within = 0,
+				within99 = 0;
+	bool		plain_agrees = true;
+	bool		one_bit_same = true;
+
+	rng = 23 + (uint64_t) dims * 9 + (uint64_t) bits;
+	for (int d = 0; d < dims; d++)
+		centroid[d] = (float) Gaussian();
+	for (size_t i = 0; i < n * dims; i++)
+		data[i] = centroid[i % dims] + (float) (0.5 * Gaussian());
+
+	for (int rot = 0; rot < ROTATIONS; rot++)
+	{
+		RabitqRotation *r = RabitqRotationCreate(dims, 7000 * (uint64_t) dims + (uint64_t) rot);
+		size_t		cb = RabitqCodeBytes(r);
+		size_t		xb = RabitqExCodeBytes(r, bits);
+		uint8_t    *codes = Alloc(cb * n);
+		uint8_t    *code1 = Alloc(cb);
+		uint8_t    *ex_codes = Alloc(xb * n);
+		RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * n);
+		RabitqExFactors *ex_factors = Alloc(sizeof(RabitqExFactors) * n);
+		RabitqQuery *prepared = Alloc(RabitqQuerySize(r));
+		double		sum = 0.0;
+		size_t		rotation_pairs = 0;
+
+		for (size_t i = 0; i < n; i++)
+		{
+			RabitqFactors f1;
+
+			RabitqEncodeBits(r, bits, data + i * dims, centroid, codes + i * cb, &factors[i],
+							 ex_codes + i * xb, &ex_factors[i]);
+			RabitqEncode(r, data + i * dims, centroid, code1, &f1);
+			one_bit_same &= memcmp(code1, codes + i * cb, cb) == 0 &&
+				memcmp(&f1, &factors[i], sizeof(f1)) == 0;
+		}
+		RabitqRotate(r, centroid, rc);
+		for (int j = 0; j < nq; j++)
+		{
+			const float *near = data + (size_t) (j % n) * dims;
+
+			for (int d = 0; d < dims; d++)
+				query[d] = (j % 2 == 0) ? near[d] + (float) (0.2 * Gaussian())
+					: centroid[d] + (float) (0.5 * Gaussian());
+			RabitqRotate(r, query, rq);
+			RabitqQueryPrepare(r, query, centroid, prepared);
+			RabitqEstimate(prepared, codes, factors, n, estimate1, error1);
+			for (size_t i = 0; i < n; i++)
+			{
+				const float *o = data + i * dims;
+				float		error,
+							other_error;
+				float		estimate = RabitqExEstimate(r, bits, rq, rc,
+														RabitqQueryResidualNormSquared(prepared),
+														ex_codes + i * xb, &ex_factors[i], &error);
+				double		truth = 0.0;
+				double		scale = sqrt(L2Sq(o, centroid, dims) * L2Sq(query, centroid, dims));
+				double		miss;
+
+				if (RabitqExSetAvx2(false))
+				{
+					float		other = RabitqExEstimate(r, bits, rq, rc,
+														 RabitqQueryResidualNormSquared(prepared),
+														 ex_codes + i * xb, &ex_factors[i],
+														 &other_error);
+
+					plain_agrees &= memcmp(&other, &estimate, sizeof(float)) == 0 &&
+						memcmp(&other_error, &error, sizeof(float)) == 0;
+					RabitqExSetAvx2(true);
+				}
+				for (int d = 0; d < dims; d++)
+					truth += ((double) o[d] - centroid[d]) * ((double) query[d] - centroid[d]);
+				miss = estimate - truth;
+				sum += miss / scale;
+				sum_sq += (miss / scale) * (miss / scale);
+				within += fabs(miss) <= error;
+				within99 += fabs(miss) <= error * (RABITQ_EPSILON_99 / RABITQ_EPSILON0);
+				bound_ratio += error1[i] > 0 ? error / error1[i] : 0;
+				rotation_pairs++;
+			}
+		}
+		rotation_mean[rot] = sum / rotation_pairs;
+		pairs += rotation_pairs;
+		RabitqRotationFree(r);
+		free(codes);
+		free(code1);
+		free(ex_codes);
+		free(factors);
+		free(ex_factors);
+		free(prepared);
+	}
+
+	{
+		double		mean = 0.0,
+					spread = 0.0,
+					se;
+		double		sd = sqrt(sum_sq / pairs);
+
+		for (int r = 0; r < ROTATIONS; r++)
+			mean += rotation_mean[r] / ROTATIONS;
+		for (int r = 0; r < ROTATIONS; r++)
+			spread += (rotation_mean[r] - mean) * (rotation_mean[r] - mean);
+		se = sqrt(spread / (ROTATIONS - 1) / ROTATIONS);
+		bound_ratio /= pairs;
+
+		tap_ok(one_bit_same, "rabitq_ex dims %d, %d bits: the 1-bit code and factors are "
+			   "RabitqEncode's", dims, bits);
+		tap_ok(fabs(mean) <= 4.0 * se + 0.01 * sd,
+			   "rabitq_ex dims %d, %d bits: unbiased over %d rotations, mean relative error %.2g "
+			   "(standard error %.2g; one pair's rms %.2g)", dims, bits, ROTATIONS, mean, se, sd);
+		tap_ok((double) within / pairs >= 0.93,
+			   "rabitq_ex dims %d, %d bits: the epsilon_0 bound holds for %.2f%% of %zu pairs "
+			   "(>= 93%%)", dims, bits, 100.0 * within / pairs, pairs);
+		tap_ok((double) within99 / pairs >= 0.99,
+			   "rabitq_ex dims %d, %d bits: scaled to epsilon 2.7 it holds for %.2f%% (>= 99%%)",
+			   dims, bits, 100.0 * within99 / pairs);
+		tap_ok(bound_ratio < (bits == 2 ? 0.7 : bits == 4 ? 0.25 : 0.03),
+			   "rabitq_ex dims %d, %d bits: the bound is %.4f of the 1-bit bound", dims, bits,
+			   bound_ratio);
+		tap_ok(plain_agrees, "rabitq_ex dims %d, %d bits: the portable code gives the same "
+			   "bits as the AVX2 code (or there is no AVX2)", dims, bits);
+	}
+	free(centroid);
+	free(data);
+	free(query);
+	free(rq);
+	free(rc);
+	free(estimate1);
+	free(error1);
+}
+
+/* o == c: estimate 0 with bound 0 */
+static void
+TestExDegenerate(void)
+{
+	int			dims = 65;
+	float		c[65],
+				q[65];
+	RabitqRotation *r = RabitqRotationCreate(dims, 5);
+	uint8_t		code[16];
+	uint8_t		ex_code[128];
+	RabitqFactors f;
+	RabitqExFactors ef;
+	float		rq[128],
+				rc[128],
+				error;
+	float		estimate;
+
+	rng = 33;
+	for (int d = 0; d < dims; d++)
+	{
+		c[d] = (float) Gaussian();
+		q[d] = (float) Gaussian();
+	}
+	RabitqEncodeBits(r, 8, c, c, code, &f, ex_code, &ef);
+	RabitqRotate(r, q, rq);
+	RabitqRotate(r, c, rc);
+	estimate = RabitqExEstimate(r, 8, rq, rc, (float) L2Sq(q, c, dims), ex_code, &ef, &error);
+	tap_ok(estimate == 0.0f && error == 0.0f, "rabitq_ex degenerate: o == c estimates 0 "
+		   "with bound 0");
+	tap_ok(RabitqBitsSupported(1) && RabitqBitsSupported(2) && RabitqBitsSupported(4) &&
+		   RabitqBitsSupported(8) && !RabitqBitsSupported(0) && !RabitqBitsSupported(3) &&
+		   !RabitqBitsSupported(16) && RabitqExCodeBytes(r, 1) == 0 &&
+		   RabitqExCodeBytes(r, 4) == 64, "rabitq_ex: supported bits and code sizes");
+	RabitqRotationFree(r);
+}
+
+/*
+ * The index's use without re-ranking: as TestRecall, but the rows are ranked
+ * by their B-bit estimates alone (exact search within the B-bit estimates of
+ * every list, no exact distance at all); recall@10 grows with the bits.
+ */
+static double
+ExRecall(int dims, int bits)
+{
+	enum
+	{
+		N = 4000, LISTS = 16, QUERIES = 30, TOP = 10
+	};
+	const VectorKernels *kernels = VectorKernelsBest();
+	float	   *data;
+	float	   *centroids = Floats((size_t) LISTS * dims);
+	int32_t    *list = Alloc(sizeof(int32_t) * N);
+	int32_t    *order = Alloc(sizeof(int32_t) * N);
+	int32_t    *truth = Alloc(sizeof(int32_t) * N);
+	float	   *approx = Floats(N);
+	float	   *exact = Floats(N);
+	float	   *query = Floats(dims);
+	RabitqRotation *r = RabitqRotationCreate(dims, 99);
+	int			d = RabitqPaddedDims(r);
+	size_t		cb = RabitqCodeBytes(r);
+	size_t		xb = RabitqExCodeBytes(r, bits);
+	uint8_t    *codes = Alloc(cb * N);
+	uint8_t    *ex_codes = Alloc(xb * N + 1);
+	RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * N);
+	RabitqExFactors *ex_factors = Alloc(sizeof(RabitqExFactors) * N);
+	size_t		qsize = RabitqQuerySize(r);
+	RabitqQuery *prepared = Alloc(qsize * LISTS);
+	float	   *rc = Floats((size_t) LISTS * d);
+	float	   *rq = Floats(d);
+	KMeansOptions o = Options(LISTS, 10, 1);
+	char		msg[IVF_MATH_ERROR_SIZE];
+	int			found = 0;
+
+	rng = 41 + (uint64_t) dims;
+	data = Clustered(N, dims, 100, 1.0, 0.5, NULL, NULL);
+	if (KMeansTrain(data, N, dims, &o, centroids, msg) != 0)
+		abort();
+	KMeansAssign(centroids, LISTS, dims, data, N, list);
+	IvfAssignEncode(centroids, LISTS, dims, r, data, N, list, codes, factors, bits, ex_codes,
+					ex_factors, 2);
+	for (int l = 0; l < LISTS; l++)
+		RabitqRotate(r, centroids + (size_t) l * dims, rc + (size_t) l * d);
+	for (int j = 0; j < QUERIES; j++)
+	{
+		const float *base = data + (size_t) ((j * 7919) % N) * dims;
+
+		for (int k = 0; k < dims; k++)
+			query[k] = base[k] + (float) (0.5 * Gaussian());
+		RabitqRotate(r, query, rq);
+		for (int l = 0; l < LISTS; l++)
+			RabitqQueryPrepare(r, query, centroids + (size_t) l * dims,
+							   (RabitqQuery *) ((char *) prepared + l * qsize));
+		for (int i = 0; i < N; i++)
+		{
+			RabitqQuery *pq = (RabitqQuery *) ((char *) prepared + list[i] * qsize);
+			float		qc = RabitqQueryResidualNormSquared(pq);
+			float		estimate,
+						error;
+
+			if (bits == 1)
+				RabitqEstimate(pq, codes + i * cb, &factors[i], 1, &estimate, &error);
+			else
+				estimate = RabitqExEstimate(r, bits, rq, rc + (size_t) list[i] * d, qc,
+											ex_codes + i * xb, &ex_factors[i], &error);
+			approx[i] = factors[i].residual_norm * factors[i].residual_norm + qc - 2.0f * estimate;
+			exact[i] = kernels->l2_squared(query, data + (size_t) i * dims, dims);
+			order[i] = i;
+			truth[i] = i;
+		}
+		sort_key = approx;
+		qsort(order, N, sizeof(int32_t), CompareByDistance);
+		sort_key = exact;
+		qsort(truth, N, sizeof(int32_t), CompareByDistance);
+		for (int a = 0; a < TOP; a++)
+			for (int b = 0; b < TOP; b++)
+				found += order[a] == truth[b];
+	}
+	RabitqRotationFree(r);
+	free(data);
+	free(centroids);
+	free(list);
+	free(order);
+	free(truth);
+	free(approx);
+	free(exact);
+	free(query);
+	free(codes);
+	free(ex_codes);
+	free(factors);
+	free(ex_factors);
+	free(prepared);
+	free(rc);
+	free(rq);
+	return (double) found / (QUERIES * TOP);
+}
+
+static void
+TestExRecall(int dims)
+{
+	double		r1 = ExRecall(dims, 1);
+	double		r2 = ExRecall(dims, 2);
+	double		r4 = ExRecall(dims, 4);
+	double		r8 = ExRecall(dims, 8);
+
+	tap_diag("rabitq_ex dims %d: recall@10 without re-ranking: 1 bit %.3f, 2 bits %.3f, "
+			 "4 bits %.3f, 8 bits %.3f", dims, r1, r2, r4, r8);
+	tap_ok(r2 > r1 && r4 > r2 && r8 >= r4,
+		   "rabitq_ex dims %d: recall without re-ranking grows with the bits", dims);
+	tap_ok(r4 >= 0.85 && r8 >= 0.97,
+		   "rabitq_ex dims %d: recall@10 without re-ranking >= 0.85 at 4 bits (%.3f), "
+		   ">= 0.97 at 8 (%.3f)", dims, r4, r8);
+}
+
 /* ---- assign and encode ---- */
 
 static void
-TestAssignEncode(void)
+TestAssignEncode(int bits)
 {
 	const int	dims = 100;
 	const int	k = 37;
@@ -1068,34 +1472,49 @@ TestAssignEncode(void)
 	float	   *centroids = Floats((size_t) k * dims);
 	RabitqRotation *rotation = RabitqRotationCreate(dims, 7);
 	size_t		code_bytes = RabitqCodeBytes(rotation);
+	size_t		ex_bytes = RabitqExCodeBytes(rotation, bits);
 	int32_t    *want_lists = Alloc(sizeof(int32_t) * n);
 	uint8_t    *want_codes = Alloc(code_bytes * n);
 	RabitqFactors *want_factors = Alloc(sizeof(RabitqFactors) * n);
+	uint8_t    *want_ex_codes = Alloc(ex_bytes * n);
+	RabitqExFactors *want_ex_factors = Alloc(sizeof(RabitqExFactors) * n);
 	int32_t    *lists = Alloc(sizeof(int32_t) * n);
 	uint8_t    *codes = Alloc(code_bytes * n);
 	RabitqFactors *factors = Alloc(sizeof(RabitqFactors) * n);
+	uint8_t    *ex_codes = Alloc(ex_bytes * n);
+	RabitqExFactors *ex_factors = Alloc(sizeof(RabitqExFactors) * n);
 	static const int threads[] = {1, 2, 3, 8, 20};
 
 	/* centroids: k of the points, so some vectors sit exactly on theirs */
 	for (int j = 0; j < k; j++)
 		memcpy(centroids + (size_t) j * dims, data + (size_t) (j * 7) * dims, sizeof(float) * dims);
 	KMeansAssign(centroids, k, dims, data, n, want_lists);
+	memset(want_ex_codes, 0, ex_bytes * n);
+	memset(want_ex_factors, 0, sizeof(RabitqExFactors) * n);
 	for (size_t i = 0; i < n; i++)
-		RabitqEncode(rotation, data + i * dims, centroids + (size_t) want_lists[i] * dims,
-					 want_codes + i * code_bytes, &want_factors[i]);
+		RabitqEncodeBits(rotation, bits, data + i * dims,
+						 centroids + (size_t) want_lists[i] * dims,
+						 want_codes + i * code_bytes, &want_factors[i],
+						 want_ex_codes + i * ex_bytes, &want_ex_factors[i]);
 	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++)
 	{
 		memset(lists, 0xff, sizeof(int32_t) * n);
 		memset(codes, 0xff, code_bytes * n);
 		memset(factors, 0xff, sizeof(RabitqFactors) * n);
-		IvfAssignEncode(centroids, k, dims, rotation, data, n, lists, codes, factors, threads[t]);
+		memset(ex_codes, 0, ex_bytes * n);
+		memset(ex_factors, 0, sizeof(RabitqExFactors) * n);
+		IvfAssignEncode(centroids, k, dims, rotation, data, n, lists, codes, factors, bits,
+						ex_codes, ex_factors, threads[t]);
 		tap_ok(memcmp(lists, want_lists, sizeof(int32_t) * n) == 0 &&
 			   memcmp(codes, want_codes, code_bytes * n) == 0 &&
-			   memcmp(factors, want_factors, sizeof(RabitqFactors) * n) == 0,
-			   "IvfAssignEncode with %d threads: the lists, codes and factors of KMeansAssign + RabitqEncode",
-			   threads[t]);
+			   memcmp(factors, want_factors, sizeof(RabitqFactors) * n) == 0 &&
+			   memcmp(ex_codes, want_ex_codes, ex_bytes * n) == 0 &&
+			   memcmp(ex_factors, want_ex_factors, sizeof(RabitqExFactors) * n) == 0,
+			   "IvfAssignEncode, %d bits, %d threads: the lists and codes of KMeansAssign + "
+			   "RabitqEncodeBits", bits, threads[t]);
 	}
-	IvfAssignEncode(centroids, k, dims, rotation, data, 0, lists, codes, factors, 2);
+	IvfAssignEncode(centroids, k, dims, rotation, data, 0, lists, codes, factors, bits,
+					ex_codes, ex_factors, 2);
 	tap_ok(true, "IvfAssignEncode of no vectors returns");
 	RabitqRotationFree(rotation);
 	free(data);
@@ -1103,9 +1522,13 @@ TestAssignEncode(void)
 	free(want_lists);
 	free(want_codes);
 	free(want_factors);
+	free(want_ex_codes);
+	free(want_ex_factors);
 	free(lists);
 	free(codes);
 	free(factors);
+	free(ex_codes);
+	free(ex_factors);
 }
 
 int
@@ -1133,6 +1556,19 @@ main(void)
 	TestDegenerate();
 	TestRecall(128);
 	TestRecall(784);
-	TestAssignEncode();
+
+	TestExQuantizer();
+	TestExEstimates(64, 2, 200, 25);
+	TestExEstimates(129, 4, 200, 25);
+	TestExEstimates(784, 4, 200, 25);
+	TestExEstimates(784, 8, 200, 25);
+	TestExEstimates(1536, 2, 100, 20);
+	TestExEstimates(16000, 8, 20, 6);
+	TestExDegenerate();
+	TestExRecall(128);
+	TestExRecall(784);
+
+	TestAssignEncode(1);
+	TestAssignEncode(4);
 	return tap_done();
 }

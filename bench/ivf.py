@@ -18,7 +18,11 @@ statements,
     rows in a database of its own (both extensions define a type 'vector'),
     with hnsw.ef_search swept;
   - a filtered query, WHERE id % 100 = 7 (1% of the rows), with lance_ivf
-    (and, for comparison, HNSW), against the exact filtered top-10.
+    (and, for comparison, HNSW), against the exact filtered top-10;
+  - for each of --bits, the same rows in a copy of the table with a lance_ivf
+    index WITH (bits = B): B-bit codes, with re-ranking (--rerank) and without
+    it (rerank 0: rows ordered by their estimated distances, no vector read),
+    probes (--bits-probes) and probe_radius swept.
 
 Both builds run with the same maintenance_work_mem and
 max_parallel_maintenance_workers (and min_parallel_table_scan_size = 0, so
@@ -60,6 +64,8 @@ GOAL_RECALLS = (0.95, 0.99)
 
 
 def int_list(text):
+    if not text:
+        return []
     return [int(x) for x in text.split(",") if x.strip()]
 
 
@@ -152,12 +158,12 @@ def recall_at_k(base, queries, truth_dist, results, candidates=None):
     return recalls.mean(), recalls.min(), short, unsorted
 
 
-def ivf_size(cur):
-    cur.execute(f"SELECT pg_relation_size('{IVF_INDEX}')")
+def ivf_size(cur, index=IVF_INDEX):
+    cur.execute(f"SELECT pg_relation_size('{index}')")
     pages = cur.fetchone()[0]
     cur.execute("SELECT coalesce(sum(f.size), 0), count(f.*) FROM lancedb_catalog.side_file f "
                 "JOIN lancedb_catalog.storage s USING (storage_id) WHERE s.relid = %s::regclass",
-                (IVF_INDEX,))
+                (index,))
     side, files = cur.fetchone()
     return int(pages), int(side), int(files)
 
@@ -201,7 +207,7 @@ def draw(path, rows, floor_qps, title):
 
     curves = {}
     for r in rows:
-        if r["system"] in ("lance_ivf", "hnsw") and not r.get("filtered"):
+        if r["system"] in ("lance_ivf", "lance_ivf_bits", "hnsw") and not r.get("filtered"):
             curves.setdefault(r["curve"], []).append(r)
     # the whole sweep, and the high-recall end where the goals are
     fig, axes = plt.subplots(1, 2, figsize=(14, 6))
@@ -248,6 +254,10 @@ def main():
     ap.add_argument("--probe-radius", type=float_list, default=float_list("1.1,1.25,1.5"),
                     help="lance_ivf.probe_radius values swept")
     ap.add_argument("--ef-search", type=int_list, default=int_list("10,20,40,64,100,160,250,400"))
+    ap.add_argument("--bits", type=int_list, default=int_list("4,8"),
+                    help="bits of the B-bit indexes, each on a copy of the table (empty: none)")
+    ap.add_argument("--bits-probes", type=int_list, default=int_list("2,4,8,16"),
+                    help="lance_ivf.probes swept on the B-bit indexes")
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),
                     help="lance_ivf.probes of the filtered query (rerank at its default)")
     ap.add_argument("--maintenance-work-mem", default="1GB", help="for both index builds")
@@ -296,6 +306,22 @@ def main():
     print(f"lance_ivf{with_opts or ' (default lists)'}: built in {ivf_build:.2f} s; "
           f"size {mib(ivf_total):.1f} MiB = {mib(ivf_pages):.2f} MiB of pages + "
           f"{mib(ivf_side):.1f} MiB in {ivf_files} side file(s)")
+
+    # -- lance_ivf with B-bit codes and no re-ranking, each on a copy of the table
+    bits_tables = []
+    for b in args.bits:
+        table, index = f"{TABLE}_bits{b}", f"{IVF_INDEX}_bits{b}"
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {TABLE}")
+        cur.execute(f"VACUUM ANALYZE {table}")
+        opts = f"bits = {b}" + (f", lists = {args.lists}" if args.lists > 0 else "")
+        build = timed_build(cur, args, f"CREATE INDEX {index} ON {table} USING lance_ivf "
+                                       f"(embedding vector_l2_ops) WITH ({opts})")
+        pages, side, files = ivf_size(cur, index)
+        print(f"lance_ivf WITH ({opts}) on a copy of the table: built in {build:.2f} s "
+              f"({build / ivf_build:.2f} x the 1-bit build); size {mib(pages + side):.1f} MiB "
+              f"({(pages + side) / ivf_total:.2f} x)")
+        bits_tables.append((b, table, index))
     conn.close()
 
     # -- pgvector HNSW ----------------------------------------------------------
@@ -335,6 +361,17 @@ def main():
                                   settings={"lance_ivf.probes": p, "lance_ivf.rerank": r,
                                             "lance_ivf.probe_radius": radius},
                                   curve=f"lance_ivf rerank={r} radius={radius:g}", knob=p))
+    for b, table, index in bits_tables:
+        for r in [0] + args.rerank:
+            for radius in args.probe_radius:
+                for p in args.bits_probes:
+                    cases.append(dict(system="lance_ivf" if r > 0 else "lance_ivf_bits",
+                                      label=f"lance_ivf bits={b} probes={p} rerank={r} radius={radius:g}",
+                                      db=args.dbname, sql=KNN.replace(f"FROM {TABLE} ", f"FROM {table} "),
+                                      settings={"lance_ivf.probes": p, "lance_ivf.rerank": r,
+                                                "lance_ivf.probe_radius": radius},
+                                      index=index, curve=f"lance_ivf bits={b} rerank={r} radius={radius:g}",
+                                      knob=p))
     if pgvector:
         for ef in args.ef_search:
             cases.append(dict(system="hnsw", label=f"hnsw ef_search={ef}", db=args.pgvector_dbname,
@@ -355,7 +392,7 @@ def main():
     odd_plans = []
     for c, (_, scur) in zip(cases, sessions):
         c["plan"] = plan_shape(scur, literals[0])
-        want = {"lance_ivf": IVF_INDEX, "hnsw": HNSW_INDEX}.get(c["system"])
+        want = c.get("index") or {"lance_ivf": IVF_INDEX, "hnsw": HNSW_INDEX}.get(c["system"])
         if want and f"Index Scan using {want}" not in c["plan"]:
             odd_plans.append(f"  {c['label']}: {c['plan']}")
     shown = set()
@@ -425,6 +462,15 @@ def main():
                 ratio = ivf["qps"] / hnsw["qps"]
                 print(f"    lance_ivf / HNSW QPS = {ratio:.3f} (HNSW {hnsw['qps']:.0f} QPS at "
                       f"{hnsw['label'][5:]}, recall {hnsw['recall']:.4f}; goal >= 2: {verdict(ratio >= 2)})")
+    for t in GOAL_RECALLS:
+        best = best_at(sweep, "lance_ivf_bits", t)
+        if best is not None:
+            line = (f"  recall >= {t} without re-ranking: {best['qps']:.0f} QPS ({best['label'][10:]}, "
+                    f"recall {best['recall']:.4f}, {best['unsorted']} queries not in exact order)")
+            hnsw = best_at(sweep, "hnsw", t) if pgvector else None
+            if hnsw is not None:
+                line += f"; / HNSW = {best['qps'] / hnsw['qps']:.3f}"
+            print(line + f"; / floor = {best['qps'] / floor_qps:.3f}")
     rows_floor = next(c for c in cases if c["system"] == "floor_rows")
     print(f"  (no index reaches the floor: parsing the vector and fetching {K} rows by primary key, "
           f"without any index search, is {rows_floor['qps'] / floor_qps:.3f} of it)")

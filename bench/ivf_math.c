@@ -342,6 +342,49 @@ main(int argc, char **argv)
 	printf("RabitqEncode of %d: %.3f s (%.1f us a vector)\n", N, encode_time,
 		   encode_time / N * 1e6);
 
+	/* B-bit codes: encoding (the scale search) and one estimate from a code */
+	for (int bits = 2; bits <= 8; bits *= 2)
+	{
+		size_t		xb = RabitqExCodeBytes(rotation, bits);
+		uint8_t    *ex_codes = malloc(xb * N);
+		RabitqExFactors *ex_factors = malloc(sizeof(RabitqExFactors) * N);
+		int			d = RabitqPaddedDims(rotation);
+		float	   *rq = malloc(sizeof(float) * d);
+		float	   *rc = malloc(sizeof(float) * d);
+		double		ex_encode,
+					ex_estimate;
+		float		sink = 0.0f;
+
+		if (ex_codes == NULL || ex_factors == NULL || rq == NULL || rc == NULL)
+			abort();
+		t0 = BenchNow();
+		for (int i = 0; i < N; i++)
+			RabitqEncodeBits(rotation, bits, data + (size_t) i * DIMS,
+							 centroids + (size_t) assignment[i] * DIMS, codes + (size_t) i * cb,
+							 &factors[i], ex_codes + (size_t) i * xb, &ex_factors[i]);
+		ex_encode = BenchNow() - t0;
+		RabitqRotate(rotation, data, rq);
+		RabitqRotate(rotation, centroids, rc);
+		for (int k = 0; k < d; k++)
+			rq[k] -= rc[k];
+		t0 = BenchNow();
+		for (int i = 0; i < N; i++)
+		{
+			float		error;
+
+			sink += RabitqExEstimate(rotation, bits, rq, 1.0f, ex_codes + (size_t) i * xb,
+									 &ex_factors[i], &error);
+		}
+		ex_estimate = BenchNow() - t0;
+		printf("RabitqEncodeBits, %d bits, of %d: %.3f s (%.2f x RabitqEncode); "
+			   "RabitqExEstimate %.0f ns a code%s\n", bits, N, ex_encode, ex_encode / encode_time,
+			   ex_estimate / N * 1e9, sink == 12345.0f ? " " : "");
+		free(ex_codes);
+		free(ex_factors);
+		free(rq);
+		free(rc);
+	}
+
 	/* ---- scan throughput: all lists, one query ---- */
 	for (int j = 0; j < K; j++)
 		RabitqRotate(rotation, centroids + (size_t) j * DIMS,

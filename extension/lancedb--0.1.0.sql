@@ -313,7 +313,13 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING lance_ivf AS
 CREATE FUNCTION lance_ivf_scan_distance(tid, regclass, vector) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION lance_ivf_scan_distance(tid, regclass, vector) IS
-	'the distance a lance_ivf scan computed for the row it returned last, when it is the row at this ctid and the query is this one; else NULL';
+	'the distance a lance_ivf scan computed for the row it returned last, when it is the row at this ctid and the query is this one and the distance is exact; else NULL';
+-- ... and COALESCE(lance_ivf_scan_order_distance(...), distance) where only
+-- the sort reads the value (a resjunk ORDER BY column under a Limit).
+CREATE FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) IS
+	'the distance, exact or estimated, a lance_ivf scan ordered the row it returned last by, when it is the row at this ctid and the query is this one; else NULL';
 
 CREATE FUNCTION lance_ivf_fold(index regclass, recluster boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

@@ -87,9 +87,18 @@ RESET enable_seqscan;
 -- the scan's distance is reused by the query's projection (ivf_reuse.c):
 -- for <-> and <#> the target list takes it from lance_ivf_scan_distance(),
 -- which gives it only for the row the scan returned last, bit for bit what
--- the operator computes; <=> is left alone
+-- the operator computes; a projected <=> is left alone
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d
+FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' AS d
+FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+-- where only the order reads it (resjunk under a Limit), any operator takes
+-- the distance the scan ordered by, lance_ivf_scan_order_distance()
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+-- but not inside a larger plan, whose other nodes might read it
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM
+	(SELECT id FROM ivf_t ORDER BY v <=> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3) s;
 SET enable_seqscan = off;
 SELECT bool_and(reused IS NOT NULL) AS scan_distance_known,
 	   bool_and(reused = (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) AS scan_distance_exact,

@@ -14,8 +14,10 @@
  *
  * The sealed segment (ivf_segment.c) is one Lance file in the index's side
  * storage: rows grouped by list, columns tid (int64), code (RaBitQ bits),
- * factors (3 float32) and vector (the vector itself, for re-ranking); global
- * buffer 1 holds the header, the centroids and where each list starts.
+ * factors (3 float32) and vector (the vector itself, for re-ranking), and
+ * with the bits option above 1 ex_code (B bits per dimension) and ex_factors
+ * (2 float32); global buffer 1 holds the header, the centroids and where
+ * each list starts.
  *
  * Which segment a scan reads is MVCC: the one file of the index's storage
  * its snapshot sees (lancedb_catalog.side_file).  A build writes the first;
@@ -111,7 +113,8 @@ typedef struct IvfOptions
 	int32		vl_len_;
 	int			lists;			/* 0: from the row count */
 	int			probes;			/* 0: lance_ivf.probes */
-	int			rerank;			/* 0: lance_ivf.rerank */
+	int			rerank;			/* -1: lance_ivf.rerank; 0: none */
+	int			bits;			/* of the B-bit codes: 1, 2, 4 or 8 */
 } IvfOptions;
 
 /* GUCs */
@@ -126,6 +129,7 @@ extern IvfMetric IvfIndexMetric(Relation index);
 extern int	IvfOptionProbes(Relation index);
 extern int	IvfOptionRerank(Relation index);
 extern int	IvfOptionLists(Relation index);
+extern int	IvfOptionBits(Relation index);
 
 /*
  * A vector as the index stores it: checked (no NaN or infinity), and
@@ -181,8 +185,9 @@ extern IndexBulkDeleteResult *IvfVacuumCleanup(IndexVacuumInfo *info,
 /* ivf_reuse.c: projections reuse the distances scans computed */
 extern void IvfReuseInit(void);
 extern uint64 IvfReuseScanId(void);
+/* exact: the operator's own distance, bit for bit (not an estimate, not cosine) */
 extern void IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
-								ItemPointer tid, double distance);
+								ItemPointer tid, double distance, bool exact);
 extern void IvfForgetScan(uint64 scan);
 
 /* ivf_scan.c */

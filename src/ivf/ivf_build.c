@@ -62,6 +62,16 @@
 /* Rows per batch of the sort's input and of the writer: 4096, at most 16 MB of vectors */
 #define BATCH_ROWS(dims) Max(1, Min(4096, (16 * 1024 * 1024) / ((dims) * (int) sizeof(float))))
 
+/* What assigning and encoding gives rows: ex_* only with bits > 1 (else NULL) */
+typedef struct EncodedRows
+{
+	int32	   *lists;
+	uint8	   *codes;
+	RabitqFactors *factors;
+	uint8	   *ex_codes;
+	RabitqExFactors *ex_factors;
+} EncodedRows;
+
 typedef struct IvfBuildState
 {
 	IvfBuildSpec *spec;
@@ -72,6 +82,7 @@ typedef struct IvfBuildState
 	float	   *centroids;
 	RabitqRotation *rotation;
 	size_t		code_bytes;
+	size_t		ex_code_bytes;	/* 0 with 1 bit */
 
 	/*
 	 * The first pass keeps rows here: all of them while in_memory (TIDs too),
@@ -90,9 +101,7 @@ typedef struct IvfBuildState
 	bytea	   *record;
 	float	   *batch;
 	int64	   *batch_tids;
-	int32	   *batch_lists;
-	uint8	   *batch_codes;
-	RabitqFactors *batch_factors;
+	EncodedRows batch_rows;
 	int			batch_n;
 	int			batch_cap;
 	double		assigned;
@@ -184,6 +193,7 @@ IvfBuildTupleVector(IvfBuildSpec *spec, Datum value, bool isnull, float **scratc
 
 static void StartSort(IvfBuildState *state);
 static int	DefaultLists(double rows);
+static Size ExBytes(IvfBuildState *state);
 
 static void *
 HugeAlloc(Size size)
@@ -213,8 +223,9 @@ Start(IvfBuildState *state)
 	if (state->rotation == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	state->code_bytes = RabitqCodeBytes(state->rotation);
+	state->ex_code_bytes = RabitqExCodeBytes(state->rotation, state->spec->bits);
 	row_bytes = sizeof(float) * dims + sizeof(int64) + 2 * sizeof(int32) +
-		state->code_bytes + sizeof(RabitqFactors);
+		state->code_bytes + sizeof(RabitqFactors) + ExBytes(state);
 	reserved = (Size) BATCH_ROWS(dims) * row_bytes +
 		sizeof(float) * (Size) dims * lists;
 	state->kept_max = budget > (int64) reserved ? (budget - (int64) reserved) / (int64) row_bytes : 0;
@@ -234,25 +245,45 @@ Start(IvfBuildState *state)
 
 /* ---- assigning and encoding, shared by both paths */
 
+/* A row's B-bit code and its factors, or 0 with 1 bit */
+static Size
+ExBytes(IvfBuildState *state)
+{
+	return state->ex_code_bytes > 0 ? state->ex_code_bytes + sizeof(RabitqExFactors) : 0;
+}
+
+/* Arrays for n encoded rows, in 'alloc' */
+static void
+EncodedRowsAlloc(IvfBuildState *state, EncodedRows *rows, int64 n, void *(*alloc) (Size))
+{
+	rows->lists = alloc(sizeof(int32) * n);
+	rows->codes = alloc(state->code_bytes * n);
+	rows->factors = alloc(sizeof(RabitqFactors) * n);
+	rows->ex_codes = state->ex_code_bytes > 0 ? alloc(state->ex_code_bytes * n) : NULL;
+	rows->ex_factors = state->ex_code_bytes > 0 ? alloc(sizeof(RabitqExFactors) * n) : NULL;
+}
+
 /*
  * Assigns and encodes n rows in max_parallel_maintenance_workers + 1 threads
  * (the costly part of a build), in chunks between which it honours
  * interrupts and reports progress.
  */
 static void
-AssignEncode(IvfBuildState *state, const float *vectors, int64 n, int32 *lists,
-			 uint8 *codes, RabitqFactors *factors)
+AssignEncode(IvfBuildState *state, const float *vectors, int64 n, EncodedRows *rows)
 {
 	int			dims = state->spec->dims;
+	bool		ex = state->ex_code_bytes > 0;
 
 	for (int64 first = 0; first < n; first += ASSIGN_BATCH_ROWS)
 	{
 		int64		count = Min((int64) ASSIGN_BATCH_ROWS, n - first);
 
 		IvfAssignEncode(state->centroids, state->lists, dims, state->rotation,
-						vectors + first * dims, (size_t) count, lists + first,
-						codes + first * state->code_bytes, factors + first, 1, NULL, NULL,
-						state->threads);
+						vectors + first * dims, (size_t) count, rows->lists + first,
+						rows->codes + first * state->code_bytes, rows->factors + first,
+						state->spec->bits,
+						ex ? rows->ex_codes + first * state->ex_code_bytes : NULL,
+						ex ? rows->ex_factors + first : NULL, state->threads);
 		state->assigned += count;
 		Progress(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) state->assigned);
 		CHECK_FOR_INTERRUPTS();
@@ -266,7 +297,7 @@ StartSort(IvfBuildState *state)
 {
 	int			dims = state->spec->dims;
 	Size		record_bytes = 12 + state->code_bytes + sizeof(RabitqFactors) +
-		sizeof(float) * dims;
+		ExBytes(state) + sizeof(float) * dims;
 
 	state->record = palloc(VARHDRSZ + record_bytes);
 	SET_VARSIZE(state->record, VARHDRSZ + record_bytes);
@@ -275,26 +306,28 @@ StartSort(IvfBuildState *state)
 	state->batch_cap = BATCH_ROWS(dims);
 	state->batch = palloc(sizeof(float) * (Size) state->batch_cap * dims);
 	state->batch_tids = palloc(sizeof(int64) * state->batch_cap);
-	state->batch_lists = palloc(sizeof(int32) * state->batch_cap);
-	state->batch_codes = palloc(state->code_bytes * state->batch_cap);
-	state->batch_factors = palloc(sizeof(RabitqFactors) * state->batch_cap);
+	EncodedRowsAlloc(state, &state->batch_rows, state->batch_cap, palloc);
 }
 
 /*
  * Each row of the batch goes to the sort as a record: list number
- * (big-endian, so bytea order is list order), TID, code, factors, vector.
+ * (big-endian, so bytea order is list order), TID, code, factors, B-bit code
+ * and its factors (with bits > 1), vector.
  */
+#define RECORD_CODE 12
+
 static void
 FlushBatch(IvfBuildState *state)
 {
 	int			n = state->batch_n;
 	int			dims = state->spec->dims;
+	EncodedRows *rows = &state->batch_rows;
+	Size		ex_code_bytes = state->ex_code_bytes;
 
-	AssignEncode(state, state->batch, n, state->batch_lists, state->batch_codes,
-				 state->batch_factors);
+	AssignEncode(state, state->batch, n, rows);
 	for (int i = 0; i < n; i++)
 	{
-		int32		list = state->batch_lists[i];
+		int32		list = rows->lists[i];
 		char	   *p = VARDATA(state->record);
 
 		p[0] = (char) ((list >> 24) & 0xFF);
@@ -302,10 +335,19 @@ FlushBatch(IvfBuildState *state)
 		p[2] = (char) ((list >> 8) & 0xFF);
 		p[3] = (char) (list & 0xFF);
 		memcpy(p + 4, &state->batch_tids[i], sizeof(int64));
-		memcpy(p + 12, state->batch_codes + (Size) i * state->code_bytes, state->code_bytes);
-		memcpy(p + 12 + state->code_bytes, &state->batch_factors[i], sizeof(RabitqFactors));
-		memcpy(p + 12 + state->code_bytes + sizeof(RabitqFactors),
-			   state->batch + (Size) i * dims, sizeof(float) * dims);
+		p += RECORD_CODE;
+		memcpy(p, rows->codes + (Size) i * state->code_bytes, state->code_bytes);
+		p += state->code_bytes;
+		memcpy(p, &rows->factors[i], sizeof(RabitqFactors));
+		p += sizeof(RabitqFactors);
+		if (ex_code_bytes > 0)
+		{
+			memcpy(p, rows->ex_codes + (Size) i * ex_code_bytes, ex_code_bytes);
+			p += ex_code_bytes;
+			memcpy(p, &rows->ex_factors[i], sizeof(RabitqExFactors));
+			p += sizeof(RabitqExFactors);
+		}
+		memcpy(p, state->batch + (Size) i * dims, sizeof(float) * dims);
 		tuplesort_putdatum(state->sort, PointerGetDatum(state->record), false);
 	}
 	state->batch_n = 0;
@@ -501,12 +543,12 @@ typedef struct SegmentBatch
 	IvfSegmentWriter *writer;
 	int			dims;
 	size_t		code_bytes;
+	size_t		ex_code_bytes;
 	int			list;
 	int			n;
 	int			cap;
 	int64	   *tids;
-	uint8	   *codes;
-	RabitqFactors *factors;
+	EncodedRows rows;			/* rows.lists unused: the batch is of one list */
 	float	   *vectors;
 } SegmentBatch;
 
@@ -517,16 +559,17 @@ SegmentBatchBegin(SegmentBatch *b, IvfBuildState *state, int64 trained_rows)
 
 	b->dims = spec->dims;
 	b->code_bytes = state->code_bytes;
+	b->ex_code_bytes = state->ex_code_bytes;
 	b->list = -1;
 	b->n = 0;
 	b->cap = BATCH_ROWS(spec->dims);
 	b->tids = palloc(sizeof(int64) * b->cap);
-	b->codes = palloc(state->code_bytes * b->cap);
-	b->factors = palloc(sizeof(RabitqFactors) * b->cap);
+	EncodedRowsAlloc(state, &b->rows, b->cap, palloc);
 	b->vectors = palloc(sizeof(float) * (Size) spec->dims * b->cap);
 	b->writer = IvfSegmentBegin(spec->index, spec->dims, state->lists, spec->metric,
-								IVF_ROTATION_SEED, state->code_bytes, state->centroids,
-								spec->delta_upto, spec->tomb_upto, trained_rows);
+								IVF_ROTATION_SEED, state->rotation, spec->bits,
+								state->centroids, spec->delta_upto, spec->tomb_upto,
+								trained_rows);
 }
 
 static void
@@ -534,22 +577,32 @@ SegmentBatchFlush(SegmentBatch *b)
 {
 	if (b->n == 0)
 		return;
-	IvfSegmentWriteList(b->writer, b->list, b->n, b->tids, b->codes, b->factors, b->vectors);
+	IvfSegmentWriteList(b->writer, b->list, b->n, b->tids, b->rows.codes, b->rows.factors,
+						b->rows.ex_codes, b->rows.ex_factors, b->vectors);
 	b->n = 0;
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Adds a row; rows come in list order. */
+/*
+ * Adds a row; rows come in list order.  ex_code and ex_factors only with
+ * bits > 1.
+ */
 static inline void
 SegmentBatchAdd(SegmentBatch *b, int list, int64 tid, const uint8 *code,
-				const RabitqFactors *factors, const float *vector)
+				const RabitqFactors *factors, const uint8 *ex_code,
+				const RabitqExFactors *ex_factors, const float *vector)
 {
 	if ((list != b->list && b->n > 0) || b->n == b->cap)
 		SegmentBatchFlush(b);
 	b->list = list;
 	b->tids[b->n] = tid;
-	memcpy(b->codes + (Size) b->n * b->code_bytes, code, b->code_bytes);
-	b->factors[b->n] = *factors;
+	memcpy(b->rows.codes + (Size) b->n * b->code_bytes, code, b->code_bytes);
+	b->rows.factors[b->n] = *factors;
+	if (b->ex_code_bytes > 0)
+	{
+		memcpy(b->rows.ex_codes + (Size) b->n * b->ex_code_bytes, ex_code, b->ex_code_bytes);
+		b->rows.ex_factors[b->n] = *ex_factors;
+	}
 	memcpy(b->vectors + (Size) b->n * b->dims, vector, sizeof(float) * b->dims);
 	b->n++;
 }
@@ -561,7 +614,7 @@ SegmentBatchFinish(SegmentBatch *b)
 	return IvfSegmentFinish(b->writer);
 }
 
-/* The bounded path: the sorted records. */
+/* The bounded path: the sorted records (FlushBatch). */
 static char *
 WriteSorted(IvfBuildState *state, int64 trained_rows)
 {
@@ -569,6 +622,7 @@ WriteSorted(IvfBuildState *state, int64 trained_rows)
 	Datum		datum;
 	bool		isnull;
 	size_t		code_bytes = state->code_bytes;
+	size_t		ex_code_bytes = state->ex_code_bytes;
 
 	SegmentBatchBegin(&b, state, trained_rows);
 	while (tuplesort_getdatum(state->sort, true, &datum, &isnull, NULL))
@@ -577,11 +631,22 @@ WriteSorted(IvfBuildState *state, int64 trained_rows)
 		int			list = ((uint8) p[0] << 24) | ((uint8) p[1] << 16) | ((uint8) p[2] << 8) | (uint8) p[3];
 		int64		tid;
 		RabitqFactors factors;
+		RabitqExFactors ex_factors = {0};
+		const uint8 *code = (const uint8 *) p + RECORD_CODE;
+		const uint8 *ex_code = NULL;
 
 		memcpy(&tid, p + 4, sizeof(int64));
-		memcpy(&factors, p + 12 + code_bytes, sizeof(RabitqFactors));
-		SegmentBatchAdd(&b, list, tid, (const uint8 *) p + 12, &factors,
-						(const float *) (p + 12 + code_bytes + sizeof(RabitqFactors)));
+		p += RECORD_CODE + code_bytes;
+		memcpy(&factors, p, sizeof(RabitqFactors));
+		p += sizeof(RabitqFactors);
+		if (ex_code_bytes > 0)
+		{
+			ex_code = (const uint8 *) p;
+			memcpy(&ex_factors, p + ex_code_bytes, sizeof(RabitqExFactors));
+			p += ex_code_bytes + sizeof(RabitqExFactors);
+		}
+		SegmentBatchAdd(&b, list, tid, code, &factors, ex_code, &ex_factors,
+						(const float *) p);
 		pfree(DatumGetPointer(datum));
 	}
 	return SegmentBatchFinish(&b);
@@ -596,30 +661,32 @@ WriteKept(IvfBuildState *state, int64 trained_rows)
 {
 	int64		n = state->kept_n;
 	int			dims = state->spec->dims;
-	int32	   *lists = HugeAlloc(sizeof(int32) * n);
-	uint8	   *codes = HugeAlloc(state->code_bytes * n);
-	RabitqFactors *factors = HugeAlloc(sizeof(RabitqFactors) * n);
+	EncodedRows rows;
 	int64	   *next = palloc0(sizeof(int64) * (state->lists + 1));
 	int32	   *order = HugeAlloc(sizeof(int32) * n);
 	SegmentBatch b;
+	bool		ex = state->ex_code_bytes > 0;
 
-	AssignEncode(state, state->kept, n, lists, codes, factors);
+	EncodedRowsAlloc(state, &rows, n, HugeAlloc);
+	AssignEncode(state, state->kept, n, &rows);
 
 	SetPhase(IVF_PHASE_WRITING);
 	for (int64 i = 0; i < n; i++)
-		next[lists[i] + 1]++;
+		next[rows.lists[i] + 1]++;
 	for (int l = 0; l < state->lists; l++)
 		next[l + 1] += next[l];
 	for (int64 i = 0; i < n; i++)
-		order[next[lists[i]]++] = (int32) i;
+		order[next[rows.lists[i]]++] = (int32) i;
 
 	SegmentBatchBegin(&b, state, trained_rows);
 	for (int64 p = 0; p < n; p++)
 	{
 		int32		i = order[p];
 
-		SegmentBatchAdd(&b, lists[i], state->kept_tids[i], codes + (Size) i * state->code_bytes,
-						&factors[i], state->kept + (Size) i * dims);
+		SegmentBatchAdd(&b, rows.lists[i], state->kept_tids[i],
+						rows.codes + (Size) i * state->code_bytes, &rows.factors[i],
+						ex ? rows.ex_codes + (Size) i * state->ex_code_bytes : NULL,
+						ex ? &rows.ex_factors[i] : NULL, state->kept + (Size) i * dims);
 	}
 	return SegmentBatchFinish(&b);
 }
@@ -754,6 +821,7 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	spec.index = index;
 	spec.metric = IvfIndexMetric(index);
 	spec.requested_lists = IvfOptionLists(index);
+	spec.bits = IvfOptionBits(index);
 	spec.report_progress = true;
 	/* sizes the in-memory path's arrays (-1: never vacuumed or analyzed) */
 	spec.expected_rows = Max(heap->rd_rel->reltuples, 0);

@@ -25,6 +25,7 @@ typedef struct IvfBuildSpec
 	IvfMetric	metric;
 	int			dims;			/* 0: from the first row (a heap build) */
 	int			requested_lists;	/* 0: from the row count */
+	int			bits;			/* of the codes: 1, 2, 4 or 8 (RabitqBitsSupported) */
 	/* reuse these centroids instead of training (NULL: train) */
 	const float *centroids;
 	int			lists;

@@ -155,6 +155,7 @@ IvfFold(Relation index, bool recluster, bool only_if_large)
 	spec.metric = IvfIndexMetric(index);
 	spec.dims = source.meta.dims;
 	spec.requested_lists = IvfOptionLists(index);
+	spec.bits = IvfOptionBits(index);
 	if (source.old != NULL && !recluster &&
 		old_rows + source.delta_rows <= 2 * source.old->header.trained_rows)
 	{

@@ -12,6 +12,7 @@
 #include "commands/vacuum.h"
 #include "compat.h"
 #include "ivf/ivf.h"
+#include "ivf/ivf_math.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/guc.h"
@@ -40,8 +41,12 @@ IvfInit(void)
 					  "Lists searched first (0: lance_ivf.probes)",
 					  0, 0, 65536, AccessExclusiveLock);
 	add_int_reloption(ivf_relopt_kind, "rerank",
-					  "Candidates re-ranked with exact distances at a time (0: lance_ivf.rerank)",
-					  0, 0, 100000, AccessExclusiveLock);
+					  "Candidates re-ranked with exact distances at a time (0: none; "
+					  "-1: lance_ivf.rerank)",
+					  -1, -1, 100000, AccessExclusiveLock);
+	add_int_reloption(ivf_relopt_kind, "bits",
+					  "Bits per dimension of the codes: 1, 2, 4 or 8 (from the next build)",
+					  1, 1, 8, AccessExclusiveLock);
 
 	DefineCustomIntVariable("lance_ivf.probes",
 							"Lists a lance_ivf scan searches first.",
@@ -49,10 +54,12 @@ IvfInit(void)
 							"probes option overrides it.",
 							&ivf_probes, 10, 1, 65536, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lance_ivf.rerank",
-							"Candidates re-ranked with exact distances at a time.",
+							"Candidates re-ranked with exact distances at a time (0: none).",
 							"The best candidates by their RaBitQ estimate are re-ranked "
-							"in groups of this many.  An index's rerank option overrides it.",
-							&ivf_rerank, 16, 1, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
+							"in groups of this many.  With 0, rows are ordered by their "
+							"estimated distances and none is computed exactly.  An index's "
+							"rerank option overrides it.",
+							&ivf_rerank, 16, 0, 100000, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lance_ivf.max_candidates",
 							"Most candidates a scan considers before it stops (0: no limit).",
 							"When a WHERE clause filters rows out, a scan searches more lists "
@@ -76,37 +83,56 @@ IvfOptionsParse(Datum reloptions, bool validate)
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
 		{"probes", RELOPT_TYPE_INT, offsetof(IvfOptions, probes)},
 		{"rerank", RELOPT_TYPE_INT, offsetof(IvfOptions, rerank)},
+		{"bits", RELOPT_TYPE_INT, offsetof(IvfOptions, bits)},
 	};
+	IvfOptions *options = (IvfOptions *) build_reloptions(reloptions, validate,
+														  ivf_relopt_kind,
+														  sizeof(IvfOptions), tab,
+														  lengthof(tab));
 
-	return (bytea *) build_reloptions(reloptions, validate, ivf_relopt_kind,
-									  sizeof(IvfOptions), tab, lengthof(tab));
+	if (validate && options != NULL && !RabitqBitsSupported(options->bits))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for lance_ivf option \"bits\": %d", options->bits),
+				 errdetail("Valid values are 1, 2, 4 and 8.")));
+	return (bytea *) options;
 }
 
+/* The option, or 'fallback' when it is not set or below 'unset_below' */
 static int
-OptionOf(Relation index, size_t offset, int fallback)
+OptionOf(Relation index, size_t offset, int unset_below, int fallback)
 {
 	IvfOptions *options = (IvfOptions *) index->rd_options;
-	int			value = options ? *(int *) ((char *) options + offset) : 0;
+	int			value = options ? *(int *) ((char *) options + offset) : unset_below - 1;
 
-	return value > 0 ? value : fallback;
+	return value >= unset_below ? value : fallback;
 }
 
 int
 IvfOptionProbes(Relation index)
 {
-	return OptionOf(index, offsetof(IvfOptions, probes), ivf_probes);
+	return OptionOf(index, offsetof(IvfOptions, probes), 1, ivf_probes);
 }
 
 int
 IvfOptionRerank(Relation index)
 {
-	return OptionOf(index, offsetof(IvfOptions, rerank), ivf_rerank);
+	return OptionOf(index, offsetof(IvfOptions, rerank), 0, ivf_rerank);
 }
 
 int
 IvfOptionLists(Relation index)
 {
-	return OptionOf(index, offsetof(IvfOptions, lists), 0);
+	return OptionOf(index, offsetof(IvfOptions, lists), 1, 0);
+}
+
+int
+IvfOptionBits(Relation index)
+{
+	int			bits = OptionOf(index, offsetof(IvfOptions, bits), 1, 1);
+
+	/* an option stored before validation existed cannot be trusted blindly */
+	return RabitqBitsSupported(bits) ? bits : 1;
 }
 
 /* The operator class says the metric through its support function 1. */

@@ -215,15 +215,15 @@ extern void RabitqEncodeBits(const RabitqRotation *rotation, int bits, const flo
  * The estimate of <o - c, q - c> from o's B-bit code, and in *error a bound
  * on |estimate - truth| of the same coverage as RabitqEstimate's
  * (epsilon_0 = 1.9 standard deviations; the query is not quantized, so
- * there is no rounding term).  rotated_query and rotated_centroid are
- * RabitqRotate(q) and RabitqRotate(c); query_residual_sq is |q - c|^2
- * (RabitqQueryResidualNormSquared of a query prepared for that list).
- * Unbiased over rotations, like RabitqEstimate.  No allocation.
+ * there is no rounding term).  rotated_residual is P(q - c), padded floats:
+ * RabitqRotate(q) - RabitqRotate(c), which a scan computes once per list;
+ * query_residual_sq is |q - c|^2.  Unbiased over rotations, like
+ * RabitqEstimate.  No allocation.
  */
 extern float RabitqExEstimate(const RabitqRotation *rotation, int bits,
-							  const float *rotated_query, const float *rotated_centroid,
-							  float query_residual_sq, const uint8_t *ex_code,
-							  const RabitqExFactors *factors, float *error);
+							  const float *rotated_residual, float query_residual_sq,
+							  const uint8_t *ex_code, const RabitqExFactors *factors,
+							  float *error);
 
 /* ---------------------------------------------------------------------------
  * Both at once (assign.c): what a build does to every row it indexes

@@ -26,7 +26,20 @@
  * chain, whose TID differs from the one the index returned.
  *
  * Cosine distances are left alone: the index ranks normalised vectors, whose
- * distances can differ from the operator's in the last bits.
+ * distances can differ from the operator's in the last bits.  So are the
+ * estimated distances of a scan without re-ranking (rerank 0).
+ *
+ * Except where nobody reads the value but the sort: when the plan is the
+ * index scan or a Limit right above it and the entry is only resjunk at the
+ * top (SELECT id ... ORDER BY embedding <-> $1 LIMIT k), the value is thrown
+ * away once the row is out, so any value in the scan's order will do.  Such
+ * entries become
+ *
+ *		COALESCE(lance_ivf_scan_order_distance(ctid, index, query), <expression>)
+ *
+ * which answers with the distance the scan ordered the row by, exact or
+ * estimated, for every metric: without re-ranking nothing reads the row's
+ * vector at all.
  */
 #include "postgres.h"
 
@@ -50,8 +63,10 @@
 #include "vector/vector.h"
 
 #define SCAN_DISTANCE_FUNCTION "lance_ivf_scan_distance"
+#define SCAN_ORDER_DISTANCE_FUNCTION "lance_ivf_scan_order_distance"
 
 LANCEDB_FUNCTION(lance_ivf_scan_distance);
+LANCEDB_FUNCTION(lance_ivf_scan_order_distance);
 
 /* The row a lance_ivf scan of this backend returned last. */
 static struct
@@ -60,6 +75,7 @@ static struct
 	Oid			index;
 	ItemPointerData tid;
 	double		distance;
+	bool		exact;			/* what the operator computes, bit for bit */
 	int			dims;
 	float	   *query;			/* in TopMemoryContext, 'capacity' floats */
 	int			capacity;
@@ -76,7 +92,7 @@ IvfReuseScanId(void)
 
 void
 IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
-					ItemPointer tid, double distance)
+					ItemPointer tid, double distance, bool exact)
 {
 	if (returned.scan != scan)
 	{
@@ -95,6 +111,7 @@ IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
 	}
 	returned.tid = *tid;
 	returned.distance = distance;
+	returned.exact = exact;
 }
 
 /*
@@ -116,35 +133,53 @@ ForgetAtTransactionEnd(XactEvent event, void *arg)
 	returned.scan = 0;
 }
 
+/* Is the row at ctid, for this index and query, the one a scan returned last? */
+static bool
+IsReturnedRow(FunctionCallInfo fcinfo)
+{
+	Vector	   *query;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || returned.scan == 0)
+		return false;
+	if (PG_GETARG_OID(1) != returned.index ||
+		!ItemPointerEquals((ItemPointer) PG_GETARG_POINTER(0), &returned.tid))
+		return false;
+	query = PG_GETARG_VECTOR_P(2);
+	return query->dim == returned.dims &&
+		memcmp(query->x, returned.query, sizeof(float) * query->dim) == 0;
+}
+
 /*
  * lance_ivf_scan_distance(ctid, index, query): the distance the index's scan
  * computed for the row at ctid and this query, if it was the row it
- * returned last; else NULL.
+ * returned last and the distance is exact; else NULL.
  */
 Datum
 lance_ivf_scan_distance(PG_FUNCTION_ARGS)
 {
-	ItemPointer tid;
-	Vector	   *query;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || returned.scan == 0)
-		PG_RETURN_NULL();
-	tid = (ItemPointer) PG_GETARG_POINTER(0);
-	if (PG_GETARG_OID(1) != returned.index || !ItemPointerEquals(tid, &returned.tid))
-		PG_RETURN_NULL();
-	query = PG_GETARG_VECTOR_P(2);
-	if (query->dim != returned.dims ||
-		memcmp(query->x, returned.query, sizeof(float) * query->dim) != 0)
+	if (!IsReturnedRow(fcinfo) || !returned.exact)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(returned.distance);
 }
 
 /*
- * The OID of lance_ivf_scan_distance(tid, regclass, vector), or InvalidOid.
- * It lives in the schema of the extension's vector type.
+ * lance_ivf_scan_order_distance(ctid, index, query): the same, exact or
+ * estimated: the distance the scan ordered that row by.
+ */
+Datum
+lance_ivf_scan_order_distance(PG_FUNCTION_ARGS)
+{
+	if (!IsReturnedRow(fcinfo))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(returned.distance);
+}
+
+/*
+ * The OID of the function 'name'(tid, regclass, vector), or InvalidOid.  It
+ * lives in the schema of the extension's vector type.
  */
 static Oid
-ScanDistanceFunction(Oid vector_type)
+ScanDistanceFunction(const char *name, Oid vector_type)
 {
 	Oid			argtypes[3] = {TIDOID, REGCLASSOID, vector_type};
 	HeapTuple	type;
@@ -157,13 +192,16 @@ ScanDistanceFunction(Oid vector_type)
 	ReleaseSysCache(type);
 	if (schema == NULL)
 		return InvalidOid;
-	return LookupFuncName(list_make2(makeString(schema), makeString(SCAN_DISTANCE_FUNCTION)),
+	return LookupFuncName(list_make2(makeString(schema), makeString((char *) name)),
 						  3, argtypes, true);
 }
 
-/* Is indexid a lance_ivf index whose distances equal its operator's? */
+/*
+ * Is indexid a lance_ivf index, and (in *exact) are its distances its
+ * operator's when it re-ranks?
+ */
 static bool
-ReusableIndex(Oid indexid)
+IvfIndex(Oid indexid, bool *exact)
 {
 	Relation	index;
 	bool		result;
@@ -180,17 +218,23 @@ ReusableIndex(Oid indexid)
 		ReleaseSysCache(am);
 	}
 	if (result)
-		result = IvfIndexMetric(index) != IVF_METRIC_COSINE;
+		*exact = IvfIndexMetric(index) != IVF_METRIC_COSINE;
 	relation_close(index, NoLock);
 	return result;
 }
 
+/*
+ * Rewrites the target entries of a lance_ivf index scan that are its ORDER
+ * BY expression; those whose resno is in 'order_only' are read for nothing
+ * but the order (see the header comment).
+ */
 static void
-RewriteIndexScan(IndexScan *scan)
+RewriteIndexScan(IndexScan *scan, Bitmapset *order_only)
 {
 	OpExpr	   *orderby;
 	Node	   *query;
-	Oid			function = InvalidOid;
+	bool		checked = false;
+	bool		exact = false;
 	ListCell   *lc;
 
 	if (list_length(scan->indexorderbyorig) != 1 ||
@@ -204,20 +248,26 @@ RewriteIndexScan(IndexScan *scan)
 	foreach(lc, scan->scan.plan.targetlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		bool		for_order = bms_is_member(tle->resno, order_only);
 		CoalesceExpr *coalesce;
 		FuncExpr   *reused;
 		Var		   *ctid;
+		Oid			function;
 
 		if (!equal(tle->expr, orderby))
 			continue;
-		if (!OidIsValid(function))
+		if (!checked)
 		{
-			if (!ReusableIndex(scan->indexid))
+			if (!IvfIndex(scan->indexid, &exact))
 				return;
-			function = ScanDistanceFunction(exprType(query));
-			if (!OidIsValid(function))
-				return;
+			checked = true;
 		}
+		if (!for_order && !exact)
+			continue;
+		function = ScanDistanceFunction(for_order ? SCAN_ORDER_DISTANCE_FUNCTION :
+										SCAN_DISTANCE_FUNCTION, exprType(query));
+		if (!OidIsValid(function))
+			return;
 		ctid = makeVar(scan->scan.scanrelid, SelfItemPointerAttributeNumber,
 					   TIDOID, -1, InvalidOid, 0);
 		reused = makeFuncExpr(function, FLOAT8OID,
@@ -247,7 +297,7 @@ RewritePlan(Plan *plan)
 	switch (nodeTag(plan))
 	{
 		case T_IndexScan:
-			RewriteIndexScan((IndexScan *) plan);
+			RewriteIndexScan((IndexScan *) plan, NULL);
 			break;
 		case T_Append:
 			foreach(lc, ((Append *) plan)->appendplans)
@@ -271,18 +321,81 @@ RewritePlan(Plan *plan)
 	RewritePlan(plan->righttree);
 }
 
+/* Does 'node' contain a Var of varno OUTER_VAR and attno 'attno'? */
+static bool
+ReadsOuterColumn(Node *node, void *attno)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varno == OUTER_VAR &&
+			((Var *) node)->varattno == *(AttrNumber *) attno;
+	return expression_tree_walker(node, ReadsOuterColumn, attno);
+}
+
+/*
+ * A plan that is an index scan, or a Limit right above one, that a SELECT
+ * returns from: the scan's target entries that only the top's resjunk
+ * entries read.  Rows leave the executor without resjunk columns, so nothing
+ * reads those but the order.  NULL for any other plan.
+ */
+static Bitmapset *
+OrderOnlyColumns(PlannedStmt *stmt, IndexScan **scan)
+{
+	Plan	   *top = stmt->planTree;
+	Bitmapset  *result = NULL;
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_SELECT || stmt->rowMarks != NIL)
+		return NULL;
+	if (IsA(top, IndexScan))
+	{
+		*scan = (IndexScan *) top;
+		foreach(lc, top->targetlist)
+			if (lfirst_node(TargetEntry, lc)->resjunk)
+				result = bms_add_member(result, lfirst_node(TargetEntry, lc)->resno);
+		return result;
+	}
+	if (!IsA(top, Limit) || top->lefttree == NULL || !IsA(top->lefttree, IndexScan))
+		return NULL;
+	*scan = (IndexScan *) top->lefttree;
+	foreach(lc, top->lefttree->targetlist)
+	{
+		AttrNumber	resno = lfirst_node(TargetEntry, lc)->resno;
+		bool		visible = false;
+		ListCell   *lc2;
+
+		foreach(lc2, top->targetlist)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc2);
+
+			if (!tle->resjunk && ReadsOuterColumn((Node *) tle->expr, &resno))
+				visible = true;
+		}
+		if (!visible)
+			result = bms_add_member(result, resno);
+	}
+	return result;
+}
+
 static PlannedStmt *
 IvfPlanner(Query *parse, const char *query_string, int cursor_options,
 		   ParamListInfo bound_params)
 {
 	PlannedStmt *stmt;
+	IndexScan  *top_scan = NULL;
+	Bitmapset  *order_only;
 	ListCell   *lc;
 
 	if (prev_planner_hook)
 		stmt = prev_planner_hook(parse, query_string, cursor_options, bound_params);
 	else
 		stmt = standard_planner(parse, query_string, cursor_options, bound_params);
-	RewritePlan(stmt->planTree);
+	order_only = OrderOnlyColumns(stmt, &top_scan);
+	if (order_only != NULL)
+		RewriteIndexScan(top_scan, order_only);
+	else
+		RewritePlan(stmt->planTree);
 	foreach(lc, stmt->subplans)
 		RewritePlan(lfirst(lc));
 	return stmt;

@@ -1,7 +1,8 @@
 /*
  * ivf_scan.c
  *	  Index scans of lance_ivf: rows in distance order for ORDER BY
- *	  <vector> <op> <query>, with exact distances (no recheck).
+ *	  <vector> <op> <query>, with exact distances (no recheck), or without
+ *	  re-ranking in the order of estimated distances.
  *
  * The first call probes the `probes` lists whose centroids are nearest to
  * the query: every row of those lists gets a RaBitQ estimate of its
@@ -13,6 +14,11 @@
  *	  are read from the segment and their exact distances computed;
  *	- otherwise the best exact result is returned: no candidate of the
  *	  probed lists can be nearer, so rows come out in exact order among them.
+ * With rerank 0 nothing is re-ranked: the best candidates get their
+ * estimate from their B-bit codes (segments built with bits > 1), or keep
+ * their 1-bit estimate, and rows come out in the order of those estimates,
+ * which are what the scan returns as their distances (still no recheck: the
+ * executor computes any distance it projects itself).
  * Before a row is returned, the lists whose centroids lie within
  * lance_ivf.probe_radius times its distance are probed too (before the first
  * row, times the 10th row's: UnprobedListsNear), so a query whose rows come
@@ -38,7 +44,23 @@
 #include "utils/memutils.h"
 #include "vector/vector.h"
 
+/*
+ * Lower bounds are estimate - BOUND_EPSILON standard deviations: RaBitQ's
+ * bound (epsilon_0 = 1.9) holds for ~94% of rows; the error is close to
+ * normal, so 3.3 / 1.9 of it holds for ~99.9%, and a row comes back out of
+ * order only that rarely.  With B-bit codes the 1-bit bound only decides
+ * which rows get their B-bit estimate, which costs ~100 ns, so it can be
+ * wider: 4.5 standard deviations (all but ~7 in a million).
+ */
 #define BOUND_EPSILON 3.3
+#define BOUND_EPSILON_WIDE 4.5
+
+/*
+ * With B-bit codes, candidates get their B-bit estimate this many at a time
+ * (RefineBits); so do candidates without re-ranking and without B-bit codes,
+ * whose 1-bit estimate is their distance.
+ */
+#define REFINE_BATCH 16
 
 /*
  * Before the first row, probing by distance (UnprobedListsNear) looks this
@@ -49,16 +71,17 @@
 #define FIRST_ROWS_LOOKAHEAD 10
 
 /*
- * A row with an exact distance, waiting in the results heap.  Few rows get
- * one (the re-ranked and the delta area's), so a pairing heap of palloc'd
- * nodes is cheap enough there.
+ * A row with its distance (exact, or without re-ranking an estimate),
+ * waiting in the results heap.  Few rows get one (the refined and the delta
+ * area's), so a pairing heap of palloc'd nodes is cheap enough there.
  */
-typedef struct ExactRow
+typedef struct ResultRow
 {
 	pairingheap_node node;
 	double		distance;
 	ItemPointerData tid;
-} ExactRow;
+	bool		exact;			/* not an estimate (rerank 0) */
+} ResultRow;
 
 /*
  * A probed row waiting for re-ranking: a probe adds hundreds of them per list
@@ -191,7 +214,12 @@ typedef struct IvfScanOpaqueData
 	MinHeap		lists;			/* lists not probed yet, by centroid distance */
 	int			expansions;		/* times more lists were probed */
 	int			probes;
-	int			rerank;
+	int			rerank;			/* 0: rows by estimate, no exact distance */
+	int			batch;			/* candidates refined at a time */
+	/* with B-bit codes, per probed list: P(q - c), |q - c|^2 and <q, c> */
+	float	  **list_residual;
+	float	   *list_qc_norm2;
+	float	   *list_qc_dot;
 	int64		considered;
 	int64		returned;		/* rows returned since the (re)scan */
 	ItemPointer tombs;
@@ -199,8 +227,9 @@ typedef struct IvfScanOpaqueData
 	Candidate  *cands;			/* every probed row, MinHeapEntry.item indexes it */
 	int			ncands;
 	int			cands_capacity;
-	MinHeap		candidates;		/* by lower bound of the distance */
-	pairingheap *results;		/* Results by exact distance, smallest first */
+	MinHeap		candidates;		/* by lower bound of the distance, 1-bit */
+	MinHeap		refined;		/* with B-bit codes: by their lower bound, B-bit */
+	pairingheap *results;		/* ResultRows by distance, smallest first */
 	LanceArray	vectors;		/* the latest re-ranked rows' vectors */
 	uint64	   *rows;
 	ItemPointerData *batch_tids;
@@ -211,8 +240,8 @@ typedef IvfScanOpaqueData *IvfScanOpaque;
 static int
 CompareDistance(const pairingheap_node *a, const pairingheap_node *b, void *arg)
 {
-	const ExactRow *x = pairingheap_const_container(ExactRow, node, a);
-	const ExactRow *y = pairingheap_const_container(ExactRow, node, b);
+	const ResultRow *x = pairingheap_const_container(ResultRow, node, a);
+	const ResultRow *y = pairingheap_const_container(ResultRow, node, b);
 
 	(void) arg;
 	/* pairingheap keeps the largest first: invert for a min-heap */
@@ -282,12 +311,13 @@ KeyDistance(IvfScanOpaque so, float key)
 }
 
 static void
-AddExact(IvfScanOpaque so, ItemPointer tid, double distance)
+AddResult(IvfScanOpaque so, ItemPointer tid, double distance, bool exact)
 {
-	ExactRow   *r = palloc(sizeof(ExactRow));
+	ResultRow  *r = palloc(sizeof(ResultRow));
 
 	r->tid = *tid;
 	r->distance = distance;
+	r->exact = exact;
 	pairingheap_add(so->results, &r->node);
 }
 
@@ -296,7 +326,8 @@ DeltaRow(void *arg, ItemPointer tid, const float *vector)
 {
 	IvfScanOpaque so = (IvfScanOpaque) arg;
 
-	AddExact(so, tid, so->null_query ? 0 : IvfDistance(so->metric, so->query, vector, so->dims));
+	AddResult(so, tid, so->null_query ? 0 : IvfDistance(so->metric, so->query, vector, so->dims),
+			  true);
 }
 
 /*
@@ -321,7 +352,13 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		MinHeapEntry *entries;
 		float		qc_norm2 = 0;
 		float		qc_dot = 0;
-		float		bound = (float) (BOUND_EPSILON / RABITQ_EPSILON0);
+		/*
+		 * Without re-ranking and without B-bit codes the key is the estimate
+		 * itself, the distance the row is returned with.
+		 */
+		float		bound = segment->header.bits > 1 ?
+			(float) (BOUND_EPSILON_WIDE / RABITQ_EPSILON0) :
+			so->rerank == 0 ? 0.0f : (float) (BOUND_EPSILON / RABITQ_EPSILON0);
 		int			n = 0;
 
 		if (list->count == 0)
@@ -362,12 +399,19 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			RabitqEstimate(prepared, list->codes, list->factors, list->count, estimate, error);
 			qc_norm2 = RabitqQueryResidualNormSquared(prepared);
 			qc_dot = RabitqQueryCentroidDot(prepared);
+			if (segment->header.bits > 1)
+			{
+				int			d = RabitqPaddedDims(segment->rotation);
+				const float *rc = segment->rotated_centroids + (size_t) l * d;
+				float	   *residual = palloc(sizeof(float) * d);
+
+				for (int k = 0; k < d; k++)
+					residual[k] = so->rotated_query[k] - rc[k];
+				so->list_residual[l] = residual;
+				so->list_qc_norm2[l] = qc_norm2;
+				so->list_qc_dot[l] = qc_dot;
+			}
 		}
-		/*
-		 * RaBitQ's bound (epsilon_0 = 1.9) holds for ~94% of rows; the error
-		 * is close to normal, so 3.3 / 1.9 of it holds for ~99.9%: a row
-		 * comes back out of order only that rarely.
-		 */
 		for (int64 r = 0; r < list->count; r++)
 		{
 			Candidate  *c;
@@ -411,31 +455,115 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		pfree(estimate), pfree(error);
 }
 
-/* Exact distances for the best 'rerank' candidates. */
+/* The list that holds segment row 'row' */
+static int
+ListOfRow(IvfSegment *segment, int64 row)
+{
+	int			low = 0;
+	int			high = segment->header.lists - 1;
+
+	/* the last list whose start is at or before row (empty lists start there too) */
+	while (low < high)
+	{
+		int			mid = low + (high - low + 1) / 2;
+
+		if (segment->list_start[mid] <= row)
+			low = mid;
+		else
+			high = mid - 1;
+	}
+	return low;
+}
+
+/*
+ * A candidate's key from its B-bit code (as ProbeLists keys from the 1-bit
+ * one): the estimate 'bound' error bounds nearer, on the key's scale.
+ */
+static float
+ExKey(IvfScanOpaque so, const Candidate *c, float bound)
+{
+	IvfSegment *segment = so->segment;
+	int			l = ListOfRow(segment, c->row);
+	IvfList    *list = IvfSegmentList(segment, l);
+	int64		r = c->row - segment->list_start[l];
+	float		error;
+	float		estimate;
+
+	estimate = RabitqExEstimate(segment->rotation, segment->header.bits, so->list_residual[l],
+								so->list_qc_norm2[l],
+								list->ex_codes + (size_t) r * segment->header.ex_code_bytes,
+								&list->ex_factors[r], &error);
+	if (so->metric == IVF_METRIC_INNER_PRODUCT)
+		return -(estimate + bound * error + list->factors[r].centroid_dot + so->list_qc_dot[l]);
+	return list->factors[r].residual_norm * list->factors[r].residual_norm +
+		so->list_qc_norm2[l] - 2 * (estimate + bound * error);
+}
+
+/*
+ * The best candidates by 1-bit lower bound (REFINE_BATCH of them) get their
+ * B-bit estimate: without re-ranking that is their distance, a result;
+ * otherwise its lower bound orders them for re-ranking (so->refined).
+ */
+static void
+RefineBits(IvfScanOpaque so)
+{
+	int			from = so->refined.count;
+
+	MinHeapReserve(&so->refined, REFINE_BATCH);
+	for (int n = 0; n < REFINE_BATCH && so->candidates.count > 0; n++)
+	{
+		MinHeapEntry entry = MinHeapPop(&so->candidates);
+		Candidate  *c = &so->cands[entry.item];
+
+		if (so->rerank == 0)
+		{
+			ItemPointerData tid;
+
+			IvfInt64ToTid(c->tid, &tid);
+			AddResult(so, &tid, so->null_query ? 0 : KeyDistance(so, ExKey(so, c, 0)), false);
+			continue;
+		}
+		entry.key = so->null_query ? 0 :
+			ExKey(so, c, (float) (BOUND_EPSILON / RABITQ_EPSILON0));
+		so->refined.entries[so->refined.count++] = entry;
+	}
+	MinHeapBuild(&so->refined, from);
+}
+
+/*
+ * Distances for the best candidates: exact ones for 'rerank' of them (by
+ * their B-bit lower bound if the segment has B-bit codes, else their 1-bit
+ * one), their vectors read from the segment; without re-ranking (only with
+ * 1-bit codes: see RefineBits) their 1-bit estimate, which is their key.
+ */
 static void
 Rerank(IvfScanOpaque so)
 {
+	MinHeap    *heap = so->segment->header.bits > 1 ? &so->refined : &so->candidates;
 	const float *vectors;
 	int			n = 0;
 
-	while (n < so->rerank && so->candidates.count > 0)
+	while (n < so->batch && heap->count > 0)
 	{
-		Candidate  *c = &so->cands[MinHeapPop(&so->candidates).item];
+		MinHeapEntry entry = MinHeapPop(heap);
+		Candidate  *c = &so->cands[entry.item];
 
-		so->rows[n] = (uint64) c->row;
 		IvfInt64ToTid(c->tid, &so->batch_tids[n]);
+		if (so->rerank == 0)
+			AddResult(so, &so->batch_tids[n], KeyDistance(so, entry.key), false);
+		else if (so->null_query)
+			AddResult(so, &so->batch_tids[n], 0, true);
+		else
+			so->rows[n] = (uint64) c->row;
 		n++;
 	}
-	if (so->null_query)
-	{
-		for (int i = 0; i < n; i++)
-			AddExact(so, &so->batch_tids[i], 0);
+	if (so->rerank == 0 || so->null_query)
 		return;
-	}
 	vectors = IvfSegmentFetchVectors(so->segment, so->rows, n, &so->vectors);
 	for (int i = 0; i < n; i++)
-		AddExact(so, &so->batch_tids[i],
-				 IvfDistance(so->metric, so->query, vectors + (size_t) i * so->dims, so->dims));
+		AddResult(so, &so->batch_tids[i],
+				  IvfDistance(so->metric, so->query, vectors + (size_t) i * so->dims, so->dims),
+				  true);
 }
 
 static void
@@ -450,6 +578,7 @@ StartScan(IndexScanDesc scan)
 	IvfMetaRead(index, &so->meta);
 	so->dims = so->meta.dims;
 	memset(&so->candidates, 0, sizeof(MinHeap));
+	memset(&so->refined, 0, sizeof(MinHeap));
 	memset(&so->lists, 0, sizeof(MinHeap));
 	so->cands = NULL;
 	so->ncands = so->cands_capacity = 0;
@@ -468,7 +597,7 @@ StartScan(IndexScanDesc scan)
 		so->query = palloc(sizeof(float) * so->dims);
 		if (!IvfPrepareVector(so->metric, v->x, v->dim, so->query))
 			so->null_query = true;	/* a zero query under cosine: distances are NaN */
-		else if (so->metric != IVF_METRIC_COSINE)
+		else
 		{
 			so->query_vector = v;
 			so->reuse_id = IvfReuseScanId();
@@ -520,8 +649,15 @@ StartScan(IndexScanDesc scan)
 		so->ntombs = IvfTombLoad(index, &so->meta, so->segment->header.tomb_upto, &so->tombs);
 		LanceArrayInit(&so->vectors, SideLanceAllocator());
 		so->prepared = palloc(RabitqQuerySize(so->segment->rotation));
-		so->rows = palloc(sizeof(uint64) * so->rerank);
-		so->batch_tids = palloc(sizeof(ItemPointerData) * so->rerank);
+		so->batch = so->rerank > 0 ? so->rerank : REFINE_BATCH;
+		so->rows = palloc(sizeof(uint64) * so->batch);
+		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
+		if (so->segment->header.bits > 1)
+		{
+			so->list_residual = palloc0(sizeof(float *) * lists);
+			so->list_qc_norm2 = palloc(sizeof(float) * lists);
+			so->list_qc_dot = palloc(sizeof(float) * lists);
+		}
 		ProbeLists(so, so->null_query ? lists : so->probes, INFINITY);
 	}
 	if (so->meta.delta_head != InvalidBlockNumber && so->dims > 0)
@@ -536,12 +672,12 @@ StartScan(IndexScanDesc scan)
 static double
 LookaheadDistance(IvfScanOpaque so)
 {
-	ExactRow   *taken[FIRST_ROWS_LOOKAHEAD];
+	ResultRow   *taken[FIRST_ROWS_LOOKAHEAD];
 	int			n = 0;
 	double		distance;
 
 	while (n < FIRST_ROWS_LOOKAHEAD && !pairingheap_is_empty(so->results))
-		taken[n++] = pairingheap_container(ExactRow, node,
+		taken[n++] = pairingheap_container(ResultRow, node,
 										   pairingheap_remove_first(so->results));
 	distance = n > 0 ? taken[n - 1]->distance : 0;
 	while (n > 0)
@@ -602,20 +738,30 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 	for (;;)
 	{
 		float		max_key;
-		bool		have_candidates = so->candidates.count > 0;
 		bool		have_results = !pairingheap_is_empty(so->results);
+		double		best = have_results ?
+			pairingheap_container(ResultRow, node, pairingheap_first(so->results))->distance :
+			INFINITY;
 
-		if (have_candidates &&
-			(!have_results ||
-			 KeyDistance(so, so->candidates.entries[0].key) <
-			 pairingheap_container(ExactRow, node, pairingheap_first(so->results))->distance))
+		/* the 1-bit stage, then with B-bit codes the B-bit one, then exact */
+		if (so->candidates.count > 0 &&
+			KeyDistance(so, so->candidates.entries[0].key) <
+			(so->refined.count > 0 ? Min(best, KeyDistance(so, so->refined.entries[0].key)) : best))
+		{
+			if (so->segment->header.bits > 1)
+				RefineBits(so);
+			else
+				Rerank(so);
+			continue;
+		}
+		if (so->refined.count > 0 && KeyDistance(so, so->refined.entries[0].key) < best)
 		{
 			Rerank(so);
 			continue;
 		}
 		if (have_results &&
 			UnprobedListsNear(so, so->returned == 0 ? LookaheadDistance(so) :
-							  pairingheap_container(ExactRow, node,
+							  pairingheap_container(ResultRow, node,
 													pairingheap_first(so->results))->distance,
 							  &max_key))
 		{
@@ -624,7 +770,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		if (have_results)
 		{
-			ExactRow   *c = pairingheap_container(ExactRow, node,
+			ResultRow   *c = pairingheap_container(ResultRow, node,
 												 pairingheap_remove_first(so->results));
 
 			so->returned++;
@@ -633,10 +779,15 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 			scan->xs_recheckorderby = false;
 			scan->xs_orderbyvals[0] = Float8GetDatum(c->distance);
 			scan->xs_orderbynulls[0] = so->null_query;
+			/*
+			 * Cosine distances of normalised vectors can differ from the
+			 * operator's in the last bits: never exact for a projection.
+			 */
 			if (so->reuse_id != 0)
 				IvfRememberReturned(so->reuse_id, RelationGetRelid(scan->indexRelation),
 									so->query_vector->x, so->query_vector->dim,
-									&c->tid, c->distance);
+									&c->tid, c->distance,
+									c->exact && so->metric != IVF_METRIC_COSINE);
 			MemoryContextSwitchTo(old);
 			return true;
 		}

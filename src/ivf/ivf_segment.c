@@ -7,7 +7,8 @@
  * Segments are immutable, so a cached one never goes stale: a scan asks
  * the catalog which segment its snapshot sees and finds it here by name.
  * The cache keeps each segment's centroids and, once a scan probed them, its
- * lists' TIDs, codes and factors (about 16 bytes plus dims / 8 per row);
+ * lists' TIDs, codes and factors (about 16 bytes plus dims / 8 per row, and
+ * 8 plus dims * bits / 8 more with B-bit codes);
  * vectors for re-ranking are read from the file on demand, through the I/O
  * runtime.  At most SEGMENT_CACHE_SIZE segments are kept, least recently
  * used first out.
@@ -28,6 +29,7 @@ struct IvfSegmentWriter
 	int			dims;
 	int			lists;
 	size_t		code_bytes;
+	size_t		ex_code_bytes;	/* 0: no B-bit codes */
 	IvfSegmentHeader header;
 	const float *centroids;
 	int64	   *list_start;
@@ -53,21 +55,24 @@ AddField(LanceSchema *schema, const char *name, int32 id, LanceTypeId type,
 
 IvfSegmentWriter *
 IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 seed,
-				size_t code_bytes, const float *centroids, uint64 delta_upto, uint64 tomb_upto,
-				int64 trained_rows)
+				const RabitqRotation *rotation, int bits, const float *centroids,
+				uint64 delta_upto, uint64 tomb_upto, int64 trained_rows)
 {
 	IvfSegmentWriter *w = palloc0(sizeof(IvfSegmentWriter));
 	LanceSchema schema;
 	LanceFileWriterOptions options;
 	LanceError	error;
 
+	size_t		code_bytes = RabitqCodeBytes(rotation);
+
 	w->dims = dims;
 	w->lists = lists;
 	w->code_bytes = code_bytes;
+	w->ex_code_bytes = RabitqExCodeBytes(rotation, bits);
 	w->centroids = centroids;
 	w->list_start = palloc0(sizeof(int64) * (lists + 1));
 	w->header.magic = IVF_SEGMENT_MAGIC;
-	w->header.version = 1;
+	w->header.version = IVF_SEGMENT_VERSION;
 	w->header.dims = dims;
 	w->header.lists = lists;
 	w->header.metric = metric;
@@ -76,6 +81,8 @@ IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 se
 	w->header.delta_upto = delta_upto;
 	w->header.tomb_upto = tomb_upto;
 	w->header.trained_rows = trained_rows;
+	w->header.bits = bits;
+	w->header.ex_code_bytes = (int32) w->ex_code_bytes;
 
 	LanceSchemaInit(&schema, SideLanceAllocator());
 	AddField(&schema, "tid", IVF_COL_TID, LANCE_TYPE_INT64, LANCE_TYPE_INVALID, 0);
@@ -85,6 +92,13 @@ IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric, uint64 se
 			 (int32) (sizeof(RabitqFactors) / sizeof(float)));
 	AddField(&schema, "vector", IVF_COL_VECTOR, LANCE_TYPE_FIXED_SIZE_LIST, LANCE_TYPE_FLOAT32,
 			 dims);
+	if (bits > 1)
+	{
+		AddField(&schema, "ex_code", IVF_COL_EX_CODE, LANCE_TYPE_FIXED_SIZE_LIST,
+				 LANCE_TYPE_UINT8, (int32) w->ex_code_bytes);
+		AddField(&schema, "ex_factors", IVF_COL_EX_FACTORS, LANCE_TYPE_FIXED_SIZE_LIST,
+				 LANCE_TYPE_FLOAT32, (int32) (sizeof(RabitqExFactors) / sizeof(float)));
+	}
 
 	LanceFileWriterOptionsInit(&options);
 	options.allocator = SideLanceAllocator();
@@ -112,10 +126,12 @@ FixedSizeList(LanceColumn *column, LanceColumn *items, LanceTypeId item_type, in
 
 void
 IvfSegmentWriteList(IvfSegmentWriter *w, int list, int64 n, const int64 *tids,
-					const uint8 *codes, const RabitqFactors *factors, const float *vectors)
+					const uint8 *codes, const RabitqFactors *factors, const uint8 *ex_codes,
+					const RabitqExFactors *ex_factors, const float *vectors)
 {
-	LanceColumn columns[4];
-	LanceColumn items[3];
+	LanceColumn columns[6];
+	LanceColumn items[5];
+	int			ncolumns = 4;
 	LanceError	error;
 
 	Assert(list >= w->next_list && list < w->lists);
@@ -131,7 +147,15 @@ IvfSegmentWriteList(IvfSegmentWriter *w, int list, int64 n, const int64 *tids,
 	FixedSizeList(&columns[2], &items[1], LANCE_TYPE_FLOAT32, n,
 				  (int32) (sizeof(RabitqFactors) / sizeof(float)), factors);
 	FixedSizeList(&columns[3], &items[2], LANCE_TYPE_FLOAT32, n, w->dims, vectors);
-	SideLanceCheck(LanceFileWriterWrite(w->lance, columns, 4, &error), &error,
+	if (w->ex_code_bytes > 0)
+	{
+		FixedSizeList(&columns[4], &items[3], LANCE_TYPE_UINT8, n, (int32) w->ex_code_bytes,
+					  ex_codes);
+		FixedSizeList(&columns[5], &items[4], LANCE_TYPE_FLOAT32, n,
+					  (int32) (sizeof(RabitqExFactors) / sizeof(float)), ex_factors);
+		ncolumns = 6;
+	}
+	SideLanceCheck(LanceFileWriterWrite(w->lance, columns, ncolumns, &error), &error,
 				   "could not write a lance_ivf list");
 	w->rows += n;
 }
@@ -210,6 +234,7 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 	LanceError	error;
 	const char *bytes;
 	size_t		centroid_bytes;
+	size_t		header_size;
 	size_t		expected;
 	const LanceSchema *schema;
 
@@ -226,23 +251,32 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 		SideLanceCheck(LanceFileReaderReadGlobalBuffer(segment->file->reader, 1, &buffer, &error),
 					   &error, "could not read a lance_ivf segment header");
 		bytes = (const char *) buffer.column.values;
-		if ((size_t) buffer.column.length < sizeof(IvfSegmentHeader))
+		if ((size_t) buffer.column.length < IVF_SEGMENT_HEADER_V1_SIZE)
 			Corrupt(segment, "its header is short");
-		memcpy(&segment->header, bytes, sizeof(IvfSegmentHeader));
-		if (segment->header.magic != IVF_SEGMENT_MAGIC || segment->header.version != 1 ||
+		/* version 1 ends before the bits: zeros there, then 1 bit */
+		memcpy(&segment->header, bytes, IVF_SEGMENT_HEADER_V1_SIZE);
+		header_size = segment->header.version == 1 ? IVF_SEGMENT_HEADER_V1_SIZE :
+			sizeof(IvfSegmentHeader);
+		if ((size_t) buffer.column.length < header_size)
+			Corrupt(segment, "its header is short");
+		memcpy(&segment->header, bytes, header_size);
+		if (segment->header.version == 1)
+			segment->header.bits = 1;
+		if (segment->header.magic != IVF_SEGMENT_MAGIC ||
+			segment->header.version < 1 || segment->header.version > IVF_SEGMENT_VERSION ||
 			segment->header.dims < 1 || segment->header.dims > IVF_MAX_DIMS ||
 			segment->header.lists < 1 || segment->header.lists > 65536 ||
-			segment->header.code_bytes < 1 || segment->header.rows < 0)
+			segment->header.code_bytes < 1 || segment->header.rows < 0 ||
+			!RabitqBitsSupported(segment->header.bits))
 			Corrupt(segment, "its header does not match");
 		centroid_bytes = sizeof(float) * (size_t) segment->header.lists * segment->header.dims;
-		expected = sizeof(IvfSegmentHeader) + centroid_bytes +
-			sizeof(int64) * (segment->header.lists + 1);
+		expected = header_size + centroid_bytes + sizeof(int64) * (segment->header.lists + 1);
 		if ((size_t) buffer.column.length != expected)
 			Corrupt(segment, "its header has the wrong size");
 		segment->centroids = palloc(centroid_bytes);
-		memcpy(segment->centroids, bytes + sizeof(IvfSegmentHeader), centroid_bytes);
+		memcpy(segment->centroids, bytes + header_size, centroid_bytes);
 		segment->list_start = palloc(sizeof(int64) * (segment->header.lists + 1));
-		memcpy(segment->list_start, bytes + sizeof(IvfSegmentHeader) + centroid_bytes,
+		memcpy(segment->list_start, bytes + header_size + centroid_bytes,
 			   sizeof(int64) * (segment->header.lists + 1));
 		LanceArrayReset(&buffer);
 		for (int i = 0; i < segment->header.lists; i++)
@@ -253,14 +287,22 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 			(uint64) segment->header.rows != LanceFileReaderNumRows(segment->file->reader))
 			Corrupt(segment, "its row count does not match");
 		schema = LanceFileReaderSchema(segment->file->reader);
-		if (schema->num_fields != 4 ||
+		if (schema->num_fields != (segment->header.bits > 1 ? 6 : 4) ||
 			schema->fields[IVF_COL_CODE].list_size != segment->header.code_bytes ||
-			schema->fields[IVF_COL_VECTOR].list_size != segment->header.dims)
+			schema->fields[IVF_COL_FACTORS].list_size != (int32) (sizeof(RabitqFactors) / sizeof(float)) ||
+			schema->fields[IVF_COL_VECTOR].list_size != segment->header.dims ||
+			(segment->header.bits > 1 &&
+			 (schema->fields[IVF_COL_EX_CODE].list_size != segment->header.ex_code_bytes ||
+			  schema->fields[IVF_COL_EX_FACTORS].list_size !=
+			  (int32) (sizeof(RabitqExFactors) / sizeof(float)))))
 			Corrupt(segment, "its columns do not match its header");
 		segment->rotation = RabitqRotationCreate(segment->header.dims, segment->header.seed);
 		if (segment->rotation == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		if (RabitqCodeBytes(segment->rotation) != (size_t) segment->header.code_bytes)
+		if (RabitqCodeBytes(segment->rotation) != (size_t) segment->header.code_bytes ||
+			(segment->header.bits > 1 &&
+			 RabitqExCodeBytes(segment->rotation, segment->header.bits) !=
+			 (size_t) segment->header.ex_code_bytes))
 			Corrupt(segment, "its code size does not match its dimensions");
 		segment->rotated_centroids =
 			palloc_extended(sizeof(float) * (size_t) segment->header.lists *
@@ -311,16 +353,39 @@ IvfSegmentGet(Relation index, const char *name)
 	return cache[victim];
 }
 
+/*
+ * Reads rows [first, first + count) of a fixed-size-list column of list_size
+ * items of item_bytes each into a new array in the segment's context.
+ */
+static void *
+ReadFixedSizeList(IvfSegment *segment, int column, int64 first, int64 count, int32 list_size,
+				  size_t item_bytes, const char *what)
+{
+	LanceArray	array;
+	LanceError	error;
+	void	   *copy;
+	const char *values;
+
+	LanceArrayInit(&array, SideLanceAllocator());
+	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, column, first, count,
+											&array, &error), &error, what);
+	if (array.column.length != count || array.column.list_size != list_size)
+		Corrupt(segment, "a column has the wrong shape");
+	values = (const char *) array.child.values;
+	copy = MemoryContextAllocHuge(segment->cxt, (size_t) count * list_size * item_bytes);
+	memcpy(copy, values + (array.child.offset + array.column.offset * list_size) * item_bytes,
+		   (size_t) count * list_size * item_bytes);
+	LanceArrayReset(&array);
+	return copy;
+}
+
 IvfList *
 IvfSegmentList(IvfSegment *segment, int list)
 {
 	IvfList    *l = &segment->lists[list];
 	int64		first = segment->list_start[list];
 	int64		count = segment->list_start[list + 1] - first;
-	MemoryContext old;
-	LanceArray	tids,
-				codes,
-				factors;
+	LanceArray	tids;
 	LanceError	error;
 
 	if (l->loaded)
@@ -330,30 +395,27 @@ IvfSegmentList(IvfSegment *segment, int list)
 		l->loaded = true;
 		return l;
 	}
-	old = MemoryContextSwitchTo(segment->cxt);
 	LanceArrayInit(&tids, SideLanceAllocator());
-	LanceArrayInit(&codes, SideLanceAllocator());
-	LanceArrayInit(&factors, SideLanceAllocator());
-	MemoryContextSwitchTo(old);
 	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_TID, first, count,
 											&tids, &error), &error, "could not read lance_ivf tids");
-	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_CODE, first, count,
-											&codes, &error), &error, "could not read lance_ivf codes");
-	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_FACTORS, first, count,
-											&factors, &error), &error, "could not read lance_ivf factors");
-	l->tids = MemoryContextAlloc(segment->cxt, sizeof(int64) * count);
-	l->codes = MemoryContextAlloc(segment->cxt, (size_t) count * segment->header.code_bytes);
-	l->factors = MemoryContextAlloc(segment->cxt, sizeof(RabitqFactors) * count);
+	l->tids = MemoryContextAllocHuge(segment->cxt, sizeof(int64) * count);
 	memcpy(l->tids, (const int64 *) tids.column.values + tids.column.offset, sizeof(int64) * count);
-	memcpy(l->codes, (const uint8 *) codes.child.values +
-		   (codes.child.offset + codes.column.offset * segment->header.code_bytes),
-		   (size_t) count * segment->header.code_bytes);
-	memcpy(l->factors, (const float *) factors.child.values +
-		   (factors.child.offset + factors.column.offset * 3),
-		   sizeof(RabitqFactors) * count);
 	LanceArrayReset(&tids);
-	LanceArrayReset(&codes);
-	LanceArrayReset(&factors);
+	l->codes = ReadFixedSizeList(segment, IVF_COL_CODE, first, count,
+								 segment->header.code_bytes, 1,
+								 "could not read lance_ivf codes");
+	l->factors = ReadFixedSizeList(segment, IVF_COL_FACTORS, first, count,
+								   sizeof(RabitqFactors) / sizeof(float), sizeof(float),
+								   "could not read lance_ivf factors");
+	if (segment->header.bits > 1)
+	{
+		l->ex_codes = ReadFixedSizeList(segment, IVF_COL_EX_CODE, first, count,
+										segment->header.ex_code_bytes, 1,
+										"could not read lance_ivf codes");
+		l->ex_factors = ReadFixedSizeList(segment, IVF_COL_EX_FACTORS, first, count,
+										  sizeof(RabitqExFactors) / sizeof(float), sizeof(float),
+										  "could not read lance_ivf factors");
+	}
 	l->count = count;
 	l->loaded = true;
 	return l;

@@ -27,22 +27,36 @@ typedef struct IvfSegmentHeader
 	uint64		delta_upto;		/* holds the delta rows with sequence numbers below */
 	uint64		tomb_upto;		/* has applied the tombstones below */
 	int64		trained_rows;	/* rows when its centroids were trained */
+	/* version 2 on; a version 1 header ends above and has 1 bit */
+	int32		bits;			/* of the B-bit codes; 1: none */
+	int32		ex_code_bytes;	/* RabitqExCodeBytes */
 } IvfSegmentHeader;
+
+#define IVF_SEGMENT_VERSION 2
+#define IVF_SEGMENT_HEADER_V1_SIZE offsetof(IvfSegmentHeader, bits)
 
 /* segment columns */
 #define IVF_COL_TID 0
 #define IVF_COL_CODE 1
 #define IVF_COL_FACTORS 2
 #define IVF_COL_VECTOR 3
+/* with bits > 1 */
+#define IVF_COL_EX_CODE 4
+#define IVF_COL_EX_FACTORS 5
 
 typedef struct IvfSegmentWriter IvfSegmentWriter;
 
 extern IvfSegmentWriter *IvfSegmentBegin(Relation index, int dims, int lists, IvfMetric metric,
-										 uint64 seed, size_t code_bytes, const float *centroids,
-										 uint64 delta_upto, uint64 tomb_upto, int64 trained_rows);
-/* The rows of list 'list' (lists in increasing order; skipped ones are empty). */
+										 uint64 seed, const RabitqRotation *rotation, int bits,
+										 const float *centroids, uint64 delta_upto,
+										 uint64 tomb_upto, int64 trained_rows);
+/*
+ * The rows of list 'list' (lists in increasing order; skipped ones are
+ * empty); ex_codes and ex_factors only with bits > 1.
+ */
 extern void IvfSegmentWriteList(IvfSegmentWriter *writer, int list, int64 n, const int64 *tids,
 								const uint8 *codes, const RabitqFactors *factors,
+								const uint8 *ex_codes, const RabitqExFactors *ex_factors,
 								const float *vectors);
 extern char *IvfSegmentFinish(IvfSegmentWriter *writer);
 
@@ -54,6 +68,8 @@ typedef struct IvfList
 	int64	   *tids;
 	uint8	   *codes;
 	RabitqFactors *factors;
+	uint8	   *ex_codes;		/* with bits > 1 */
+	RabitqExFactors *ex_factors;
 } IvfList;
 
 typedef struct IvfSegment

@@ -26,8 +26,8 @@
  *
  * Finding t: cos(x(t), y) is piecewise constant in t, changing where some
  * t |y_i| crosses an integer.  Rather than visiting all D (2^(B-1) - 1) of
- * those points, the search tries 32 scales spaced geometrically from "the
- * largest |y_i| at level 1" to "at 4 times the top level" and then 16 evenly
+ * those points, the search tries 24 scales spaced geometrically from "the
+ * largest |y_i| at level 1" to "at 4 times the top level" and then 12 evenly
  * between the best one's neighbours; the unit test checks that this comes
  * within 0.1% of a brute-force search.
  *
@@ -42,8 +42,12 @@
 #include "ivf/ivf_math_internal.h"
 #include "vector/distance.h"
 
-#define COARSE_STEPS 32
-#define FINE_STEPS 16
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define COARSE_STEPS 24
+#define FINE_STEPS 12
 
 bool
 RabitqBitsSupported(int bits)
@@ -61,38 +65,93 @@ RabitqExCodeBytes(const RabitqRotation *rotation, int bits)
  * Encoding
  * ------------------------------------------------------------------------- */
 
-/* The magnitude index of |y_i| = a at scale t: x_i = +-(index + 1/2) */
+/*
+ * The magnitude index of |y_i| = a at scale t, min(floor(t a), top): x_i is
+ * +-(index + 1/2).  t a >= 0, so truncating is flooring; CosineBody does the
+ * same 8 lanes at a time, and both give the same indices.
+ */
 static inline float
 MagnitudeIndex(float t, float a, float top)
 {
-	float		l = floorf(t * a);
+	float		l = (float) (int32_t) (t * a);
 
 	return l < top ? l : top;
 }
 
-/* cos(x(t), y) up to the factor 1 / |y|, which does not depend on t */
-static double
-CosineAt(const float *a, int d, float t, float top)
+#define EX_INLINE static inline __attribute__((always_inline))
+
+/*
+ * cos(x(t), y) up to the factor 1 / |y|, which does not depend on t: the
+ * search's inner loop, 8 dimensions a step (the padded dimension is a
+ * multiple of 64), compiled plain and with target("avx2") with the same
+ * operations in the same order, so the scale chosen, and the code, do not
+ * depend on the CPU.  Sums are float per 64 dimensions, double above.
+ */
+EX_INLINE double
+CosineBody(const float *a, int d, float t, float top)
 {
+	const int32_t top_level = (int32_t) top;
 	double		dot = 0.0;
 	double		norm_sq = 0.0;
 
 	for (int w = 0; w < d; w += 64)
 	{
-		float		partial_dot = 0.0f;
-		float		partial_sq = 0.0f;
+		Float8		partial_dot = {0};
+		Float8		partial_sq = {0};
+		float		sum_dot = 0.0f;
+		float		sum_sq = 0.0f;
 
-		for (int i = w; i < w + 64; i++)
+		for (int i = w; i < w + 64; i += 8)
 		{
-			float		m = MagnitudeIndex(t, a[i], top) + 0.5f;
+			Float8		v,
+						m;
+			Int8x32		level,
+						below;
 
-			partial_dot += m * a[i];
+			LOAD8(v, a + i);
+			level = __builtin_convertvector(v * t, Int8x32);
+			below = level < top_level;	/* -1 where below, 0 elsewhere */
+			level = (level & below) | (top_level & ~below);
+			m = __builtin_convertvector(level, Float8) + 0.5f;
+			partial_dot += m * v;
 			partial_sq += m * m;
 		}
-		dot += partial_dot;
-		norm_sq += partial_sq;
+		for (int j = 0; j < 8; j++)
+		{
+			sum_dot += partial_dot[j];
+			sum_sq += partial_sq[j];
+		}
+		dot += sum_dot;
+		norm_sq += sum_sq;
 	}
 	return dot / sqrt(norm_sq);
+}
+
+static double
+CosinePlain(const float *a, int d, float t, float top)
+{
+	return CosineBody(a, d, t, top);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static double
+CosineAvx2(const float *a, int d, float t, float top)
+{
+	return CosineBody(a, d, t, top);
+}
+#endif
+
+static bool UseAvx2(void);
+
+static double
+CosineAt(const float *a, int d, float t, float top)
+{
+#if defined(__x86_64__)
+	if (UseAvx2())
+		return CosineAvx2(a, d, t, top);
+#endif
+	return CosinePlain(a, d, t, top);
 }
 
 void
@@ -185,57 +244,36 @@ RabitqExQuantize(const float *y, int padded, int bits, uint8_t *ex_code,
  * ------------------------------------------------------------------------- */
 
 /*
- * sum_i level_i v_i and sum_i v_i for v = rotated_query - rotated_centroid,
- * 8 dimensions a step (the padded dimension is a multiple of 64).  Written
- * once and compiled plain and with target("avx2") for each bit width: the
- * same multiplications and additions in the same order (no FMA), so both
- * give bit-identical sums.  Eight levels take 'bits' bytes: one 32-bit word
- * holds them below 8 bits, two at 8.
+ * sum_i level_i v_i and sum_i v_i, for v = P(q - c) (the padded dimension is
+ * a multiple of 64).  Both versions keep eight partial sums, lane j taking
+ * dimensions j, j + 8, ..., with a multiplication then an addition (no FMA),
+ * and add the lanes up in the same order, so they give bit-identical sums.
  */
-#define EX_INLINE static inline __attribute__((always_inline))
 
-EX_INLINE void
-DotBody(const uint8_t *code, const int bits, const float *rq, const float *rc, int d,
-		float *dot, float *sum)
+/* Level of dimension i: bits (i * B) % 8 .. of byte i * B / 8 */
+static inline int
+Level(const uint8_t *code, int bits, int i)
 {
-	Uint8x32	shift;
-	const uint32_t mask = (1u << bits) - 1;
-	Float8		acc_dot = {0};
-	Float8		acc_sum = {0};
+	return (code[(i * bits) / 8] >> ((i * bits) % 8)) & ((1 << bits) - 1);
+}
+
+static void
+DotPlain(const uint8_t *code, int bits, const float *v, int d, float *dot, float *sum)
+{
+	float		acc_dot[8] = {0};
+	float		acc_sum[8] = {0};
 	float		total_dot = 0.0f;
 	float		total_sum = 0.0f;
 
-	for (int j = 0; j < 8; j++)
-		shift[j] = (uint32_t) (bits == 8 ? 8 * (j % 4) : bits * j);
 	for (int i = 0; i < d; i += 8)
 	{
-		uint64_t	word = 0;
-		uint32_t	lo,
-					hi;
-		Uint8x32	source;
-		Int8x32		level;
-		Float8		c,
-					q,
-					p,
-					v;
+		for (int j = 0; j < 8; j++)
+		{
+			float		product = (float) Level(code, bits, i + j) * v[i + j];
 
-		memcpy(&word, code + (size_t) i * bits / 8, bits);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		word = __builtin_bswap64(word);
-#endif
-		lo = (uint32_t) word;
-		hi = (uint32_t) (word >> 32);
-		if (bits == 8)
-			source = (Uint8x32) {lo, lo, lo, lo, hi, hi, hi, hi};
-		else
-			source = (Uint8x32) {lo, lo, lo, lo, lo, lo, lo, lo};
-		level = (Int8x32) ((source >> shift) & mask);
-		c = __builtin_convertvector(level, Float8);
-		LOAD8(q, rq + i);
-		LOAD8(p, rc + i);
-		v = q - p;
-		acc_dot += c * v;
-		acc_sum += v;
+			acc_dot[j] += product;
+			acc_sum[j] += v[i + j];
+		}
 	}
 	for (int j = 0; j < 8; j++)
 	{
@@ -246,59 +284,85 @@ DotBody(const uint8_t *code, const int bits, const float *rq, const float *rc, i
 	*sum = total_sum;
 }
 
-#define DOT_DISPATCH() \
-	do { \
-		switch (bits) \
-		{ \
-			case 2: \
-				DotBody(code, 2, rq, rc, d, dot, sum); \
-				break; \
-			case 4: \
-				DotBody(code, 4, rq, rc, d, dot, sum); \
-				break; \
-			default: \
-				DotBody(code, 8, rq, rc, d, dot, sum); \
-				break; \
-		} \
-	} while (0)
-
-static void
-DotPlain(const uint8_t *code, int bits, const float *rq, const float *rc, int d,
-		 float *dot, float *sum)
+#if defined(__x86_64__)
+/*
+ * Eight levels a step into eight 32-bit lanes: at 8 bits a zero-extension;
+ * below, the bytes that hold them broadcast and shifted right by B * lane.
+ */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
+DotAvx2Body(const uint8_t *code, const int bits, const float *v, int d, float *dot, float *sum)
 {
-	DOT_DISPATCH();
+	const __m256i shifts = _mm256_setr_epi32(0, bits, 2 * bits, 3 * bits, 4 * bits, 5 * bits,
+											 6 * bits, 7 * bits);
+	const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+	__m256		acc_dot = _mm256_setzero_ps();
+	__m256		acc_sum = _mm256_setzero_ps();
+	float		lanes_dot[8];
+	float		lanes_sum[8];
+	float		total_dot = 0.0f;
+	float		total_sum = 0.0f;
+
+	for (int i = 0; i < d; i += 8)
+	{
+		const uint8_t *p = code + (size_t) i * bits / 8;
+		__m256i		level;
+		__m256		x = _mm256_loadu_ps(v + i);
+
+		if (bits == 8)
+		{
+			int64_t		eight;
+
+			memcpy(&eight, p, 8);
+			level = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(eight));
+		}
+		else
+		{
+			uint32_t	word = 0;
+
+			memcpy(&word, p, bits == 4 ? 4 : 2);
+			level = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int) word), shifts),
+									 mask);
+		}
+		acc_dot = _mm256_add_ps(acc_dot, _mm256_mul_ps(_mm256_cvtepi32_ps(level), x));
+		acc_sum = _mm256_add_ps(acc_sum, x);
+	}
+	_mm256_storeu_ps(lanes_dot, acc_dot);
+	_mm256_storeu_ps(lanes_sum, acc_sum);
+	for (int j = 0; j < 8; j++)
+	{
+		total_dot += lanes_dot[j];
+		total_sum += lanes_sum[j];
+	}
+	*dot = total_dot;
+	*sum = total_sum;
 }
 
-#if defined(__x86_64__)
+/* One copy per width, so that every load has a constant size */
 __attribute__((target("avx2")))
 static void
-DotAvx2(const uint8_t *code, int bits, const float *rq, const float *rc, int d,
-		float *dot, float *sum)
+DotAvx2(const uint8_t *code, int bits, const float *v, int d, float *dot, float *sum)
 {
-	DOT_DISPATCH();
+	switch (bits)
+	{
+		case 2:
+			DotAvx2Body(code, 2, v, d, dot, sum);
+			break;
+		case 4:
+			DotAvx2Body(code, 4, v, d, dot, sum);
+			break;
+		default:
+			DotAvx2Body(code, 8, v, d, dot, sum);
+			break;
+	}
 }
 #endif
 
 /* -1: not asked yet; cpuid can trap under a hypervisor, so ask once */
 static int	use_avx2 = -1;
 
-bool
-RabitqExSetAvx2(bool use)
+static bool
+UseAvx2(void)
 {
-	bool		previous = use_avx2 == 1;
-
-	use_avx2 = use && VectorCpuHasAvx2Fma();
-	return previous;
-}
-
-float
-RabitqExEstimate(const RabitqRotation *rotation, int bits, const float *rotated_query,
-				 const float *rotated_centroid, float query_residual_sq,
-				 const uint8_t *ex_code, const RabitqExFactors *factors, float *error)
-{
-	int			d = RabitqPaddedDims(rotation);
-	float		dot;
-	float		sum;
 	int			avx2 = __atomic_load_n(&use_avx2, __ATOMIC_RELAXED);
 
 	if (avx2 < 0)
@@ -306,12 +370,33 @@ RabitqExEstimate(const RabitqRotation *rotation, int bits, const float *rotated_
 		avx2 = VectorCpuHasAvx2Fma() ? 1 : 0;
 		__atomic_store_n(&use_avx2, avx2, __ATOMIC_RELAXED);
 	}
+	return avx2 == 1;
+}
+
+bool
+RabitqExSetAvx2(bool use)
+{
+	bool		previous = UseAvx2();
+
+	__atomic_store_n(&use_avx2, use && VectorCpuHasAvx2Fma() ? 1 : 0, __ATOMIC_RELAXED);
+	return previous;
+}
+
+float
+RabitqExEstimate(const RabitqRotation *rotation, int bits, const float *rotated_residual,
+				 float query_residual_sq, const uint8_t *ex_code,
+				 const RabitqExFactors *factors, float *error)
+{
+	int			d = RabitqPaddedDims(rotation);
+	float		dot;
+	float		sum;
+
 #if defined(__x86_64__)
-	if (avx2)
-		DotAvx2(ex_code, bits, rotated_query, rotated_centroid, d, &dot, &sum);
+	if (UseAvx2())
+		DotAvx2(ex_code, bits, rotated_residual, d, &dot, &sum);
 	else
 #endif
-		DotPlain(ex_code, bits, rotated_query, rotated_centroid, d, &dot, &sum);
+		DotPlain(ex_code, bits, rotated_residual, d, &dot, &sum);
 
 	/* <x, q'> with x_i = level_i - (2^B - 1) / 2 */
 	*error = (float) (RABITQ_EPSILON0 * factors->error *

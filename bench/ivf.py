@@ -20,9 +20,9 @@ statements,
   - a filtered query, WHERE id % 100 = 7 (1% of the rows), with lance_ivf
     (and, for comparison, HNSW), against the exact filtered top-10;
   - for each of --bits, the same rows in a copy of the table with a lance_ivf
-    index WITH (bits = B): B-bit codes, with re-ranking (--rerank) and without
-    it (rerank 0: rows ordered by their estimated distances, no vector read),
-    probes (--bits-probes) and probe_radius swept.
+    index WITH (bits = B): B-bit codes, with re-ranking and without it
+    (rerank 0: rows ordered by their estimated distances, no vector read),
+    over --bits-probes, --bits-rerank and --bits-probe-radius.
 
 Both builds run with the same maintenance_work_mem and
 max_parallel_maintenance_workers (and min_parallel_table_scan_size = 0, so
@@ -254,10 +254,14 @@ def main():
     ap.add_argument("--probe-radius", type=float_list, default=float_list("1.1,1.25,1.5"),
                     help="lance_ivf.probe_radius values swept")
     ap.add_argument("--ef-search", type=int_list, default=int_list("10,20,40,64,100,160,250,400"))
-    ap.add_argument("--bits", type=int_list, default=int_list("4,8"),
+    ap.add_argument("--bits", type=int_list, default=int_list("1,4,8"),
                     help="bits of the B-bit indexes, each on a copy of the table (empty: none)")
     ap.add_argument("--bits-probes", type=int_list, default=int_list("2,4,8,16"),
                     help="lance_ivf.probes swept on the B-bit indexes")
+    ap.add_argument("--bits-rerank", type=int_list, default=int_list("0,40"),
+                    help="lance_ivf.rerank swept on the B-bit indexes (0: no re-ranking)")
+    ap.add_argument("--bits-probe-radius", type=float_list, default=float_list("1.1"),
+                    help="lance_ivf.probe_radius swept on the B-bit indexes")
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),
                     help="lance_ivf.probes of the filtered query (rerank at its default)")
     ap.add_argument("--maintenance-work-mem", default="1GB", help="for both index builds")
@@ -362,8 +366,8 @@ def main():
                                             "lance_ivf.probe_radius": radius},
                                   curve=f"lance_ivf rerank={r} radius={radius:g}", knob=p))
     for b, table, index in bits_tables:
-        for r in [0] + args.rerank:
-            for radius in args.probe_radius:
+        for r in args.bits_rerank:
+            for radius in args.bits_probe_radius:
                 for p in args.bits_probes:
                     cases.append(dict(system="lance_ivf" if r > 0 else "lance_ivf_bits",
                                       label=f"lance_ivf bits={b} probes={p} rerank={r} radius={radius:g}",

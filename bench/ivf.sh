@@ -37,7 +37,9 @@ lancedb_build_and_install "$work"
 
 lancedb_log "starting a throwaway cluster"
 # Room in shared buffers for both tables and the HNSW index.
-lancedb_start_cluster "$work" 54331 "shared_buffers = 2GB"
+# One session per case (see bench/ivf.py): more than the default 100.
+lancedb_start_cluster "$work" 54331 "shared_buffers = 2GB
+max_connections = 250"
 
 lancedb_as_user /usr/bin/python3 "$work/bench/ivf.py" --host "$work" --port 54331 \
 	--png "$work/ivf.png" "${args[@]}"

@@ -269,6 +269,31 @@ INSERT INTO ivf_par VALUES (5000, NULL);
 UPDATE ivf_par SET v = '[1,2,3]' WHERE id = 5000;
 SELECT regexp_replace(error_of($$CREATE INDEX ON ivf_par USING lance_ivf (v)$$), '\d+', 'N', 'g')
 	AS mixed_dimensions;
+-- a parallel build cancelled while the workers scan (statement_timeout; each
+-- row's index expression sleeps a millisecond, so the scan takes seconds)
+-- leaves no worker, no index and no side file, and the next build works
+DELETE FROM ivf_par WHERE id = 5000;
+CREATE FUNCTION ivf_slowly(v vector) RETURNS vector LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+	PERFORM pg_sleep(0.001);
+	RETURN v;
+END $$;
+SELECT count(*) AS side_files_before FROM lancedb_catalog.side_file \gset
+SET statement_timeout = '300ms';
+SET client_min_messages = debug1;
+\set VERBOSITY terse
+CREATE INDEX ivf_par_slow ON ivf_par USING lance_ivf ((ivf_slowly(v)));
+\set VERBOSITY default
+RESET client_min_messages;
+RESET statement_timeout;
+SELECT count(*) AS parallel_workers_left FROM pg_stat_activity WHERE backend_type = 'parallel worker';
+SELECT count(*) AS indexes_left FROM pg_class WHERE relname = 'ivf_par_slow';
+SELECT count(*) - :side_files_before AS new_side_files FROM lancedb_catalog.side_file;
+CREATE INDEX ivf_par_i ON ivf_par USING lance_ivf (v) WITH (lists = 16);
+SET enable_seqscan = off;
+SELECT count(*) AS rows_after_cancel FROM (SELECT id FROM ivf_par ORDER BY v <-> (SELECT v FROM ivf_par WHERE id = 1) LIMIT 5000) s;
+RESET enable_seqscan;
+DROP FUNCTION ivf_slowly;
 RESET max_parallel_maintenance_workers;
 RESET min_parallel_table_scan_size;
 RESET maintenance_work_mem;

@@ -131,7 +131,7 @@ IvfOptionBits(Relation index)
 {
 	int			bits = OptionOf(index, offsetof(IvfOptions, bits), 1, 1);
 
-	/* an option stored before validation existed cannot be trusted blindly */
+	/* validated when set (IvfOptionsParse); this guards a catalog edited by hand */
 	return RabitqBitsSupported(bits) ? bits : 1;
 }
 

@@ -27,6 +27,7 @@
  * All data come from fixed seeds; no test depends on timing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -769,6 +770,38 @@ EncodedFree(Encoded *e)
  */
 #define ROTATIONS 8
 
+/*
+ * The three checks both estimators share, from each rotation's mean relative
+ * error, the sum of squared relative errors, and how many of the pairs the
+ * bound (and the bound scaled to 2.7) covered; 'what' names the case.
+ */
+static void
+CheckEstimator(const char *what, const double rotation_mean[ROTATIONS], double sum_sq,
+			   size_t pairs, size_t within, size_t within99)
+{
+	double		mean = 0.0,
+				spread = 0.0,
+				se;
+	double		sd = sqrt(sum_sq / pairs);
+
+	for (int r = 0; r < ROTATIONS; r++)
+		mean += rotation_mean[r] / ROTATIONS;
+	for (int r = 0; r < ROTATIONS; r++)
+		spread += (rotation_mean[r] - mean) * (rotation_mean[r] - mean);
+	se = sqrt(spread / (ROTATIONS - 1) / ROTATIONS);
+
+	/* 4 standard errors, plus 1% of the spread for the few rotations */
+	tap_ok(fabs(mean) <= 4.0 * se + 0.01 * sd,
+		   "%s: unbiased over %d rotations, mean relative error %.2g "
+		   "(standard error %.2g; one pair's rms %.2g)", what, ROTATIONS, mean, se, sd);
+	tap_ok((double) within / pairs >= 0.93,
+		   "%s: the epsilon_0 = 1.9 bound holds for %.2f%% of %zu pairs (>= 93%%)",
+		   what, 100.0 * within / pairs, pairs);
+	tap_ok((double) within99 / pairs >= 0.99,
+		   "%s: scaled to epsilon 2.7 it holds for %.2f%% (>= 99%%)", what,
+		   100.0 * within99 / pairs);
+}
+
 static void
 TestEstimates(int dims, size_t n, int nq)
 {
@@ -877,30 +910,13 @@ TestEstimates(int dims, size_t n, int nq)
 	}
 
 	{
-		double		mean = 0.0,
-					spread = 0.0,
-					se;
-		double		sd = sqrt(sum_sq / pairs);
+		char		what[64];
 
-		for (int r = 0; r < ROTATIONS; r++)
-			mean += rotation_mean[r] / ROTATIONS;
-		for (int r = 0; r < ROTATIONS; r++)
-			spread += (rotation_mean[r] - mean) * (rotation_mean[r] - mean);
-		se = sqrt(spread / (ROTATIONS - 1) / ROTATIONS);
-
+		snprintf(what, sizeof(what), "rabitq dims %d", dims);
 		tap_ok(factors_ok, "rabitq dims %d: factors (|o - c|, <o - c, c>, code_dot in (0, 1])",
 			   dims);
 		tap_ok(accessors, "rabitq dims %d: |q - c|^2 and <q, c> of the prepared query", dims);
-		/* 4 standard errors, plus 1% of the spread for the few rotations */
-		tap_ok(fabs(mean) <= 4.0 * se + 0.01 * sd,
-			   "rabitq dims %d: unbiased over %d rotations, mean relative error %.2g "
-			   "(standard error %.2g; one pair's rms %.2g)", dims, ROTATIONS, mean, se, sd);
-		tap_ok((double) within / pairs >= 0.93,
-			   "rabitq dims %d: the epsilon_0 = 1.9 bound holds for %.2f%% of %zu pairs (>= 93%%)",
-			   dims, 100.0 * within / pairs, pairs);
-		tap_ok((double) within99 / pairs >= 0.99,
-			   "rabitq dims %d: scaled to epsilon 2.7 it holds for %.2f%% (>= 99%%)",
-			   dims, 100.0 * within99 / pairs);
+		CheckEstimator(what, rotation_mean, sum_sq, pairs, within, within99);
 		tap_ok(kernels_agree, "rabitq dims %d: every available kernel gives identical results",
 			   dims);
 		tap_ok(rotated_agree, "rabitq dims %d: RabitqQueryPrepareRotated estimates as "
@@ -970,6 +986,31 @@ CompareByDistance(const void *a, const void *b)
 }
 
 /*
+ * How many of the 'top' rows by 'approx' (its best 'rerank' re-ranked by
+ * 'exact' first, when rerank > 0) are among the 'top' by 'exact', of n
+ * rows; order and truth are scratch of n ints.
+ */
+static int
+TopOverlap(const float *approx, const float *exact, int n, int rerank, int top,
+		   int32_t *order, int32_t *truth)
+{
+	int			found = 0;
+
+	for (int i = 0; i < n; i++)
+		order[i] = truth[i] = i;
+	sort_key = approx;
+	qsort(order, n, sizeof(int32_t), CompareByDistance);
+	sort_key = exact;
+	qsort(truth, n, sizeof(int32_t), CompareByDistance);
+	if (rerank > 0)
+		qsort(order, rerank, sizeof(int32_t), CompareByDistance);
+	for (int a = 0; a < top; a++)
+		for (int b = 0; b < top; b++)
+			found += order[a] == truth[b];
+	return found;
+}
+
+/*
  * The index's use: clustered data in IVF lists, each vector encoded against
  * its list's centroid; per query, estimate the distance to every vector
  * (every list), re-rank the 100 best estimates exactly, and compare the top
@@ -1029,18 +1070,8 @@ TestRecall(int dims)
 			approx[i] = factors[i].residual_norm * factors[i].residual_norm +
 				RabitqQueryResidualNormSquared(pq) - 2.0f * estimate[0];
 			exact[i] = kernels->l2_squared(query, data + (size_t) i * dims, dims);
-			order[i] = i;
-			truth[i] = i;
 		}
-		sort_key = approx;
-		qsort(order, N, sizeof(int32_t), CompareByDistance);
-		sort_key = exact;
-		qsort(truth, N, sizeof(int32_t), CompareByDistance);
-		/* re-rank the candidates exactly */
-		qsort(order, RERANK, sizeof(int32_t), CompareByDistance);
-		for (int a = 0; a < TOP; a++)
-			for (int b = 0; b < TOP; b++)
-				found += order[a] == truth[b];
+		found += TopOverlap(approx, exact, N, RERANK, TOP, order, truth);
 	}
 	{
 		double		recall = (double) found / (QUERIES * TOP);
@@ -1284,29 +1315,13 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 	}
 
 	{
-		double		mean = 0.0,
-					spread = 0.0,
-					se;
-		double		sd = sqrt(sum_sq / pairs);
+		char		what[64];
 
-		for (int r = 0; r < ROTATIONS; r++)
-			mean += rotation_mean[r] / ROTATIONS;
-		for (int r = 0; r < ROTATIONS; r++)
-			spread += (rotation_mean[r] - mean) * (rotation_mean[r] - mean);
-		se = sqrt(spread / (ROTATIONS - 1) / ROTATIONS);
+		snprintf(what, sizeof(what), "rabitq_ex dims %d, %d bits", dims, bits);
 		bound_ratio /= pairs;
-
 		tap_ok(one_bit_same, "rabitq_ex dims %d, %d bits: the 1-bit code and factors are "
 			   "RabitqEncode's", dims, bits);
-		tap_ok(fabs(mean) <= 4.0 * se + 0.01 * sd,
-			   "rabitq_ex dims %d, %d bits: unbiased over %d rotations, mean relative error %.2g "
-			   "(standard error %.2g; one pair's rms %.2g)", dims, bits, ROTATIONS, mean, se, sd);
-		tap_ok((double) within / pairs >= 0.93,
-			   "rabitq_ex dims %d, %d bits: the epsilon_0 bound holds for %.2f%% of %zu pairs "
-			   "(>= 93%%)", dims, bits, 100.0 * within / pairs, pairs);
-		tap_ok((double) within99 / pairs >= 0.99,
-			   "rabitq_ex dims %d, %d bits: scaled to epsilon 2.7 it holds for %.2f%% (>= 99%%)",
-			   dims, bits, 100.0 * within99 / pairs);
+		CheckEstimator(what, rotation_mean, sum_sq, pairs, within, within99);
 		tap_ok(bound_ratio < (bits == 2 ? 0.7 : bits == 4 ? 0.25 : 0.03),
 			   "rabitq_ex dims %d, %d bits: the bound is %.4f of the 1-bit bound", dims, bits,
 			   bound_ratio);
@@ -1435,16 +1450,8 @@ ExRecall(int dims, int bits)
 											ex_codes + i * xb, &ex_factors[i], &error);
 			approx[i] = factors[i].residual_norm * factors[i].residual_norm + qc - 2.0f * estimate;
 			exact[i] = kernels->l2_squared(query, data + (size_t) i * dims, dims);
-			order[i] = i;
-			truth[i] = i;
 		}
-		sort_key = approx;
-		qsort(order, N, sizeof(int32_t), CompareByDistance);
-		sort_key = exact;
-		qsort(truth, N, sizeof(int32_t), CompareByDistance);
-		for (int a = 0; a < TOP; a++)
-			for (int b = 0; b < TOP; b++)
-				found += order[a] == truth[b];
+		found += TopOverlap(approx, exact, N, 0, TOP, order, truth);
 	}
 	RabitqRotationFree(r);
 	free(data);

@@ -52,21 +52,17 @@
  * Lower bounds are estimate - BOUND_EPSILON standard deviations: RaBitQ's
  * bound (epsilon_0 = 1.9) holds for ~94% of rows; the error is close to
  * normal, so 3.3 / 1.9 of it holds for ~99.9%, and a row comes back out of
- * order only that rarely.  With B-bit codes and re-ranking the 1-bit bound
- * only decides which rows get their B-bit estimate, which costs ~100 ns, so
- * it can be wider: 4.5 standard deviations (all but ~7 in a million), for
- * results that agree with exact search more often.  Without re-ranking the
- * B-bit estimates' own error dominates, and the narrower bound refines
- * fewer rows (on Fashion-MNIST 12% more queries per second at the same
- * recall).
+ * order only that rarely.  (A wider 1-bit bound ahead of B-bit codes, 4.5,
+ * made B-bit scans with re-ranking a third slower on Fashion-MNIST: a 1-bit
+ * bound that wide leaves half the probed rows to refine.)
  */
 #define BOUND_EPSILON 3.3
-#define BOUND_EPSILON_WIDE 4.5
 
 /*
- * With B-bit codes, candidates get their B-bit estimate this many at a time
- * (RefineBits); so do candidates without re-ranking and without B-bit codes,
- * whose 1-bit estimate is their distance.
+ * Without re-ranking, candidates get their B-bit estimate (or, with 1-bit
+ * codes, keep their 1-bit estimate as their distance) this many at a time;
+ * with B-bit codes and re-ranking, at most this many are re-ranked at a
+ * time, since their B-bit bounds leave few to re-rank.
  */
 #define REFINE_BATCH 16
 
@@ -223,7 +219,8 @@ typedef struct IvfScanOpaqueData
 	int			expansions;		/* times more lists were probed */
 	int			probes;
 	int			rerank;			/* 0: rows by estimate, no exact distance */
-	int			batch;			/* candidates refined at a time */
+	int			batch;			/* candidates re-ranked (rerank 0: estimated) at a time */
+	int			refine_batch;	/* candidates given B-bit estimates at a time */
 	/* with B-bit codes, per probed list: P(q - c), |q - c|^2 and <q, c> */
 	float	  **list_residual;
 	float	   *list_qc_norm2;
@@ -364,9 +361,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		 * Without re-ranking and without B-bit codes the key is the estimate
 		 * itself, the distance the row is returned with.
 		 */
-		float		bound = segment->header.bits > 1 && so->rerank > 0 ?
-			(float) (BOUND_EPSILON_WIDE / RABITQ_EPSILON0) :
-			segment->header.bits == 1 && so->rerank == 0 ? 0.0f :
+		float		bound = segment->header.bits == 1 && so->rerank == 0 ? 0.0f :
 			(float) (BOUND_EPSILON / RABITQ_EPSILON0);
 		int			n = 0;
 
@@ -509,7 +504,7 @@ ExKey(IvfScanOpaque so, const Candidate *c, float bound)
 }
 
 /*
- * The best candidates by 1-bit lower bound (REFINE_BATCH of them) get their
+ * The best candidates by 1-bit lower bound (so->refine_batch of them) get their
  * B-bit estimate: without re-ranking that is their distance, a result;
  * otherwise its lower bound orders them for re-ranking (so->refined).
  */
@@ -518,8 +513,8 @@ RefineBits(IvfScanOpaque so)
 {
 	int			from = so->refined.count;
 
-	MinHeapReserve(&so->refined, REFINE_BATCH);
-	for (int n = 0; n < REFINE_BATCH && so->candidates.count > 0; n++)
+	MinHeapReserve(&so->refined, so->refine_batch);
+	for (int n = 0; n < so->refine_batch && so->candidates.count > 0; n++)
 	{
 		MinHeapEntry entry = MinHeapPop(&so->candidates);
 		Candidate  *c = &so->cands[entry.item];
@@ -658,7 +653,13 @@ StartScan(IndexScanDesc scan)
 		so->ntombs = IvfTombLoad(index, &so->meta, so->segment->header.tomb_upto, &so->tombs);
 		LanceArrayInit(&so->vectors, SideLanceAllocator());
 		so->prepared = palloc(RabitqQuerySize(so->segment->rotation));
-		so->batch = so->rerank > 0 ? so->rerank : REFINE_BATCH;
+		/*
+		 * 'rerank' candidates are examined at a time: re-ranked, or with
+		 * B-bit codes refined, then re-ranked REFINE_BATCH at most at a time
+		 */
+		so->refine_batch = so->rerank > 0 ? so->rerank : REFINE_BATCH;
+		so->batch = so->rerank == 0 ? REFINE_BATCH :
+			so->segment->header.bits > 1 ? Min(so->rerank, REFINE_BATCH) : so->rerank;
 		so->rows = palloc(sizeof(uint64) * so->batch);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
 		if (so->segment->header.bits > 1)

@@ -239,6 +239,7 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 	const LanceSchema *schema;
 
 	segment->cxt = cxt;
+	segment->allocator = SideLanceAllocator();	/* of cxt, the current context */
 	segment->dboid = MyDatabaseId;
 	segment->storage_id = storage_id;
 	strlcpy(segment->name, name, sizeof(segment->name));
@@ -354,29 +355,27 @@ IvfSegmentGet(Relation index, const char *name)
 }
 
 /*
- * Reads rows [first, first + count) of a fixed-size-list column of list_size
- * items of item_bytes each into a new array in the segment's context.
+ * Rows [first, first + count) of a column (a fixed-size list of list_size
+ * items, or a plain column with list_size 0), read into the segment's
+ * context where they stay: the array's own buffer, not a copy of it.  (A
+ * list read this way costs page faults on fresh memory once, not twice.)
  */
 static void *
-ReadFixedSizeList(IvfSegment *segment, int column, int64 first, int64 count, int32 list_size,
-				  size_t item_bytes, const char *what)
+ReadColumn(IvfSegment *segment, int column, int64 first, int64 count, int32 list_size,
+		   size_t item_bytes, const char *what)
 {
 	LanceArray	array;
 	LanceError	error;
-	void	   *copy;
-	const char *values;
-
-	LanceArrayInit(&array, SideLanceAllocator());
+	LanceArrayInit(&array, segment->allocator);
 	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, column, first, count,
 											&array, &error), &error, what);
-	if (array.column.length != count || array.column.list_size != list_size)
+	if (array.column.length != count ||
+		(list_size > 0 && array.column.list_size != list_size))
 		Corrupt(segment, "a column has the wrong shape");
-	values = (const char *) array.child.values;
-	copy = MemoryContextAllocHuge(segment->cxt, (size_t) count * list_size * item_bytes);
-	memcpy(copy, values + (array.child.offset + array.column.offset * list_size) * item_bytes,
-		   (size_t) count * list_size * item_bytes);
-	LanceArrayReset(&array);
-	return copy;
+	if (list_size == 0)
+		return (char *) array.column.values + array.column.offset * item_bytes;
+	return (char *) array.child.values +
+		(array.child.offset + array.column.offset * list_size) * item_bytes;
 }
 
 IvfList *
@@ -385,8 +384,6 @@ IvfSegmentList(IvfSegment *segment, int list)
 	IvfList    *l = &segment->lists[list];
 	int64		first = segment->list_start[list];
 	int64		count = segment->list_start[list + 1] - first;
-	LanceArray	tids;
-	LanceError	error;
 
 	if (l->loaded)
 		return l;
@@ -395,26 +392,21 @@ IvfSegmentList(IvfSegment *segment, int list)
 		l->loaded = true;
 		return l;
 	}
-	LanceArrayInit(&tids, SideLanceAllocator());
-	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, IVF_COL_TID, first, count,
-											&tids, &error), &error, "could not read lance_ivf tids");
-	l->tids = MemoryContextAllocHuge(segment->cxt, sizeof(int64) * count);
-	memcpy(l->tids, (const int64 *) tids.column.values + tids.column.offset, sizeof(int64) * count);
-	LanceArrayReset(&tids);
-	l->codes = ReadFixedSizeList(segment, IVF_COL_CODE, first, count,
-								 segment->header.code_bytes, 1,
-								 "could not read lance_ivf codes");
-	l->factors = ReadFixedSizeList(segment, IVF_COL_FACTORS, first, count,
-								   sizeof(RabitqFactors) / sizeof(float), sizeof(float),
-								   "could not read lance_ivf factors");
+	l->tids = ReadColumn(segment, IVF_COL_TID, first, count, 0, sizeof(int64),
+						 "could not read lance_ivf tids");
+	l->codes = ReadColumn(segment, IVF_COL_CODE, first, count, segment->header.code_bytes, 1,
+						  "could not read lance_ivf codes");
+	l->factors = ReadColumn(segment, IVF_COL_FACTORS, first, count,
+							sizeof(RabitqFactors) / sizeof(float), sizeof(float),
+							"could not read lance_ivf factors");
 	if (segment->header.bits > 1)
 	{
-		l->ex_codes = ReadFixedSizeList(segment, IVF_COL_EX_CODE, first, count,
-										segment->header.ex_code_bytes, 1,
-										"could not read lance_ivf codes");
-		l->ex_factors = ReadFixedSizeList(segment, IVF_COL_EX_FACTORS, first, count,
-										  sizeof(RabitqExFactors) / sizeof(float), sizeof(float),
-										  "could not read lance_ivf factors");
+		l->ex_codes = ReadColumn(segment, IVF_COL_EX_CODE, first, count,
+								 segment->header.ex_code_bytes, 1,
+								 "could not read lance_ivf codes");
+		l->ex_factors = ReadColumn(segment, IVF_COL_EX_FACTORS, first, count,
+								   sizeof(RabitqExFactors) / sizeof(float), sizeof(float),
+								   "could not read lance_ivf factors");
 	}
 	l->count = count;
 	l->loaded = true;

@@ -78,6 +78,7 @@ typedef struct IvfSegment
 	uint64		storage_id;
 	char		name[64];
 	MemoryContext cxt;
+	const LanceAllocator *allocator;	/* of cxt: lists are read into it */
 	SideLanceFile *file;
 	IvfSegmentHeader header;
 	float	   *centroids;

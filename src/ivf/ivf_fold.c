@@ -97,8 +97,7 @@ FoldScanSource(void *arg, IvfRowSink sink, void *state)
 													old->list_start[l] + first, n,
 													&vectors, &error),
 						   &error, "could not read lance_ivf vectors");
-			values = (const float *) vectors.child.values +
-				(vectors.child.offset + vectors.column.offset * old->header.dims);
+			values = LanceArrayListItems(&vectors);
 			for (int64 i = 0; i < n; i++)
 			{
 				ItemPointerData tid;

@@ -362,10 +362,11 @@ IvfSegmentGet(Relation index, const char *name)
  */
 static void *
 ReadColumn(IvfSegment *segment, int column, int64 first, int64 count, int32 list_size,
-		   size_t item_bytes, const char *what)
+		   const char *what)
 {
 	LanceArray	array;
 	LanceError	error;
+
 	LanceArrayInit(&array, segment->allocator);
 	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, column, first, count,
 											&array, &error), &error, what);
@@ -373,9 +374,9 @@ ReadColumn(IvfSegment *segment, int column, int64 first, int64 count, int32 list
 		(list_size > 0 && array.column.list_size != list_size))
 		Corrupt(segment, "a column has the wrong shape");
 	if (list_size == 0)
-		return (char *) array.column.values + array.column.offset * item_bytes;
-	return (char *) array.child.values +
-		(array.child.offset + array.column.offset * list_size) * item_bytes;
+		return (char *) array.column.values +
+			array.column.offset * LanceTypeByteWidth(array.column.type);
+	return (void *) LanceArrayListItems(&array);
 }
 
 IvfList *
@@ -392,20 +393,20 @@ IvfSegmentList(IvfSegment *segment, int list)
 		l->loaded = true;
 		return l;
 	}
-	l->tids = ReadColumn(segment, IVF_COL_TID, first, count, 0, sizeof(int64),
+	l->tids = ReadColumn(segment, IVF_COL_TID, first, count, 0,
 						 "could not read lance_ivf tids");
-	l->codes = ReadColumn(segment, IVF_COL_CODE, first, count, segment->header.code_bytes, 1,
+	l->codes = ReadColumn(segment, IVF_COL_CODE, first, count, segment->header.code_bytes,
 						  "could not read lance_ivf codes");
 	l->factors = ReadColumn(segment, IVF_COL_FACTORS, first, count,
-							sizeof(RabitqFactors) / sizeof(float), sizeof(float),
+							sizeof(RabitqFactors) / sizeof(float),
 							"could not read lance_ivf factors");
 	if (segment->header.bits > 1)
 	{
 		l->ex_codes = ReadColumn(segment, IVF_COL_EX_CODE, first, count,
-								 segment->header.ex_code_bytes, 1,
+								 segment->header.ex_code_bytes,
 								 "could not read lance_ivf codes");
 		l->ex_factors = ReadColumn(segment, IVF_COL_EX_FACTORS, first, count,
-								   sizeof(RabitqExFactors) / sizeof(float), sizeof(float),
+								   sizeof(RabitqExFactors) / sizeof(float),
 								   "could not read lance_ivf factors");
 	}
 	l->count = count;
@@ -417,7 +418,6 @@ const float *
 IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, LanceArray *vectors)
 {
 	LanceError	error;
-	int			dims = segment->header.dims;
 
 	LanceArrayReset(vectors);
 	if (n == 0)
@@ -425,6 +425,5 @@ IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, LanceArra
 	SideLanceCheck(LanceFileReaderTake(segment->file->reader, IVF_COL_VECTOR, rows, n,
 									   vectors, &error),
 				   &error, "could not read lance_ivf vectors");
-	return (const float *) vectors->child.values +
-		(vectors->child.offset + vectors->column.offset * dims);
+	return LanceArrayListItems(vectors);
 }

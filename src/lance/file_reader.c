@@ -283,6 +283,14 @@ LanceArrayReset(LanceArray *array)
 	LanceArrayInit(array, array->allocator);
 }
 
+const void *
+LanceArrayListItems(const LanceArray *array)
+{
+	return (const uint8_t *) array->child.values +
+		(size_t) (array->child.offset + array->column.offset * array->column.list_size) *
+		LanceTypeByteWidth(array->child.type);
+}
+
 /* Move a LanceBuf's memory into slot i of 'arr'. */
 static void
 adopt(LanceArray *arr, int i, LanceBuf *buf)

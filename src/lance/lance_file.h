@@ -181,6 +181,13 @@ extern void LanceArrayInit(LanceArray *array, const LanceAllocator *allocator);
 extern void LanceArrayReset(LanceArray *array);
 
 /*
+ * The items of a fixed-size-list array of a fixed-width item type, from its
+ * first row: length * list_size values back to back (the offsets of both
+ * the list and its child applied).
+ */
+extern const void *LanceArrayListItems(const LanceArray *array);
+
+/*
  * Open a file: validate the footer, version, offset tables and every page's
  * buffer ranges; decode the schema and column metadata.  'io' is copied
  * (its ctx must outlive the reader).  After Open the reader holds no

@@ -336,8 +336,7 @@ lancedb_debug_side_read(PG_FUNCTION_ARGS)
 		dims = LanceFileReaderSchema(file->reader)->fields[1].list_size;
 		for (int64 i = 0; i < ids.column.length; i++)
 		{
-			const float *items = (const float *) vectors.child.values +
-				(vectors.child.offset + (vectors.column.offset + i) * dims);
+			const float *items = (const float *) LanceArrayListItems(&vectors) + i * dims;
 			Datum	   *elems = palloc(sizeof(Datum) * dims);
 			Datum		values[3];
 			bool		nulls[3] = {false, false, false};

@@ -915,7 +915,7 @@ test_read_many(void)
 	tap_ok(r != NULL && LanceFileReaderTake(r, 0, rows, 40, &a, &e) == 0, "take 40 scattered rows: %s",
 		   e.message);
 	for (int i = 0; r != NULL && i < 40; i++)
-		if (memcmp((const float *) a.child.values + (a.child.offset + (a.column.offset + i) * 96),
+		if (memcmp((const float *) LanceArrayListItems(&a) + i * 96,
 				   (const float *) d.values + rows[i] * 96, 96 * sizeof(float)) != 0)
 			bad++;
 	tap_ok(bad == 0, "every row taken through read_many is right (%d bad)", bad);
@@ -933,7 +933,7 @@ test_read_many(void)
 		   e.message);
 	bad = 0;
 	for (int i = 0; r != NULL && i < 40; i++)
-		if (memcmp((const float *) a.child.values + (a.child.offset + (a.column.offset + i) * 96),
+		if (memcmp((const float *) LanceArrayListItems(&a) + i * 96,
 				   (const float *) d.values + rows[i] * 96, 96 * sizeof(float)) != 0)
 			bad++;
 	tap_ok(bad == 0 && many.calls == 1,

@@ -152,6 +152,9 @@ extern void RabitqQueryPrepareRotated(const RabitqRotation *rotation,
 extern float RabitqQueryResidualNormSquared(const RabitqQuery *prepared);
 extern float RabitqQueryCentroidDot(const RabitqQuery *prepared);
 
+/* P(q - c) of a prepared query, RabitqPaddedDims floats: for RabitqExEstimate */
+extern const float *RabitqQueryRotatedResidual(const RabitqQuery *prepared);
+
 /*
  * The multiple of the estimator's standard deviation that RabitqEstimate
  * returns as its error bound (RaBitQ's epsilon_0).  The estimation error is
@@ -215,8 +218,8 @@ extern void RabitqEncodeBits(const RabitqRotation *rotation, int bits, const flo
  * The estimate of <o - c, q - c> from o's B-bit code, and in *error a bound
  * on |estimate - truth| of the same coverage as RabitqEstimate's
  * (epsilon_0 = 1.9 standard deviations; the query is not quantized, so
- * there is no rounding term).  rotated_residual is P(q - c), padded floats:
- * RabitqRotate(q) - RabitqRotate(c), which a scan computes once per list;
+ * there is no rounding term).  rotated_residual is P(q - c), padded floats
+ * (RabitqQueryRotatedResidual of a query prepared for the list);
  * query_residual_sq is |q - c|^2.  Unbiased over rotations, like
  * RabitqEstimate.  No allocation.
  */

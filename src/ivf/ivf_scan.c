@@ -221,10 +221,8 @@ typedef struct IvfScanOpaqueData
 	int			rerank;			/* 0: rows by estimate, no exact distance */
 	int			batch;			/* candidates re-ranked (rerank 0: estimated) at a time */
 	int			refine_batch;	/* candidates given B-bit estimates at a time */
-	/* with B-bit codes, per probed list: P(q - c), |q - c|^2 and <q, c> */
-	float	  **list_residual;
-	float	   *list_qc_norm2;
-	float	   *list_qc_dot;
+	/* with B-bit codes, each probed list's prepared query, kept for RefineBits */
+	RabitqQuery **list_query;
 	int64		considered;
 	int64		returned;		/* rows returned since the (re)scan */
 	ItemPointer tombs;
@@ -344,7 +342,6 @@ static void
 ProbeLists(IvfScanOpaque so, int count, float max_key)
 {
 	IvfSegment *segment = so->segment;
-	RabitqQuery *prepared = so->prepared;
 	float	   *estimate = NULL;
 	float	   *error = NULL;
 	int64		scratch = 0;
@@ -396,6 +393,11 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			memset(estimate, 0, sizeof(float) * list->count);
 		else
 		{
+			/* B-bit estimates of this list's rows come later: keep its query */
+			RabitqQuery *prepared = so->prepared;
+
+			if (segment->header.bits > 1)
+				prepared = so->list_query[l] = palloc(RabitqQuerySize(segment->rotation));
 			RabitqQueryPrepareRotated(segment->rotation, so->rotated_query,
 									  segment->rotated_centroids +
 									  (size_t) l * RabitqPaddedDims(segment->rotation),
@@ -403,18 +405,6 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			RabitqEstimate(prepared, list->codes, list->factors, list->count, estimate, error);
 			qc_norm2 = RabitqQueryResidualNormSquared(prepared);
 			qc_dot = RabitqQueryCentroidDot(prepared);
-			if (segment->header.bits > 1)
-			{
-				int			d = RabitqPaddedDims(segment->rotation);
-				const float *rc = segment->rotated_centroids + (size_t) l * d;
-				float	   *residual = palloc(sizeof(float) * d);
-
-				for (int k = 0; k < d; k++)
-					residual[k] = so->rotated_query[k] - rc[k];
-				so->list_residual[l] = residual;
-				so->list_qc_norm2[l] = qc_norm2;
-				so->list_qc_dot[l] = qc_dot;
-			}
 		}
 		for (int64 r = 0; r < list->count; r++)
 		{
@@ -490,17 +480,20 @@ ExKey(IvfScanOpaque so, const Candidate *c, float bound)
 	int			l = ListOfRow(segment, c->row);
 	IvfList    *list = IvfSegmentList(segment, l);
 	int64		r = c->row - segment->list_start[l];
+	const RabitqQuery *query = so->list_query[l];
+	float		qc_norm2 = RabitqQueryResidualNormSquared(query);
 	float		error;
 	float		estimate;
 
-	estimate = RabitqExEstimate(segment->rotation, segment->header.bits, so->list_residual[l],
-								so->list_qc_norm2[l],
+	estimate = RabitqExEstimate(segment->rotation, segment->header.bits,
+								RabitqQueryRotatedResidual(query), qc_norm2,
 								list->ex_codes + (size_t) r * segment->header.ex_code_bytes,
 								&list->ex_factors[r], &error);
 	if (so->metric == IVF_METRIC_INNER_PRODUCT)
-		return -(estimate + bound * error + list->factors[r].centroid_dot + so->list_qc_dot[l]);
+		return -(estimate + bound * error + list->factors[r].centroid_dot +
+				 RabitqQueryCentroidDot(query));
 	return list->factors[r].residual_norm * list->factors[r].residual_norm +
-		so->list_qc_norm2[l] - 2 * (estimate + bound * error);
+		qc_norm2 - 2 * (estimate + bound * error);
 }
 
 /*
@@ -663,11 +656,7 @@ StartScan(IndexScanDesc scan)
 		so->rows = palloc(sizeof(uint64) * so->batch);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
 		if (so->segment->header.bits > 1)
-		{
-			so->list_residual = palloc0(sizeof(float *) * lists);
-			so->list_qc_norm2 = palloc(sizeof(float) * lists);
-			so->list_qc_dot = palloc(sizeof(float) * lists);
-		}
+			so->list_query = palloc0(sizeof(RabitqQuery *) * lists);
 		ProbeLists(so, so->null_query ? lists : so->probes, INFINITY);
 	}
 	if (so->meta.delta_head != InvalidBlockNumber && so->dims > 0)

@@ -111,7 +111,8 @@ struct RabitqRotation
 
 /*
  * A prepared query.  planes[b] bit i is bit b of u_i (native 64-bit words);
- * rotated holds q' and is only used while preparing.
+ * after them comes q' itself, for the B-bit estimates
+ * (RabitqQueryRotatedResidual).
  */
 struct RabitqQuery
 {
@@ -670,6 +671,12 @@ float
 RabitqQueryCentroidDot(const RabitqQuery *prepared)
 {
 	return prepared->centroid_dot;
+}
+
+const float *
+RabitqQueryRotatedResidual(const RabitqQuery *prepared)
+{
+	return (const float *) (prepared->planes + (size_t) QUERY_BITS * prepared->words);
 }
 
 /* ---------------------------------------------------------------------------

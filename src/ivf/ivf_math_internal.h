@@ -89,7 +89,6 @@ extern bool RabitqRotationSetAvx2(RabitqRotation *rotation, bool use);
  */
 typedef float Float8 __attribute__((vector_size(32)));
 typedef int32_t Int8x32 __attribute__((vector_size(32)));
-typedef uint32_t Uint8x32 __attribute__((vector_size(32)));
 
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(Float8))
 #define STORE8(p, v) memcpy((p), &(v), sizeof(Float8))

@@ -506,7 +506,8 @@ RefineBits(IvfScanOpaque so)
 {
 	int			from = so->refined.count;
 
-	MinHeapReserve(&so->refined, so->refine_batch);
+	if (so->rerank > 0)
+		MinHeapReserve(&so->refined, so->refine_batch);
 	for (int n = 0; n < so->refine_batch && so->candidates.count > 0; n++)
 	{
 		MinHeapEntry entry = MinHeapPop(&so->candidates);

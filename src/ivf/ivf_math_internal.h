@@ -75,7 +75,8 @@ extern void RabitqQuerySetKernel(RabitqQuery *prepared, RabitqKernel kernel);
 
 /*
  * Whether the rotation may use its AVX2 code (the default when the CPU has
- * it); false forces the portable code, which must rotate bit-identically.
+ * it) to rotate and to prepare queries; false forces the portable code,
+ * which must give bit-identical rotations and prepared queries.
  * Returns the previous setting; true is ignored without AVX2.
  */
 extern bool RabitqRotationSetAvx2(RabitqRotation *rotation, bool use);

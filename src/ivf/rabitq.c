@@ -104,7 +104,7 @@ struct RabitqRotation
 	int			rounds;
 	int			passes;			/* sign passes: rounds or 2 * rounds */
 	uint64_t	seed;
-	bool		avx2;			/* Rotate may use RotateAvx2 */
+	bool		avx2;			/* Rotate, Quantize and RabitqQueryPrepareRotated may use AVX2 */
 	float	   *signs;			/* passes * padded */
 	float	   *dither;			/* padded offsets in [0, 1) for Quantize's rounding */
 };
@@ -532,46 +532,23 @@ GatherBits(uint64_t x)
 }
 
 /*
- * Quantizes q' (stored after the planes, see QueryStart) into the bit planes and sets every
- * field but the two norms' sources, given |q - c|^2 and <q, c>.
- *
- * Randomized rounding: u = floor((q' - low) / delta + r), r uniform, has
- * expectation (q' - low) / delta, so the estimate stays unbiased.  r is the
- * rotation's dither (16 random bits each, which moves that expectation by
- * less than 2^-16 of a step), fixed by the seed, so a query always gives the
- * same estimates.
- *
- * Every scan prepares one query per probed list, so the per-dimension work
- * is kept small: no random draw (the dither is precomputed), 8 partial sums
- * of the rounding variance, and the bit planes gathered from 8 levels at
- * once (see GatherBits).  (A version written with vector types was not
- * measurably faster at -O2.)
+ * The levels u_i of q' in bit planes, their sum, and the sum of
+ * frac (1 - frac) (see Quantize), the latter in 8 partial sums, lane j taking
+ * dimensions j, j + 8, ..., added up in lane order: the portable and the AVX2
+ * versions compute the very same floats.
  */
-static void
-Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
-		 double centroid_dot)
+typedef struct QueryLevels
 {
-	int			d = rotation->padded;
-	int			words = d / 64;
-	const float *y = QueryStart(rotation, prepared);
-	const float *dither = rotation->dither;
-	float		low = y[0];
-	float		high = y[0];
-	float		delta;
-	float		inverse;
-	float		rounding[8] = {0};	/* sums of frac (1 - frac), in steps^2 */
-	float		rounding_sum = 0.0f;
-	int32_t		sum_u = 0;
+	int32_t		sum_u;
+	float		rounding_sum;
+} QueryLevels;
 
-	prepared->kernel = RabitqKernelBest();
-
-	for (int i = 1; i < d; i++)
-	{
-		low = y[i] < low ? y[i] : low;
-		high = y[i] > high ? y[i] : high;
-	}
-	delta = (high - low) / QUERY_LEVELS;
-	inverse = delta > 0.0f ? 1.0f / delta : 0.0f;
+static QueryLevels
+QuantizePlain(const float *y, const float *dither, int words, float low, float inverse,
+			  uint64_t *planes)
+{
+	float		rounding[8] = {0};
+	QueryLevels result = {0, 0.0f};
 
 	for (int w = 0; w < words; w++)
 	{
@@ -600,15 +577,240 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 			for (int p = 0; p < QUERY_BITS; p++)
 				plane[p] |= GatherBits(eight >> p) << b;
 			for (int j = 0; j < 8; j++)
-				sum_u += levels[b + j];
+				result.sum_u += levels[b + j];
 		}
 		for (int p = 0; p < QUERY_BITS; p++)
-			prepared->planes[(size_t) p * words + w] = plane[p];
+			planes[(size_t) p * words + w] = plane[p];
 	}
 	for (int j = 0; j < 8; j++)
-		rounding_sum += rounding[j];
+		result.rounding_sum += rounding[j];
+	return result;
+}
 
-	prepared->sum_u = sum_u;
+/*
+ * Least and greatest of y[0..d), d a multiple of 8.  A zero comes out as
+ * +0 whatever its sign, so that both versions agree where -0 and +0 tie.
+ */
+static void
+RangePlain(const float *y, int d, float *low, float *high)
+{
+	float		lo = y[0];
+	float		hi = y[0];
+
+	for (int i = 1; i < d; i++)
+	{
+		lo = y[i] < lo ? y[i] : lo;
+		hi = y[i] > hi ? y[i] : hi;
+	}
+	*low = lo + 0.0f;
+	*high = hi + 0.0f;
+}
+
+/*
+ * q' = P q - P c into y, with |q - c|^2 and <q, c> in doubles, in 8 partial
+ * sums each as QuantizePlain keeps its rounding sums.
+ */
+static void
+ResidualPlain(const float *rotated_query, const float *rotated_centroid, int d, float *y,
+			  double *norm_sq, double *centroid_dot)
+{
+	double		norm[8] = {0};
+	double		dot[8] = {0};
+
+	for (int i = 0; i < d; i += 8)
+	{
+		for (int j = 0; j < 8; j++)
+		{
+			float		r = rotated_query[i + j] - rotated_centroid[i + j];
+
+			y[i + j] = r;
+			norm[j] += (double) r * (double) r;
+			dot[j] += (double) rotated_query[i + j] * (double) rotated_centroid[i + j];
+		}
+	}
+	*norm_sq = 0.0;
+	*centroid_dot = 0.0;
+	for (int j = 0; j < 8; j++)
+	{
+		*norm_sq += norm[j];
+		*centroid_dot += dot[j];
+	}
+}
+
+#if defined(__x86_64__)
+
+/*
+ * Eight dimensions a step, their levels in the lanes of a vector: bit p of
+ * every level shifted to the sign bit and gathered by movemask.  No FMA
+ * (target "avx2" alone), so the products round as QuantizePlain's do.
+ */
+__attribute__((target("avx2")))
+static QueryLevels
+QuantizeAvx2(const float *y, const float *dither, int words, float low, float inverse,
+			 uint64_t *planes)
+{
+	const __m256 vlow = _mm256_set1_ps(low);
+	const __m256 vinverse = _mm256_set1_ps(inverse);
+	const __m256 one = _mm256_set1_ps(1.0f);
+	const __m256i top = _mm256_set1_epi32(QUERY_LEVELS);
+	__m256		rounding = _mm256_setzero_ps();
+	__m256i		sum = _mm256_setzero_si256();
+	float		lanes[8];
+	int32_t		sums[8];
+	QueryLevels result = {0, 0.0f};
+
+	for (int w = 0; w < words; w++)
+	{
+		uint64_t	plane[QUERY_BITS] = {0};
+
+		for (int b = 0; b < 64; b += 8)
+		{
+			int			i = w * 64 + b;
+			__m256		t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(y + i), vlow), vinverse);
+			__m256		frac = _mm256_sub_ps(t, _mm256_cvtepi32_ps(_mm256_cvttps_epi32(t)));
+			__m256i		u = _mm256_min_epi32(_mm256_cvttps_epi32(
+								_mm256_add_ps(t, _mm256_loadu_ps(dither + i))), top);
+
+			rounding = _mm256_add_ps(rounding, _mm256_mul_ps(frac, _mm256_sub_ps(one, frac)));
+			sum = _mm256_add_epi32(sum, u);
+			for (int p = 0; p < QUERY_BITS; p++)
+				plane[p] |= (uint64_t) _mm256_movemask_ps(
+					_mm256_castsi256_ps(_mm256_slli_epi32(u, 31 - p))) << b;
+		}
+		for (int p = 0; p < QUERY_BITS; p++)
+			planes[(size_t) p * words + w] = plane[p];
+	}
+	_mm256_storeu_ps(lanes, rounding);
+	_mm256_storeu_si256((__m256i *) sums, sum);
+	for (int j = 0; j < 8; j++)
+	{
+		result.rounding_sum += lanes[j];
+		result.sum_u += sums[j];
+	}
+	return result;
+}
+
+__attribute__((target("avx2")))
+static void
+RangeAvx2(const float *y, int d, float *low, float *high)
+{
+	__m256		lo = _mm256_loadu_ps(y);
+	__m256		hi = lo;
+	float		lows[8];
+	float		highs[8];
+	float		l;
+	float		h;
+
+	for (int i = 8; i < d; i += 8)
+	{
+		__m256		v = _mm256_loadu_ps(y + i);
+
+		lo = _mm256_min_ps(lo, v);
+		hi = _mm256_max_ps(hi, v);
+	}
+	_mm256_storeu_ps(lows, lo);
+	_mm256_storeu_ps(highs, hi);
+	l = lows[0];
+	h = highs[0];
+	for (int j = 1; j < 8; j++)
+	{
+		l = lows[j] < l ? lows[j] : l;
+		h = highs[j] > h ? highs[j] : h;
+	}
+	*low = l + 0.0f;
+	*high = h + 0.0f;
+}
+
+/* ResidualPlain's lanes 0-3 and 4-7 in two vectors of doubles */
+__attribute__((target("avx2")))
+static void
+ResidualAvx2(const float *rotated_query, const float *rotated_centroid, int d, float *y,
+			 double *norm_sq, double *centroid_dot)
+{
+	__m256d		norm_low = _mm256_setzero_pd();
+	__m256d		norm_high = _mm256_setzero_pd();
+	__m256d		dot_low = _mm256_setzero_pd();
+	__m256d		dot_high = _mm256_setzero_pd();
+	double		norm[8];
+	double		dot[8];
+
+	for (int i = 0; i < d; i += 8)
+	{
+		__m256		q = _mm256_loadu_ps(rotated_query + i);
+		__m256		c = _mm256_loadu_ps(rotated_centroid + i);
+		__m256		r = _mm256_sub_ps(q, c);
+		__m256d		r_low = _mm256_cvtps_pd(_mm256_castps256_ps128(r));
+		__m256d		r_high = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+
+		_mm256_storeu_ps(y + i, r);
+		norm_low = _mm256_add_pd(norm_low, _mm256_mul_pd(r_low, r_low));
+		norm_high = _mm256_add_pd(norm_high, _mm256_mul_pd(r_high, r_high));
+		dot_low = _mm256_add_pd(dot_low,
+								_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(q)),
+											  _mm256_cvtps_pd(_mm256_castps256_ps128(c))));
+		dot_high = _mm256_add_pd(dot_high,
+								 _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(q, 1)),
+											   _mm256_cvtps_pd(_mm256_extractf128_ps(c, 1))));
+	}
+	_mm256_storeu_pd(norm, norm_low);
+	_mm256_storeu_pd(norm + 4, norm_high);
+	_mm256_storeu_pd(dot, dot_low);
+	_mm256_storeu_pd(dot + 4, dot_high);
+	*norm_sq = 0.0;
+	*centroid_dot = 0.0;
+	for (int j = 0; j < 8; j++)
+	{
+		*norm_sq += norm[j];
+		*centroid_dot += dot[j];
+	}
+}
+
+#endif							/* __x86_64__ */
+
+/*
+ * Quantizes q' (stored after the planes, see QueryStart) into the bit planes and sets every
+ * field but the two norms' sources, given |q - c|^2 and <q, c>.
+ *
+ * Randomized rounding: u = floor((q' - low) / delta + r), r uniform, has
+ * expectation (q' - low) / delta, so the estimate stays unbiased.  r is the
+ * rotation's dither (16 random bits each, which moves that expectation by
+ * less than 2^-16 of a step), fixed by the seed, so a query always gives the
+ * same estimates.
+ *
+ * Every scan prepares one query per probed list, so the per-dimension work
+ * is kept small: no random draw (the dither is precomputed), 8 partial sums
+ * of the rounding variance, and with AVX2 eight dimensions a step (without,
+ * the bit planes gathered from 8 levels at once, see GatherBits).
+ */
+static void
+Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
+		 double centroid_dot)
+{
+	int			d = rotation->padded;
+	const float *y = QueryStart(rotation, prepared);
+	float		low;
+	float		high;
+	float		delta;
+	float		inverse;
+	QueryLevels levels;
+
+	prepared->kernel = RabitqKernelBest();
+#if defined(__x86_64__)
+	if (rotation->avx2)
+		RangeAvx2(y, d, &low, &high);
+	else
+#endif
+		RangePlain(y, d, &low, &high);
+	delta = (high - low) / QUERY_LEVELS;
+	inverse = delta > 0.0f ? 1.0f / delta : 0.0f;
+#if defined(__x86_64__)
+	if (rotation->avx2)
+		levels = QuantizeAvx2(y, rotation->dither, d / 64, low, inverse, prepared->planes);
+	else
+#endif
+		levels = QuantizePlain(y, rotation->dither, d / 64, low, inverse, prepared->planes);
+
+	prepared->sum_u = levels.sum_u;
 	prepared->residual_norm_sq = (float) norm_sq;
 	prepared->centroid_dot = (float) centroid_dot;
 	prepared->low = low;
@@ -618,7 +820,8 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 										(double) (d - 1));
 	/* rounding up with probability frac has variance frac (1 - frac) delta^2 */
 	prepared->error_rounding = (float) (RABITQ_EPSILON0 * RABITQ_EPSILON0 *
-										(double) rounding_sum * delta * delta / (double) d);
+										(double) levels.rounding_sum * delta * delta /
+										(double) d);
 }
 
 void
@@ -647,17 +850,18 @@ void
 RabitqQueryPrepareRotated(const RabitqRotation *rotation, const float *rotated_query,
 						  const float *rotated_centroid, RabitqQuery *prepared)
 {
-	int			d = rotation->padded;
 	float	   *y = QueryStart(rotation, prepared);
-	double		norm_sq = 0.0;
-	double		centroid_dot = 0.0;
+	double		norm_sq;
+	double		centroid_dot;
 
-	for (int i = 0; i < d; i++)
-	{
-		y[i] = rotated_query[i] - rotated_centroid[i];
-		norm_sq += (double) y[i] * y[i];
-		centroid_dot += (double) rotated_query[i] * rotated_centroid[i];
-	}
+#if defined(__x86_64__)
+	if (rotation->avx2)
+		ResidualAvx2(rotated_query, rotated_centroid, rotation->padded, y, &norm_sq,
+					 &centroid_dot);
+	else
+#endif
+		ResidualPlain(rotated_query, rotated_centroid, rotation->padded, y, &norm_sq,
+					  &centroid_dot);
 	Quantize(rotation, prepared, norm_sq, centroid_dot);
 }
 
@@ -686,9 +890,10 @@ RabitqQueryRotatedResidual(const RabitqQuery *prepared)
 /*
  * The kernels only count: for each of n codes, pc = popcount(code) and
  * ip = sum_b 2^b popcount(code & plane_b).  The float arithmetic happens
- * once, in RabitqEstimate, compiled without any target attribute: inside an
- * AVX-512 function the compiler may fuse a multiply and an add into an FMA,
- * which rounds differently, and the kernels must agree bit for bit.
+ * after them, in FinishPlain or FinishAvx2, whose targets have no FMA:
+ * inside an AVX-512 function the compiler may fuse a multiply and an add
+ * into an FMA, which rounds differently, and the kernels must agree bit for
+ * bit.
  */
 #define COUNT_CHUNK 256
 
@@ -749,6 +954,57 @@ CountPopcnt(const RabitqQuery *q, const uint8_t *codes, size_t n, int32_t *pc, i
 }
 
 /*
+ * Codes of up to 16 words (1024 dimensions): the query's planes stay in
+ * registers, two vectors each, and each code takes two masked loads (the
+ * second of nothing at 8 words or fewer).  The plane counts are weighted in
+ * the vector and the code's own count rides in the upper half of each
+ * 64-bit lane (counts of at most 1024 dimensions times 15 fit in 32 bits),
+ * so one reduction gives both.
+ */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void
+CountAvx512Short(const RabitqQuery *q, const uint8_t *codes, size_t n, int32_t *pc,
+				 int32_t *ip)
+{
+	int			words = q->words;
+	__mmask8	m0 = words >= 8 ? 0xff : (__mmask8) ((1u << words) - 1);
+	__mmask8	m1 = words <= 8 ? 0 : words >= 16 ? 0xff : (__mmask8) ((1u << (words - 8)) - 1);
+	const uint64_t *p = q->planes;
+	__m512i		a0 = _mm512_maskz_loadu_epi64(m0, p);
+	__m512i		a1 = _mm512_maskz_loadu_epi64(m1, p + 8);
+	__m512i		b0 = _mm512_maskz_loadu_epi64(m0, p + words);
+	__m512i		b1 = _mm512_maskz_loadu_epi64(m1, p + words + 8);
+	__m512i		c0 = _mm512_maskz_loadu_epi64(m0, p + 2 * words);
+	__m512i		c1 = _mm512_maskz_loadu_epi64(m1, p + 2 * words + 8);
+	__m512i		d0 = _mm512_maskz_loadu_epi64(m0, p + 3 * words);
+	__m512i		d1 = _mm512_maskz_loadu_epi64(m1, p + 3 * words + 8);
+
+	for (size_t i = 0; i < n; i++)
+	{
+		const uint8_t *code = codes + i * (size_t) words * 8;
+		__m512i		x0 = _mm512_maskz_loadu_epi64(m0, code);
+		__m512i		x1 = _mm512_maskz_loadu_epi64(m1, code + 64);
+		__m512i		own = _mm512_add_epi64(_mm512_popcnt_epi64(x0), _mm512_popcnt_epi64(x1));
+		__m512i		s0 = _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, a0)),
+										  _mm512_popcnt_epi64(_mm512_and_si512(x1, a1)));
+		__m512i		s1 = _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, b0)),
+										  _mm512_popcnt_epi64(_mm512_and_si512(x1, b1)));
+		__m512i		s2 = _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, c0)),
+										  _mm512_popcnt_epi64(_mm512_and_si512(x1, c1)));
+		__m512i		s3 = _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, d0)),
+										  _mm512_popcnt_epi64(_mm512_and_si512(x1, d1)));
+		__m512i		sum = _mm512_add_epi64(_mm512_add_epi64(s0, _mm512_slli_epi64(s1, 1)),
+										   _mm512_add_epi64(_mm512_slli_epi64(s2, 2),
+															_mm512_slli_epi64(s3, 3)));
+		uint64_t	both = (uint64_t) _mm512_reduce_add_epi64(
+			_mm512_add_epi64(sum, _mm512_slli_epi64(own, 32)));
+
+		pc[i] = (int32_t) (both >> 32);
+		ip[i] = (int32_t) (both & 0xffffffffu);
+	}
+}
+
+/*
  * Eight words a step, the last step masked (a masked load reads nothing past
  * the mask, so a code at the end of a buffer is safe).  The four plane counts
  * are combined with shifts in the vector and reduced once per code.
@@ -798,6 +1054,82 @@ CountAvx512(const RabitqQuery *q, const uint8_t *codes, size_t n, int32_t *pc, i
 
 #endif							/* __x86_64__ */
 
+/*
+ * From the counts to the estimates and their bounds:
+ * sqrt(D) <x_bar, q_hat> = low (2 pc - D) + delta (2 ip - sum u), both
+ * brackets exact integers, so nothing large cancels in floats.
+ */
+static void
+FinishPlain(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc,
+			const int32_t *ip, size_t n, float *estimate, float *error)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		const RabitqFactors *f = &factors[i];
+		float		x_dot_q = q->scale * (q->low * (float) (2 * pc[i] - q->padded) +
+										  q->delta * (float) (2 * ip[i] - q->sum_u));
+		float		cd = f->code_dot;
+		float		rest = 1.0f - cd * cd;
+
+		if (rest < 0.0f)
+			rest = 0.0f;
+		estimate[i] = f->residual_norm * x_dot_q / cd;
+		error[i] = f->residual_norm * sqrtf(q->error_rotation * rest + q->error_rounding) / cd;
+	}
+}
+
+#if defined(__x86_64__)
+
+/*
+ * FinishPlain eight codes a step, the factors gathered from their array of
+ * structs.  Division and square root round exactly as the scalar ones, and
+ * without an FMA target nothing is fused: the same floats come out.
+ */
+__attribute__((target("avx2")))
+static void
+FinishAvx2(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc,
+		   const int32_t *ip, size_t n, float *estimate, float *error)
+{
+	const __m256 scale = _mm256_set1_ps(q->scale);
+	const __m256 low = _mm256_set1_ps(q->low);
+	const __m256 delta = _mm256_set1_ps(q->delta);
+	const __m256 error_rotation = _mm256_set1_ps(q->error_rotation);
+	const __m256 error_rounding = _mm256_set1_ps(q->error_rounding);
+	const __m256 one = _mm256_set1_ps(1.0f);
+	const __m256i padded = _mm256_set1_epi32(q->padded);
+	const __m256i sum_u = _mm256_set1_epi32(q->sum_u);
+	const int	stride = (int) (sizeof(RabitqFactors) / sizeof(float));
+	const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+											 _mm256_set1_epi32(stride));
+	size_t		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		const float *base = (const float *) &factors[i];
+		__m256		norm = _mm256_i32gather_ps(base + offsetof(RabitqFactors, residual_norm) /
+											   sizeof(float), index, 4);
+		__m256		cd = _mm256_i32gather_ps(base + offsetof(RabitqFactors, code_dot) /
+											 sizeof(float), index, 4);
+		__m256i		p = _mm256_loadu_si256((const __m256i *) (pc + i));
+		__m256i		u = _mm256_loadu_si256((const __m256i *) (ip + i));
+		__m256		low_part = _mm256_mul_ps(low, _mm256_cvtepi32_ps(
+												 _mm256_sub_epi32(_mm256_add_epi32(p, p), padded)));
+		__m256		delta_part = _mm256_mul_ps(delta, _mm256_cvtepi32_ps(
+												   _mm256_sub_epi32(_mm256_add_epi32(u, u), sum_u)));
+		__m256		x_dot_q = _mm256_mul_ps(scale, _mm256_add_ps(low_part, delta_part));
+		__m256		rest = _mm256_max_ps(_mm256_sub_ps(one, _mm256_mul_ps(cd, cd)),
+										 _mm256_setzero_ps());
+		__m256		bound = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(error_rotation, rest),
+														 error_rounding));
+
+		_mm256_storeu_ps(estimate + i, _mm256_div_ps(_mm256_mul_ps(norm, x_dot_q), cd));
+		_mm256_storeu_ps(error + i, _mm256_div_ps(_mm256_mul_ps(norm, bound), cd));
+	}
+	FinishPlain(q, factors + i, pc + i, ip + i, n - i, estimate + i, error + i);
+}
+
+#endif							/* __x86_64__ */
+
 void
 RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
 			   const RabitqFactors *factors, size_t n,
@@ -817,34 +1149,22 @@ RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
 		{
 #if defined(__x86_64__)
 			case RABITQ_KERNEL_AVX512:
-				CountAvx512(q, chunk, count, pc, ip);
+				/* every CPU with AVX-512 has AVX2 */
+				if (q->words <= 16)
+					CountAvx512Short(q, chunk, count, pc, ip);
+				else
+					CountAvx512(q, chunk, count, pc, ip);
+				FinishAvx2(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
 				break;
 			case RABITQ_KERNEL_POPCNT:
 				CountPopcnt(q, chunk, count, pc, ip);
+				FinishPlain(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
 				break;
 #endif
 			default:
 				CountGeneric(q, chunk, count, pc, ip);
+				FinishPlain(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
 				break;
-		}
-
-		/*
-		 * sqrt(D) <x_bar, q_hat> = low (2 pc - D) + delta (2 ip - sum u): both
-		 * brackets are exact integers, so nothing large cancels in floats.
-		 */
-		for (size_t i = 0; i < count; i++)
-		{
-			const RabitqFactors *f = &factors[begin + i];
-			float		x_dot_q = q->scale * (q->low * (float) (2 * pc[i] - q->padded) +
-											  q->delta * (float) (2 * ip[i] - q->sum_u));
-			float		cd = f->code_dot;
-			float		rest = 1.0f - cd * cd;
-
-			if (rest < 0.0f)
-				rest = 0.0f;
-			estimate[begin + i] = f->residual_norm * x_dot_q / cd;
-			error[begin + i] = f->residual_norm *
-				sqrtf(q->error_rotation * rest + q->error_rounding) / cd;
 		}
 	}
 }

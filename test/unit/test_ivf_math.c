@@ -821,6 +821,8 @@ TestEstimates(int dims, size_t n, int nq)
 	bool		kernels_agree = true;
 	bool		accessors = true;
 	bool		rotated_agree = true;
+	bool		prepared_agree = true;
+	bool		prepared_compared = false;
 	float	   *rotated_query = Floats(RABITQ_MAX_PADDED);
 	float	   *rotated_centroid = Floats(RABITQ_MAX_PADDED);
 
@@ -834,11 +836,19 @@ TestEstimates(int dims, size_t n, int nq)
 	{
 		Encoded		e;
 		RabitqQuery *prepared;
+		RabitqQuery *portable;
+		RabitqQuery *other_prepared;
 		double		sum = 0.0;
 		size_t		rotation_pairs = 0;
 
 		Encode(&e, dims, data, n, centroid, 1000 * (uint64_t) dims + (uint64_t) rot);
 		prepared = Alloc(RabitqQuerySize(e.rotation));
+		portable = Alloc(RabitqQuerySize(e.rotation));
+		other_prepared = Alloc(RabitqQuerySize(e.rotation));
+		/* compared whole: the padding after the header must match too */
+		memset(prepared, 0, RabitqQuerySize(e.rotation));
+		memset(portable, 0, RabitqQuerySize(e.rotation));
+		memset(other_prepared, 0, RabitqQuerySize(e.rotation));
 
 		for (size_t i = 0; i < n && rot == 0; i++)
 		{
@@ -869,6 +879,19 @@ TestEstimates(int dims, size_t n, int nq)
 			RabitqRotate(e.rotation, query, rotated_query);
 			RabitqRotate(e.rotation, centroid, rotated_centroid);
 			RabitqQueryPrepareRotated(e.rotation, rotated_query, rotated_centroid, prepared);
+			/* The portable and AVX2 code prepare the same bytes, from either start */
+			if (RabitqRotationSetAvx2(e.rotation, false))
+			{
+				RabitqQueryPrepareRotated(e.rotation, rotated_query, rotated_centroid,
+										  portable);
+				prepared_agree &= memcmp(prepared, portable, RabitqQuerySize(e.rotation)) == 0;
+				RabitqQueryPrepare(e.rotation, query, centroid, portable);
+				RabitqRotationSetAvx2(e.rotation, true);
+				RabitqQueryPrepare(e.rotation, query, centroid, other_prepared);
+				prepared_agree &= memcmp(other_prepared, portable,
+										 RabitqQuerySize(e.rotation)) == 0;
+				prepared_compared = true;
+			}
 			RabitqEstimate(prepared, e.codes, e.factors, n, other_estimate, other_error);
 			RabitqQueryPrepare(e.rotation, query, centroid, prepared);
 			RabitqEstimate(prepared, e.codes, e.factors, n, estimate, error);
@@ -907,6 +930,8 @@ TestEstimates(int dims, size_t n, int nq)
 		pairs += rotation_pairs;
 		EncodedFree(&e);
 		free(prepared);
+		free(portable);
+		free(other_prepared);
 	}
 
 	{
@@ -921,6 +946,12 @@ TestEstimates(int dims, size_t n, int nq)
 			   dims);
 		tap_ok(rotated_agree, "rabitq dims %d: RabitqQueryPrepareRotated estimates as "
 			   "RabitqQueryPrepare (within 2%% of the bound)", dims);
+		if (prepared_compared)
+			tap_ok(prepared_agree, "rabitq dims %d: portable and AVX2 code prepare queries "
+				   "bit for bit alike", dims);
+		else
+			tap_skip("no AVX2 on this CPU", "rabitq dims %d: portable and AVX2 code prepare "
+					 "queries alike", dims);
 	}
 	free(rotated_query);
 	free(rotated_centroid);

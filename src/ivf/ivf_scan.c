@@ -221,6 +221,8 @@ typedef struct IvfScanOpaqueData
 	int			rerank;			/* 0: rows by estimate, no exact distance */
 	int			batch;			/* candidates re-ranked (rerank 0: estimated) at a time */
 	int			refine_batch;	/* candidates given B-bit estimates at a time */
+	MinHeapEntry *refine_entries;	/* RefineBits' batch, refine_batch of them */
+	int		   *refine_lists;	/* the list of each */
 	/* with B-bit codes, each probed list's prepared query, kept for RefineBits */
 	RabitqQuery **list_query;
 	int64		considered;
@@ -231,6 +233,10 @@ typedef struct IvfScanOpaqueData
 	int			ncands;
 	int			cands_capacity;
 	MinHeap		candidates;		/* by lower bound of the distance, 1-bit */
+	MinHeap		deferred;		/* candidates not in that heap yet: an array */
+	float		deferred_min;	/* the least key among them */
+	float		nearest_upper[FIRST_ROWS_LOOKAHEAD];	/* least upper keys, ascending */
+	int			nearest_count;
 	MinHeap		refined;		/* with B-bit codes: by their lower bound, B-bit */
 	pairingheap *results;		/* ResultRows by distance, smallest first */
 	LanceArray	vectors;		/* the latest re-ranked rows' vectors */
@@ -334,6 +340,60 @@ DeltaRow(void *arg, ItemPointer tid, const float *vector)
 }
 
 /*
+ * The FIRST_ROWS_LOOKAHEAD-th least upper key (the key with the error bound
+ * the other way) of the candidates so far: a candidate whose key is above it
+ * has that many candidates surely nearer, and a query of a few rows never
+ * looks at it.  ProbeLists puts such candidates aside (so->deferred), out of
+ * the heap, which then orders the few that matter instead of every probed
+ * row; NextCandidates brings them in should the nearer ones run out.
+ */
+static inline float
+NearestUpper(IvfScanOpaque so)
+{
+	return so->nearest_count < FIRST_ROWS_LOOKAHEAD ? INFINITY :
+		so->nearest_upper[FIRST_ROWS_LOOKAHEAD - 1];
+}
+
+static void
+NoteUpper(IvfScanOpaque so, float upper)
+{
+	int			i = Min(so->nearest_count, FIRST_ROWS_LOOKAHEAD - 1);
+
+	if (so->nearest_count < FIRST_ROWS_LOOKAHEAD)
+		so->nearest_count++;
+	while (i > 0 && so->nearest_upper[i - 1] > upper)
+	{
+		so->nearest_upper[i] = so->nearest_upper[i - 1];
+		i--;
+	}
+	so->nearest_upper[i] = upper;
+}
+
+/*
+ * Whether any candidate is left; if so, the heap's first entry is the one
+ * with the least key, the deferred candidates joining the heap once one of
+ * them could be it.
+ */
+static bool
+NextCandidates(IvfScanOpaque so)
+{
+	if (so->deferred.count > 0 &&
+		(so->candidates.count == 0 || so->candidates.entries[0].key > so->deferred_min))
+	{
+		int			from = so->candidates.count;
+
+		MinHeapReserve(&so->candidates, so->deferred.count);
+		memcpy(so->candidates.entries + from, so->deferred.entries,
+			   sizeof(MinHeapEntry) * (Size) so->deferred.count);
+		so->candidates.count += so->deferred.count;
+		so->deferred.count = 0;
+		so->deferred_min = INFINITY;
+		MinHeapBuild(&so->candidates, from);
+	}
+	return so->candidates.count > 0;
+}
+
+/*
  * Probe the next 'count' lists, or fewer: those whose key (squared centroid
  * distance, or minus the inner product) is at most max_key.  Every live row
  * becomes a candidate.
@@ -351,7 +411,8 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 	{
 		int			l = MinHeapPop(&so->lists).item;
 		IvfList    *list = IvfSegmentList(segment, l);
-		MinHeapEntry *entries;
+		MinHeapEntry *near;
+		MinHeapEntry *far;
 		float		qc_norm2 = 0;
 		float		qc_dot = 0;
 		/*
@@ -361,6 +422,8 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		float		bound = segment->header.bits == 1 && so->rerank == 0 ? 0.0f :
 			(float) (BOUND_EPSILON / RABITQ_EPSILON0);
 		int			n = 0;
+		int			nnear = 0;
+		int			nfar = 0;
 
 		if (list->count == 0)
 			continue;
@@ -387,7 +450,9 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				: repalloc_huge(so->cands, sizeof(Candidate) * (Size) so->cands_capacity);
 		}
 		MinHeapReserve(&so->candidates, (int) list->count);
-		entries = so->candidates.entries + so->candidates.count;
+		MinHeapReserve(&so->deferred, (int) list->count);
+		near = so->candidates.entries + so->candidates.count;
+		far = so->deferred.entries + so->deferred.count;
 
 		if (so->null_query)
 			memset(estimate, 0, sizeof(float) * list->count);
@@ -410,6 +475,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		{
 			Candidate  *c;
 			float		key;
+			float		upper;
 
 			if (so->ntombs > 0)
 			{
@@ -421,27 +487,44 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 					continue;
 			}
 			if (so->null_query)
-				key = 0;
+				key = upper = 0;
 			else if (so->metric == IVF_METRIC_INNER_PRODUCT)
 			{
 				/* the largest the inner product can be gives the smallest -<o, q> */
-				key = -(estimate[r] + bound * error[r] + list->factors[r].centroid_dot + qc_dot);
+				float		base = list->factors[r].centroid_dot + qc_dot + estimate[r];
+
+				key = -(base + bound * error[r]);
+				upper = -(base - bound * error[r]);
 			}
 			else
 			{
 				float		rn = list->factors[r].residual_norm;
+				float		base = rn * rn + qc_norm2 - 2 * estimate[r];
 
-				key = rn * rn + qc_norm2 - 2 * (estimate[r] + bound * error[r]);
+				key = base - 2 * bound * error[r];
+				upper = base + 2 * bound * error[r];
 			}
 			c = &so->cands[so->ncands + n];
 			c->row = segment->list_start[l] + r;
 			c->tid = list->tids[r];
-			entries[n].key = key;
-			entries[n].item = so->ncands + n;
+			if (upper < NearestUpper(so))
+				NoteUpper(so, upper);
+			if (key <= NearestUpper(so))
+			{
+				near[nnear].key = key;
+				near[nnear++].item = so->ncands + n;
+			}
+			else
+			{
+				far[nfar].key = key;
+				far[nfar++].item = so->ncands + n;
+				so->deferred_min = Min(so->deferred_min, key);
+			}
 			n++;
 		}
 		so->ncands += n;
-		so->candidates.count += n;
+		so->candidates.count += nnear;
+		so->deferred.count += nfar;
 		CHECK_FOR_INTERRUPTS();
 	}
 	MinHeapBuild(&so->candidates, from);
@@ -471,13 +554,13 @@ ListOfRow(IvfSegment *segment, int64 row)
 
 /*
  * A candidate's key from its B-bit code (as ProbeLists keys from the 1-bit
- * one): the estimate 'bound' error bounds nearer, on the key's scale.
+ * one): the estimate 'bound' error bounds nearer, on the key's scale.  'l'
+ * is the list that holds it.
  */
 static float
-ExKey(IvfScanOpaque so, const Candidate *c, float bound)
+ExKey(IvfScanOpaque so, const Candidate *c, int l, float bound)
 {
 	IvfSegment *segment = so->segment;
-	int			l = ListOfRow(segment, c->row);
 	IvfList    *list = IvfSegmentList(segment, l);
 	int64		r = c->row - segment->list_start[l];
 	const RabitqQuery *query = so->list_query[l];
@@ -497,6 +580,25 @@ ExKey(IvfScanOpaque so, const Candidate *c, float bound)
 }
 
 /*
+ * Ask the CPU for a candidate's B-bit code and factors ahead of ExKey: the
+ * best candidates lie scattered over the segment, and a batch's loads then
+ * overlap instead of stalling one after another.
+ */
+static void
+ExPrefetch(IvfScanOpaque so, const Candidate *c, int l)
+{
+	IvfSegment *segment = so->segment;
+	IvfList    *list = IvfSegmentList(segment, l);
+	int64		r = c->row - segment->list_start[l];
+	const char *code = (const char *) list->ex_codes + (size_t) r * segment->header.ex_code_bytes;
+
+	for (int offset = 0; offset < segment->header.ex_code_bytes; offset += 64)
+		__builtin_prefetch(code + offset);
+	__builtin_prefetch(&list->ex_factors[r]);
+	__builtin_prefetch(&list->factors[r]);
+}
+
+/*
  * The best candidates by 1-bit lower bound (so->refine_batch of them) get their
  * B-bit estimate: without re-ranking that is their distance, a result;
  * otherwise its lower bound orders them for re-ranking (so->refined).
@@ -505,12 +607,25 @@ static void
 RefineBits(IvfScanOpaque so)
 {
 	int			from = so->refined.count;
+	int			n = 0;
 
-	if (so->rerank > 0)
-		MinHeapReserve(&so->refined, so->refine_batch);
-	for (int n = 0; n < so->refine_batch && so->candidates.count > 0; n++)
+	while (n < so->refine_batch && NextCandidates(so))
 	{
 		MinHeapEntry entry = MinHeapPop(&so->candidates);
+
+		so->refine_entries[n] = entry;
+		if (!so->null_query)
+		{
+			so->refine_lists[n] = ListOfRow(so->segment, so->cands[entry.item].row);
+			ExPrefetch(so, &so->cands[entry.item], so->refine_lists[n]);
+		}
+		n++;
+	}
+	if (so->rerank > 0)
+		MinHeapReserve(&so->refined, n);
+	for (int i = 0; i < n; i++)
+	{
+		MinHeapEntry entry = so->refine_entries[i];
 		Candidate  *c = &so->cands[entry.item];
 
 		if (so->rerank == 0)
@@ -518,11 +633,13 @@ RefineBits(IvfScanOpaque so)
 			ItemPointerData tid;
 
 			IvfInt64ToTid(c->tid, &tid);
-			AddResult(so, &tid, so->null_query ? 0 : KeyDistance(so, ExKey(so, c, 0)), false);
+			AddResult(so, &tid,
+					  so->null_query ? 0 : KeyDistance(so, ExKey(so, c, so->refine_lists[i], 0)),
+					  false);
 			continue;
 		}
 		entry.key = so->null_query ? 0 :
-			ExKey(so, c, (float) (BOUND_EPSILON / RABITQ_EPSILON0));
+			ExKey(so, c, so->refine_lists[i], (float) (BOUND_EPSILON / RABITQ_EPSILON0));
 		so->refined.entries[so->refined.count++] = entry;
 	}
 	MinHeapBuild(&so->refined, from);
@@ -541,7 +658,7 @@ Rerank(IvfScanOpaque so)
 	const float *vectors;
 	int			n = 0;
 
-	while (n < so->batch && heap->count > 0)
+	while (n < so->batch && (heap == &so->refined ? heap->count > 0 : NextCandidates(so)))
 	{
 		MinHeapEntry entry = MinHeapPop(heap);
 		Candidate  *c = &so->cands[entry.item];
@@ -576,6 +693,9 @@ StartScan(IndexScanDesc scan)
 	IvfMetaRead(index, &so->meta);
 	so->dims = so->meta.dims;
 	memset(&so->candidates, 0, sizeof(MinHeap));
+	memset(&so->deferred, 0, sizeof(MinHeap));
+	so->deferred_min = INFINITY;
+	so->nearest_count = 0;
 	memset(&so->refined, 0, sizeof(MinHeap));
 	memset(&so->lists, 0, sizeof(MinHeap));
 	so->cands = NULL;
@@ -657,7 +777,11 @@ StartScan(IndexScanDesc scan)
 		so->rows = palloc(sizeof(uint64) * so->batch);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
 		if (so->segment->header.bits > 1)
+		{
 			so->list_query = palloc0(sizeof(RabitqQuery *) * lists);
+			so->refine_entries = palloc(sizeof(MinHeapEntry) * so->refine_batch);
+			so->refine_lists = palloc(sizeof(int) * so->refine_batch);
+		}
 		ProbeLists(so, so->null_query ? lists : so->probes, INFINITY);
 	}
 	if (so->meta.delta_head != InvalidBlockNumber && so->dims > 0)
@@ -744,7 +868,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 			INFINITY;
 
 		/* the 1-bit stage, then with B-bit codes the B-bit one, then exact */
-		if (so->candidates.count > 0 &&
+		if (NextCandidates(so) &&
 			KeyDistance(so, so->candidates.entries[0].key) <
 			(so->refined.count > 0 ? Min(best, KeyDistance(so, so->refined.entries[0].key)) : best))
 		{

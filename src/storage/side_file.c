@@ -14,6 +14,16 @@
  * Names are "<full xid>_<pid>_<n>.lance": garbage collection tells from the
  * name whether the creating transaction may still be running, and the pid
  * keeps parallel workers of one transaction apart.
+ *
+ * A file is written once, front to back, and read back once, for WAL; scans
+ * read it later through the I/O runtime.  So a file that outgrows one
+ * staging buffer (DIRECT_STAGE) is written and read back around the page
+ * cache (O_DIRECT) where the file system allows it, in aligned blocks from
+ * that buffer: an index build of hundreds of megabytes then does not first
+ * fill as much page cache, and on a virtual machine fresh memory, not the
+ * disk, is what makes such writes slow.  The last block is written whole and
+ * the file truncated to its size.  A smaller file is written from the buffer
+ * in one write, through the page cache, and read back from there.
  */
 #include "postgres.h"
 
@@ -30,6 +40,11 @@
 #include "storage/side_internal.h"
 #include "storage/side_wal.h"
 
+/* Direct I/O: offsets, lengths and buffer addresses in multiples of this */
+#define DIRECT_ALIGN 4096
+/* Bytes staged before a direct write: a multiple of DIRECT_ALIGN */
+#define DIRECT_STAGE (4 * 1024 * 1024)
+
 struct SideFileWriter
 {
 	SideStorageId storage_id;
@@ -37,11 +52,48 @@ struct SideFileWriter
 	char	   *temp_path;
 	char	   *path;
 	int			fd;
-	uint64		size;
+	uint64		size;			/* bytes given to SideFileWrite */
 	pg_crc32c	crc;
+	char	   *stage;			/* DIRECT_STAGE bytes, aligned */
+	void	   *stage_block;	/* the palloc'd block that holds them */
+	size_t		staged;			/* the last 'staged' of 'size' bytes, not written yet */
+	bool		direct;			/* O_DIRECT on since the first full stage */
 };
 
 static uint32 files_created;
+
+/*
+ * Turns on direct I/O for fd, if the file system has it (tmpfs has not:
+ * fcntl fails with EINVAL and the file stays buffered).
+ */
+static bool
+TryDirect(int fd)
+{
+#if PG_O_DIRECT != 0 && !defined(PG_O_DIRECT_USE_F_NOCACHE)
+	int			flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && fcntl(fd, F_SETFL, flags | PG_O_DIRECT) == 0;
+#else
+	(void) fd;
+	return false;
+#endif
+}
+
+/* 'size' bytes aligned for direct I/O, in *block (palloc'd, for pfree) */
+static char *
+AlignedAlloc(size_t size, void **block)
+{
+	*block = palloc(size + DIRECT_ALIGN);
+	return (char *) TYPEALIGN(DIRECT_ALIGN, *block);
+}
+
+static void
+WriteStage(SideFileWriter *writer, size_t length)
+{
+	SideFsPwrite(writer->fd, writer->stage, length, writer->size - writer->staged,
+				 writer->temp_path);
+	writer->staged = 0;
+}
 
 SideFileWriter *
 SideFileCreate(Relation rel)
@@ -82,15 +134,33 @@ SideFileCreate(Relation rel)
 		pfree(writer->path);
 	}
 	INIT_CRC32C(writer->crc);
+	writer->stage = AlignedAlloc(DIRECT_STAGE, &writer->stage_block);
 	return writer;
 }
 
 void
 SideFileWrite(SideFileWriter *writer, const void *data, size_t length)
 {
-	SideFsPwrite(writer->fd, data, length, writer->size, writer->temp_path);
+	const char *bytes = data;
+
 	COMP_CRC32C(writer->crc, data, length);
-	writer->size += length;
+	while (length > 0)
+	{
+		size_t		n = Min(length, DIRECT_STAGE - writer->staged);
+
+		memcpy(writer->stage + writer->staged, bytes, n);
+		writer->staged += n;
+		writer->size += n;
+		bytes += n;
+		length -= n;
+		if (writer->staged == DIRECT_STAGE)
+		{
+			/* the stage starts at offset 0: aligned */
+			if (writer->size == DIRECT_STAGE)
+				writer->direct = TryDirect(writer->fd);
+			WriteStage(writer, DIRECT_STAGE);
+		}
+	}
 }
 
 int
@@ -100,18 +170,26 @@ SideFileLanceSink(void *ctx, const void *data, size_t length)
 	return 0;
 }
 
-/* Log the published file's bytes: read back from the page cache, chunk by chunk. */
+/*
+ * Log the published file's bytes, read back chunk by chunk the way they were
+ * written: around the page cache if they went around it (see the header
+ * comment).
+ */
 static void
 LogFileContents(SideFileWriter *writer)
 {
 	int			fd = OpenTransientFile(writer->path, O_RDONLY | PG_BINARY);
-	char	   *chunk = palloc(SIDE_WAL_CHUNK);
+	void	   *block;
+	char	   *chunk = AlignedAlloc(SIDE_WAL_CHUNK, &block);
 	uint64		offset = 0;
 
+	StaticAssertStmt(SIDE_WAL_CHUNK % DIRECT_ALIGN == 0, "chunks must keep reads aligned");
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", writer->path)));
+	if (writer->direct)
+		(void) TryDirect(fd);
 	while (offset < writer->size)
 	{
 		uint32		want = (uint32) Min((uint64) SIDE_WAL_CHUNK, writer->size - offset);
@@ -119,7 +197,9 @@ LogFileContents(SideFileWriter *writer)
 
 		while (got < want)
 		{
-			ssize_t		n = pg_pread(fd, chunk + got, want - got, (off_t) (offset + got));
+			/* whole blocks: the last read asks past the end and comes back short */
+			ssize_t		n = pg_pread(fd, chunk + got, TYPEALIGN(DIRECT_ALIGN, want - got),
+									 (off_t) (offset + got));
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -129,14 +209,14 @@ LogFileContents(SideFileWriter *writer)
 						 n < 0 ? errmsg("could not read file \"%s\": %m", writer->path) :
 						 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
 								writer->path, (unsigned long long) writer->size)));
-			got += n;
+			got += Min((uint32) n, want - got);
 		}
 		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, chunk, want);
 		offset += want;
 		CHECK_FOR_INTERRUPTS();
 	}
 	CloseTransientFile(fd);
-	pfree(chunk);
+	pfree(block);
 }
 
 char *
@@ -145,6 +225,20 @@ SideFileFinish(SideFileWriter *writer)
 	char	   *name = pstrdup(writer->name);
 
 	FIN_CRC32C(writer->crc);
+	if (!writer->direct)
+		WriteStage(writer, writer->staged);
+	else if (writer->staged > 0)
+	{
+		/* the last block whole, then the file cut to its size */
+		size_t		whole = TYPEALIGN(DIRECT_ALIGN, writer->staged);
+
+		memset(writer->stage + writer->staged, 0, whole - writer->staged);
+		WriteStage(writer, whole);
+		if (ftruncate(writer->fd, (off_t) writer->size) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not truncate file \"%s\": %m", writer->temp_path)));
+	}
 	if (pg_fsync(writer->fd) != 0)
 		ereport(data_sync_elevel(ERROR),
 				(errcode_for_file_access(),
@@ -167,6 +261,7 @@ SideFileFinish(SideFileWriter *writer)
 	SideCatalogInsertFile(writer->storage_id, writer->name, (int64) writer->size);
 	SideCrashPointReached(SIDE_CRASH_AFTER_CATALOG);
 
+	pfree(writer->stage_block);
 	pfree(writer->temp_path);
 	pfree(writer->path);
 	pfree(writer);

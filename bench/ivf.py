@@ -29,7 +29,13 @@ max_parallel_maintenance_workers (and min_parallel_table_scan_size = 0, so
 that the small heap of TOASTed vectors does not rule out parallel workers).
 Every case has a session of its own; after a warm-up the cases take turns
 in blocks of --block queries run back to back, in an order that rotates from
-block to block, so that drift in the machine's load spreads over all of them.  Figures are printed as ratios against the floor
+block to block, so that drift in the machine's load spreads over all of them.
+During the timed queries the client runs on one CPU and every session's
+server process on another (--placement apart): left to itself, the kernel
+tended to wake the floor's server process on the client's CPU and the index
+scans' on the other, so that the cases compared a cheap wake-up with an
+expensive one; pinned, every case pays the same.  --placement shared puts
+them all on one CPU, --placement free leaves them to the kernel.  Figures are printed as ratios against the floor
 and HNSW measured in the same run, and recall-vs-QPS curves are drawn into a
 PNG.  This is not a test: nothing fails on slow figures or low recall.
 
@@ -87,6 +93,23 @@ def open_case(args, dbname, statement, settings):
         cur.execute(f"SET {name} = %s", (str(value),))
     cur.execute(f"PREPARE q(vector) AS {statement}")
     return conn, cur
+
+
+def place(placement, cursors):
+    """Pins the client and the sessions' server processes (see the module docstring); says where."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if placement == "free" or (placement == "apart" and len(cpus) < 2):
+        return "client and server processes wherever the kernel puts them" + \
+            (" (one CPU: nothing to keep apart)" if placement == "apart" else "")
+    client = cpus[0]
+    server = cpus[1] if placement == "apart" else cpus[0]
+    os.sched_setaffinity(0, {client})
+    for cur in cursors:
+        cur.execute("SELECT pg_backend_pid()")
+        os.sched_setaffinity(cur.fetchone()[0], {server})
+    if placement == "apart":
+        return f"the client on CPU {client}, every server process on CPU {server}"
+    return f"the client and every server process on CPU {client}"
 
 
 def plan_shape(cur, literal):
@@ -267,6 +290,8 @@ def main():
     ap.add_argument("--maintenance-work-mem", default="1GB", help="for both index builds")
     ap.add_argument("--maintenance-workers", type=int, default=1,
                     help="max_parallel_maintenance_workers for both index builds")
+    ap.add_argument("--placement", choices=("apart", "shared", "free"), default="apart",
+                    help="CPUs of the client and the server processes during the timed queries")
     ap.add_argument("--png", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "build", "ivf.png"),
                     help="where to draw the recall-vs-QPS curves")
     args = ap.parse_args()
@@ -408,6 +433,8 @@ def main():
     if odd_plans:
         print("cases whose plan does not scan the index:")
         print("\n".join(odd_plans))
+    placement = place(args.placement, [scur for _, scur in sessions])
+    print(f"placement: {placement}")
     t0 = time.perf_counter()
     latencies, results = run_rounds([scur for _, scur in sessions], literals, args.warmup, args.block)
     print(f"timed {len(cases)} x {len(literals)} queries, in turns of {args.block}, in {time.perf_counter() - t0:.1f} s")

@@ -30,12 +30,12 @@ that the small heap of TOASTed vectors does not rule out parallel workers).
 Every case has a session of its own; after a warm-up the cases take turns
 in blocks of --block queries run back to back, in an order that rotates from
 block to block, so that drift in the machine's load spreads over all of them.
-During the timed queries the client runs on one CPU and every session's
-server process on another (--placement apart): left to itself, the kernel
-tended to wake the floor's server process on the client's CPU and the index
-scans' on the other, so that the cases compared a cheap wake-up with an
-expensive one; pinned, every case pays the same.  --placement shared puts
-them all on one CPU, --placement free leaves them to the kernel.  Figures are printed as ratios against the floor
+Where the client and the server processes run during the timed queries is
+left to the kernel (--placement free), which tends to wake the floor's
+server process on the client's CPU (a cheap wake-up) and the index scans'
+on the other; --placement apart pins the client to one CPU and every
+session's server process to another, --placement shared all of them to one,
+so that every case pays the same wake-up.  Figures are printed as ratios against the floor
 and HNSW measured in the same run, and recall-vs-QPS curves are drawn into a
 PNG.  This is not a test: nothing fails on slow figures or low recall.
 
@@ -290,7 +290,7 @@ def main():
     ap.add_argument("--maintenance-work-mem", default="1GB", help="for both index builds")
     ap.add_argument("--maintenance-workers", type=int, default=1,
                     help="max_parallel_maintenance_workers for both index builds")
-    ap.add_argument("--placement", choices=("apart", "shared", "free"), default="apart",
+    ap.add_argument("--placement", choices=("free", "apart", "shared"), default="free",
                     help="CPUs of the client and the server processes during the timed queries")
     ap.add_argument("--png", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "build", "ivf.png"),
                     help="where to draw the recall-vs-QPS curves")

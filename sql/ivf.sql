@@ -77,6 +77,14 @@ SELECT op, count(*) FILTER (WHERE ivf_knn(op, q, 10, true, distances => true)
 FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op),
 	 (SELECT v AS q FROM ivf_t WHERE id % 300 = 7) q
 GROUP BY op ORDER BY op;
+-- past the 10 rows whose candidates a scan orders first (the others wait
+-- aside until the executor asks for more)
+SELECT op, count(*) FILTER (WHERE ivf_knn(op, q, 60, true, distances => true)
+								= ivf_knn(op, q, 60, false, distances => true)) AS agree,
+	   count(*) AS queries
+FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op),
+	 (SELECT v AS q FROM ivf_t WHERE id % 300 = 7) q
+GROUP BY op ORDER BY op;
 -- and returns the exact distances (no recheck)
 SET enable_seqscan = off;
 SELECT bool_and(abs(d - (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) < 1e-9) AS exact_distances

@@ -191,11 +191,53 @@ Fwht8Scalar(float *x, int len)
 	}
 }
 
-/* Hadamard levels 8 .. len/2: butterflies between whole groups of 8 */
+/*
+ * Hadamard levels 8 .. len/2: butterflies between whole groups of 8, two
+ * levels per pass over x where two are left (a, b, c, d = x[j], x[j + h],
+ * x[j + 2h], x[j + 3h]: level h, then level 2h, the same additions in the
+ * same order as two passes, with half the loads and stores).
+ */
 ROTATE_INLINE void
 FwhtWide(float *x, int len)
 {
-	for (int h = 8; h < len; h <<= 1)
+	int			h = 8;
+
+	for (; 4 * h <= len; h <<= 2)
+	{
+		for (int i = 0; i < len; i += 4 * h)
+		{
+			for (int j = i; j < i + h; j += 8)
+			{
+				Float8		a,
+							b,
+							c,
+							d,
+							ab_sum,
+							ab_diff,
+							cd_sum,
+							cd_diff,
+							out;
+
+				LOAD8(a, x + j);
+				LOAD8(b, x + j + h);
+				LOAD8(c, x + j + 2 * h);
+				LOAD8(d, x + j + 3 * h);
+				ab_sum = a + b;
+				ab_diff = a - b;
+				cd_sum = c + d;
+				cd_diff = c - d;
+				out = ab_sum + cd_sum;
+				STORE8(x + j, out);
+				out = ab_diff + cd_diff;
+				STORE8(x + j + h, out);
+				out = ab_sum - cd_sum;
+				STORE8(x + j + 2 * h, out);
+				out = ab_diff - cd_diff;
+				STORE8(x + j + 3 * h, out);
+			}
+		}
+	}
+	for (; h < len; h <<= 1)
 	{
 		for (int i = 0; i < len; i += 2 * h)
 		{

@@ -69,22 +69,16 @@ EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,1
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id BETWEEN 5 AND 9
 ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
 
--- at full probes every operator class agrees with exact search
+-- at full probes every operator class agrees with exact search, 10 rows
+-- deep and 60: past the 10 rows whose candidates a scan orders first (the
+-- others wait aside until the executor asks for more)
 SET lance_ivf.probes = 20;
-SELECT op, count(*) FILTER (WHERE ivf_knn(op, q, 10, true, distances => true)
-								= ivf_knn(op, q, 10, false, distances => true)) AS agree,
+SELECT op, k, count(*) FILTER (WHERE ivf_knn(op, q, k, true, distances => true)
+								   = ivf_knn(op, q, k, false, distances => true)) AS agree,
 	   count(*) AS queries
-FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op),
+FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op), (VALUES (10), (60)) d(k),
 	 (SELECT v AS q FROM ivf_t WHERE id % 300 = 7) q
-GROUP BY op ORDER BY op;
--- past the 10 rows whose candidates a scan orders first (the others wait
--- aside until the executor asks for more)
-SELECT op, count(*) FILTER (WHERE ivf_knn(op, q, 60, true, distances => true)
-								= ivf_knn(op, q, 60, false, distances => true)) AS agree,
-	   count(*) AS queries
-FROM (VALUES ('<->'), ('<#>'), ('<=>')) o(op),
-	 (SELECT v AS q FROM ivf_t WHERE id % 300 = 7) q
-GROUP BY op ORDER BY op;
+GROUP BY op, k ORDER BY op, k;
 -- and returns the exact distances (no recheck)
 SET enable_seqscan = off;
 SELECT bool_and(abs(d - (v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]')) < 1e-9) AS exact_distances

@@ -63,18 +63,33 @@ struct SideFileWriter
 static uint32 files_created;
 
 /*
- * Turns on direct I/O for fd, if the file system has it (tmpfs has not:
- * fcntl fails with EINVAL and the file stays buffered).
+ * Turns direct I/O on (or off) for fd.  On only where the file system has
+ * it with alignments that DIRECT_ALIGN satisfies: statx says which it needs
+ * where the kernel tells (blocks larger than DIRECT_ALIGN need more), and
+ * fcntl fails with EINVAL where there is none at all (tmpfs).  false: the
+ * file stays buffered.
  */
 static bool
-TryDirect(int fd)
+SetDirect(int fd, bool on)
 {
 #if PG_O_DIRECT != 0 && !defined(PG_O_DIRECT_USE_F_NOCACHE)
-	int			flags = fcntl(fd, F_GETFL);
+	int			flags;
 
-	return flags >= 0 && fcntl(fd, F_SETFL, flags | PG_O_DIRECT) == 0;
+#ifdef STATX_DIOALIGN
+	struct statx st;
+
+	if (on && statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &st) == 0 &&
+		(st.stx_mask & STATX_DIOALIGN) != 0 &&
+		(st.stx_dio_offset_align == 0 || DIRECT_ALIGN % st.stx_dio_offset_align != 0 ||
+		 st.stx_dio_mem_align == 0 || DIRECT_ALIGN % st.stx_dio_mem_align != 0))
+		return false;
+#endif
+	flags = fcntl(fd, F_GETFL);
+	return flags >= 0 &&
+		fcntl(fd, F_SETFL, on ? flags | PG_O_DIRECT : flags & ~PG_O_DIRECT) == 0 && on;
 #else
 	(void) fd;
+	(void) on;
 	return false;
 #endif
 }
@@ -90,8 +105,18 @@ AlignedAlloc(size_t size, void **block)
 static void
 WriteStage(SideFileWriter *writer, size_t length)
 {
-	SideFsPwrite(writer->fd, writer->stage, length, writer->size - writer->staged,
-				 writer->temp_path);
+	uint64		offset = writer->size - writer->staged;
+
+	/*
+	 * A direct write turned down after all (EINVAL: an alignment statx did
+	 * not tell), or cut short: the stage and the rest of the file go through
+	 * the page cache, where any other error is reported.
+	 */
+	if (writer->direct &&
+		pg_pwrite(writer->fd, writer->stage, length, (off_t) offset) != (ssize_t) length)
+		writer->direct = SetDirect(writer->fd, false);
+	if (!writer->direct)
+		SideFsPwrite(writer->fd, writer->stage, length, offset, writer->temp_path);
 	writer->staged = 0;
 }
 
@@ -157,7 +182,7 @@ SideFileWrite(SideFileWriter *writer, const void *data, size_t length)
 		{
 			/* the stage starts at offset 0: aligned */
 			if (writer->size == DIRECT_STAGE)
-				writer->direct = TryDirect(writer->fd);
+				writer->direct = SetDirect(writer->fd, true);
 			WriteStage(writer, DIRECT_STAGE);
 		}
 	}
@@ -182,14 +207,14 @@ LogFileContents(SideFileWriter *writer)
 	void	   *block;
 	char	   *chunk = AlignedAlloc(SIDE_WAL_CHUNK, &block);
 	uint64		offset = 0;
+	bool		direct;
 
 	StaticAssertStmt(SIDE_WAL_CHUNK % DIRECT_ALIGN == 0, "chunks must keep reads aligned");
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", writer->path)));
-	if (writer->direct)
-		(void) TryDirect(fd);
+	direct = writer->direct && SetDirect(fd, true);
 	while (offset < writer->size)
 	{
 		uint32		want = (uint32) Min((uint64) SIDE_WAL_CHUNK, writer->size - offset);
@@ -203,6 +228,12 @@ LogFileContents(SideFileWriter *writer)
 
 			if (n < 0 && errno == EINTR)
 				continue;
+			/* a direct read turned down after all: read through the page cache */
+			if (n < 0 && errno == EINVAL && direct)
+			{
+				direct = SetDirect(fd, false);
+				continue;
+			}
 			if (n <= 0)
 				ereport(ERROR,
 						(errcode_for_file_access(),

@@ -553,6 +553,21 @@ ListOfRow(IvfSegment *segment, int64 row)
 }
 
 /*
+ * List 'l', which holds candidate c, and (in *r) c's row in it, with
+ * (in *ex_code) its B-bit code.
+ */
+static IvfList *
+CandidateInList(IvfSegment *segment, const Candidate *c, int l, int64 *r,
+				const uint8 **ex_code)
+{
+	IvfList    *list = IvfSegmentList(segment, l);
+
+	*r = c->row - segment->list_start[l];
+	*ex_code = list->ex_codes + (size_t) *r * segment->header.ex_code_bytes;
+	return list;
+}
+
+/*
  * A candidate's key from its B-bit code (as ProbeLists keys from the 1-bit
  * one): the estimate 'bound' error bounds nearer, on the key's scale.  'l'
  * is the list that holds it.
@@ -561,16 +576,16 @@ static float
 ExKey(IvfScanOpaque so, const Candidate *c, int l, float bound)
 {
 	IvfSegment *segment = so->segment;
-	IvfList    *list = IvfSegmentList(segment, l);
-	int64		r = c->row - segment->list_start[l];
+	int64		r;
+	const uint8 *ex_code;
+	IvfList    *list = CandidateInList(segment, c, l, &r, &ex_code);
 	const RabitqQuery *query = so->list_query[l];
 	float		qc_norm2 = RabitqQueryResidualNormSquared(query);
 	float		error;
 	float		estimate;
 
 	estimate = RabitqExEstimate(segment->rotation, segment->header.bits,
-								RabitqQueryRotatedResidual(query), qc_norm2,
-								list->ex_codes + (size_t) r * segment->header.ex_code_bytes,
+								RabitqQueryRotatedResidual(query), qc_norm2, ex_code,
 								&list->ex_factors[r], &error);
 	if (so->metric == IVF_METRIC_INNER_PRODUCT)
 		return -(estimate + bound * error + list->factors[r].centroid_dot +
@@ -588,12 +603,12 @@ static void
 ExPrefetch(IvfScanOpaque so, const Candidate *c, int l)
 {
 	IvfSegment *segment = so->segment;
-	IvfList    *list = IvfSegmentList(segment, l);
-	int64		r = c->row - segment->list_start[l];
-	const char *code = (const char *) list->ex_codes + (size_t) r * segment->header.ex_code_bytes;
+	int64		r;
+	const uint8 *ex_code;
+	IvfList    *list = CandidateInList(segment, c, l, &r, &ex_code);
 
 	for (int offset = 0; offset < segment->header.ex_code_bytes; offset += 64)
-		__builtin_prefetch(code + offset);
+		__builtin_prefetch(ex_code + offset);
 	__builtin_prefetch(&list->ex_factors[r]);
 	__builtin_prefetch(&list->factors[r]);
 }

@@ -328,15 +328,22 @@ LanceIoBatchWaitNext(LanceIoBatch *b)
 	return index;
 }
 
+/* The result of read 'index', which must be complete */
+static void
+CompletedRead(LanceIoBatch *b, int index, RuntimeReadResult *r)
+{
+	int			rc = RuntimeBatchResult(b->rb, index, r);
+
+	if (rc != 0)
+		elog(ERROR, "read %d of a batch is not complete (code %d)", index, rc);
+}
+
 const void *
 LanceIoBatchData(LanceIoBatch *b, int index, size_t *length)
 {
 	RuntimeReadResult r;
-	int			rc;
 
-	rc = RuntimeBatchResult(b->rb, index, &r);
-	if (rc != 0)
-		elog(ERROR, "read %d of a batch is not complete (code %d)", index, rc);
+	CompletedRead(b, index, &r);
 	if (r.error != 0)
 	{
 		errno = r.error;
@@ -346,6 +353,15 @@ LanceIoBatchData(LanceIoBatch *b, int index, size_t *length)
 	}
 	*length = r.length;
 	return r.data;
+}
+
+int
+LanceIoBatchError(LanceIoBatch *b, int index)
+{
+	RuntimeReadResult r;
+
+	CompletedRead(b, index, &r);
+	return r.error;
 }
 
 void

@@ -57,6 +57,12 @@ extern int	LanceIoBatchWaitNext(LanceIoBatch *batch);
 /* The bytes of a completed read (*length is short only at EOF); ERROR if it failed. */
 extern const void *LanceIoBatchData(LanceIoBatch *batch, int index, size_t *length);
 
+/*
+ * The errno of a completed read, or 0 when it succeeded: for a caller with a
+ * way around a failed read, where LanceIoBatchData would ERROR.
+ */
+extern int	LanceIoBatchError(LanceIoBatch *batch, int index);
+
 /* Gives the batch back; its data pointers are invalid afterwards. */
 extern void LanceIoBatchEnd(LanceIoBatch *batch);
 

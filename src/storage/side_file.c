@@ -37,6 +37,7 @@
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
+#include "storage/io.h"
 #include "storage/side_internal.h"
 #include "storage/side_wal.h"
 
@@ -196,6 +197,30 @@ SideFileLanceSink(void *ctx, const void *data, size_t length)
 }
 
 /*
+ * Chunks read ahead of the one being logged: a build's file is read back
+ * from the disk (it went around the page cache) while the WAL of the
+ * chunks before it is inserted, instead of each read waiting its turn.
+ */
+#define READ_AHEAD 4
+
+/* Starts reading the chunk at 'offset' through the I/O runtime */
+static LanceIoBatch *
+ReadChunk(int fd, uint64 offset, uint64 size)
+{
+	/*
+	 * Whole blocks, so that a direct read stays aligned: the runtime reads
+	 * a batch's first read into page-aligned memory (src/runtime/README).
+	 * The last one asks past the end and comes back short.
+	 */
+	size_t		length = TYPEALIGN(DIRECT_ALIGN, Min((uint64) SIDE_WAL_CHUNK, size - offset));
+	LanceIoBatch *batch = LanceIoBatchBegin(1, length);
+
+	LanceIoBatchRead(batch, fd, (int64) offset, length);
+	LanceIoBatchSubmit(batch);
+	return batch;
+}
+
+/*
  * Log the published file's bytes, read back chunk by chunk the way they were
  * written: around the page cache if they went around it (see the header
  * comment).
@@ -204,9 +229,11 @@ static void
 LogFileContents(SideFileWriter *writer)
 {
 	int			fd = OpenTransientFile(writer->path, O_RDONLY | PG_BINARY);
-	void	   *block;
-	char	   *chunk = AlignedAlloc(SIDE_WAL_CHUNK, &block);
+	LanceIoBatch *ahead[READ_AHEAD];
+	int			first = 0;		/* ahead[first] holds the chunk at 'offset' */
+	int			count = 0;
 	uint64		offset = 0;
+	uint64		next = 0;		/* the next chunk to start reading */
 	bool		direct;
 
 	StaticAssertStmt(SIDE_WAL_CHUNK % DIRECT_ALIGN == 0, "chunks must keep reads aligned");
@@ -218,36 +245,37 @@ LogFileContents(SideFileWriter *writer)
 	while (offset < writer->size)
 	{
 		uint32		want = (uint32) Min((uint64) SIDE_WAL_CHUNK, writer->size - offset);
-		uint32		got = 0;
+		LanceIoBatch *batch;
+		const void *data;
+		size_t		got;
 
-		while (got < want)
+		for (; count < READ_AHEAD && next < writer->size; count++, next += SIDE_WAL_CHUNK)
+			ahead[(first + count) % READ_AHEAD] = ReadChunk(fd, next, writer->size);
+		batch = ahead[first];
+		LanceIoBatchWaitAll(batch);
+		/* a direct read turned down after all: read through the page cache */
+		if (direct && LanceIoBatchError(batch, 0) == EINVAL)
 		{
-			/* whole blocks: the last read asks past the end and comes back short */
-			ssize_t		n = pg_pread(fd, chunk + got, TYPEALIGN(DIRECT_ALIGN, want - got),
-									 (off_t) (offset + got));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			/* a direct read turned down after all: read through the page cache */
-			if (n < 0 && errno == EINVAL && direct)
-			{
-				direct = SetDirect(fd, false);
-				continue;
-			}
-			if (n <= 0)
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 n < 0 ? errmsg("could not read file \"%s\": %m", writer->path) :
-						 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
-								writer->path, (unsigned long long) writer->size)));
-			got += Min((uint32) n, want - got);
+			for (; count > 0; count--, first = (first + 1) % READ_AHEAD)
+				LanceIoBatchEnd(ahead[first]);
+			direct = SetDirect(fd, false);
+			next = offset;
+			continue;
 		}
-		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, chunk, want);
+		data = LanceIoBatchData(batch, 0, &got);
+		if (got < want)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
+							writer->path, (unsigned long long) writer->size)));
+		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, data, want);
+		LanceIoBatchEnd(batch);
+		first = (first + 1) % READ_AHEAD;
+		count--;
 		offset += want;
 		CHECK_FOR_INTERRUPTS();
 	}
 	CloseTransientFile(fd);
-	pfree(block);
 }
 
 char *

@@ -56,7 +56,8 @@ IvfInit(void)
 	DefineCustomIntVariable("lance_ivf.rerank",
 							"Candidates re-ranked with exact distances at a time (0: none).",
 							"The best candidates by their RaBitQ estimate are re-ranked "
-							"in groups of this many.  With 0, rows are ordered by their "
+							"in groups of at most this many; a query's first rows only "
+							"take those that could be among them.  With 0, rows are ordered by their "
 							"estimated distances and none is computed exactly.  An index's "
 							"rerank option overrides it.",
 							&ivf_rerank, 16, 0, 100000, PGC_USERSET, 0, NULL, NULL, NULL);

@@ -135,6 +135,21 @@ SELECT id, lance_ivf_scan_distance(ctid, 'ivf_hot_i', '[7,7]') IS NULL AS recomp
 	   v <-> '[7,7]' AS d
 FROM ivf_hot ORDER BY v <-> '[7,7]' LIMIT 1;
 DROP TABLE ivf_hot;
+-- a query vector taken from a table comes as a TOAST pointer: the rows of its
+-- scan are known by that pointer (without reading the value back), those of
+-- another value are not
+CREATE TABLE ivf_toast (id int, v vector(1000));
+ALTER TABLE ivf_toast ALTER v SET STORAGE EXTERNAL;
+INSERT INTO ivf_toast SELECT i, array_fill(i::real, ARRAY[1000])::vector FROM generate_series(1, 200) i;
+CREATE INDEX ivf_toast_i ON ivf_toast USING lance_ivf (v) WITH (lists = 4);
+SELECT count(*) AS rows, bool_and(s.d = (s.v <-> q.v)) AS projected_exact,
+	   bool_and(s.reused = s.d) AS reused_exact, bool_and(s.other IS NULL) AS other_value_unknown
+FROM (SELECT v, (SELECT v FROM ivf_toast WHERE id = 199) AS w FROM ivf_toast WHERE id IN (3, 77, 150)) q,
+	 LATERAL (SELECT v, v <-> q.v AS d,
+					 lance_ivf_scan_distance(ctid, 'ivf_toast_i', q.v) AS reused,
+					 lance_ivf_scan_distance(ctid, 'ivf_toast_i', q.w) AS other
+			  FROM ivf_toast ORDER BY v <-> q.v LIMIT 5) s;
+DROP TABLE ivf_toast;
 RESET enable_seqscan;
 
 -- at the default probes, recall is still high on this data

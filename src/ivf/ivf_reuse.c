@@ -43,6 +43,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "access/xact.h"
@@ -79,6 +80,9 @@ static struct
 	int			dims;
 	float	   *query;			/* in TopMemoryContext, 'capacity' floats */
 	int			capacity;
+	/* a TOAST pointer found to hold the query (IsReturnedRow) */
+	bool		toast_known;
+	struct varatt_external toast;
 } returned;
 
 static uint64 next_scan_id = 1;
@@ -96,6 +100,7 @@ IvfRememberReturned(uint64 scan, Oid index, const float *query, int dims,
 {
 	if (returned.scan != scan)
 	{
+		returned.toast_known = false;
 		/* the first row of this scan (or of its latest rescan) */
 		if (returned.capacity < dims)
 		{
@@ -138,15 +143,38 @@ static bool
 IsReturnedRow(FunctionCallInfo fcinfo)
 {
 	Vector	   *query;
+	struct varatt_external toast = {0};
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || returned.scan == 0)
 		return false;
 	if (PG_GETARG_OID(1) != returned.index ||
 		!ItemPointerEquals((ItemPointer) PG_GETARG_POINTER(0), &returned.tid))
 		return false;
+
+	/*
+	 * A query vector taken from a table (ORDER BY embedding <-> (SELECT
+	 * embedding ...)) reaches the projection as a TOAST pointer, though the
+	 * scan got it detoasted: read it back once per scan, not for every row.
+	 * A TOAST value is never changed, and its id is not given to another
+	 * value while a snapshot of this statement can see it.
+	 */
+	if (VARATT_IS_EXTERNAL_ONDISK(PG_GETARG_POINTER(2)))
+	{
+		VARATT_EXTERNAL_GET_POINTER(toast, PG_GETARG_POINTER(2));
+		if (returned.toast_known && toast.va_valueid == returned.toast.va_valueid &&
+			toast.va_toastrelid == returned.toast.va_toastrelid)
+			return true;
+	}
 	query = PG_GETARG_VECTOR_P(2);
-	return query->dim == returned.dims &&
-		memcmp(query->x, returned.query, sizeof(float) * query->dim) == 0;
+	if (query->dim != returned.dims ||
+		memcmp(query->x, returned.query, sizeof(float) * query->dim) != 0)
+		return false;
+	if (VARATT_IS_EXTERNAL_ONDISK(PG_GETARG_POINTER(2)))
+	{
+		returned.toast = toast;
+		returned.toast_known = true;
+	}
+	return true;
 }
 
 /*

@@ -265,7 +265,7 @@ LogFileContents(SideFileWriter *writer)
 		data = LanceIoBatchData(batch, 0, &got);
 		if (got < want)
 			ereport(ERROR,
-					(errcode_for_file_access(),
+					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
 							writer->path, (unsigned long long) writer->size)));
 		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, data, want);

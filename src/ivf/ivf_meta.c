@@ -11,6 +11,7 @@
 #include "access/generic_xlog.h"
 #include "ivf/ivf.h"
 #include "storage/bufmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 void
@@ -45,10 +46,19 @@ IvfMetaRead(Relation index, IvfMetaPageData *meta)
 {
 	Buffer		buffer;
 
-	if (RelationGetNumberOfBlocks(index) <= IVF_METAPAGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("lance_ivf index \"%s\" has no metapage", RelationGetRelationName(index))));
+	/*
+	 * Counting the index's blocks is a system call, and every scan reads the
+	 * metapage: once there is one, the relcache entry remembers it
+	 * (rd_amcache goes with the entry, so a new relfilenode asks again).
+	 */
+	if (index->rd_amcache == NULL)
+	{
+		if (RelationGetNumberOfBlocks(index) <= IVF_METAPAGE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("lance_ivf index \"%s\" has no metapage", RelationGetRelationName(index))));
+		index->rd_amcache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(bool));
+	}
 	buffer = ReadBuffer(index, IVF_METAPAGE);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	memcpy(meta, PageGetContents(BufferGetPage(buffer)), sizeof(*meta));

@@ -30,6 +30,7 @@
 #include "storage/fd.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 
 #define SIDE_META_MAGIC 0x4C4E4342	/* "LNCB" */
 #define SIDE_META_VERSION 1
@@ -58,6 +59,7 @@ static const struct config_enum_entry crash_points[] = {
 
 static void SideObjectAccess(ObjectAccessType access, Oid classId, Oid objectId,
 							 int subId, void *arg);
+static void ForgetStorageIds(Datum arg, Oid relid);
 static void SideProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 							   ProcessUtilityContext context, ParamListInfo params,
 							   QueryEnvironment *queryEnv, DestReceiver *dest,
@@ -79,6 +81,7 @@ SideStorageInit(void)
 		SideWalRegister();
 		side_rmgr_registered = true;
 	}
+	CacheRegisterRelcacheCallback(ForgetStorageIds, (Datum) 0);
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = SideObjectAccess;
 	prev_process_utility = ProcessUtility_hook;
@@ -142,11 +145,43 @@ SideStorageCreate(Relation rel)
 	return storage_id;
 }
 
+/*
+ * The storage ids of relations read lately.  A relation's id never changes
+ * for its relfilenode (a new one gets a new storage), so an entry is keyed
+ * by both; a relcache invalidation of the relation (its DROP, a new
+ * relfilenode) removes it, so a relfilenode number used again later does
+ * not find it.  Every index scan asks, and reading the metapage takes a
+ * system call (the relation's size) and a buffer.
+ */
+#define ID_CACHE_SIZE 8
+
+static struct
+{
+	Oid			relid;			/* InvalidOid: empty */
+	RelFileNode node;
+	SideStorageId storage_id;
+} id_cache[ID_CACHE_SIZE];
+static int	id_cache_next;
+
+static void
+ForgetStorageIds(Datum arg, Oid relid)
+{
+	(void) arg;
+	for (int i = 0; i < ID_CACHE_SIZE; i++)
+		if (relid == InvalidOid || id_cache[i].relid == relid)
+			id_cache[i].relid = InvalidOid;
+}
+
 SideStorageId
 SideStorageGetId(Relation rel)
 {
 	Buffer		buffer;
 	SideMetaPageData meta;
+
+	for (int i = 0; i < ID_CACHE_SIZE; i++)
+		if (id_cache[i].relid == RelationGetRelid(rel) &&
+			RelFileNodeEquals(id_cache[i].node, rel->rd_node))
+			return id_cache[i].storage_id;
 
 	if (RelationGetNumberOfBlocks(rel) == 0)
 		ereport(ERROR,
@@ -166,6 +201,10 @@ SideStorageGetId(Relation rel)
 						RelationGetRelationName(rel)),
 				 errdetail("Found magic %08x, version %u, storage id " UINT64_FORMAT ".",
 						   meta.magic, meta.version, meta.storage_id)));
+	id_cache[id_cache_next].relid = RelationGetRelid(rel);
+	id_cache[id_cache_next].node = rel->rd_node;
+	id_cache[id_cache_next].storage_id = meta.storage_id;
+	id_cache_next = (id_cache_next + 1) % ID_CACHE_SIZE;
 	return meta.storage_id;
 }
 

@@ -37,7 +37,7 @@ STORAGE_OBJS = src/storage/io.o src/storage/io_debug.o src/storage/side_catalog.
 IVF_OBJS = src/ivf/ivf_build.o src/ivf/ivf_build_parallel.o src/ivf/ivf_delta.o src/ivf/ivf_fold.o \
 	src/ivf/ivf_handler.o src/ivf/ivf_meta.o \
 	src/ivf/ivf_reuse.o src/ivf/ivf_scan.o src/ivf/ivf_segment.o src/ivf/ivf_vacuum.o src/ivf/kmeans.o \
-	src/ivf/rabitq.o src/ivf/rabitq_ex.o src/ivf/assign.o
+	src/ivf/rabitq.o src/ivf/rabitq_ex.o src/ivf/assign.o src/ivf/coarse.o
 
 OBJS = src/lancedb.o $(VECTOR_OBJS) $(LANCE_OBJS) $(RUNTIME_OBJS) $(STORAGE_OBJS) $(IVF_OBJS)
 SHLIB_LINK += $(LANCE_LIBS) $(RUNTIME_LIBS)

@@ -247,4 +247,40 @@ extern void IvfAssignEncode(const float *centroids, int k, int dims,
 							int bits, uint8_t *ex_codes, RabitqExFactors *ex_factors,
 							int threads);
 
+/* ---------------------------------------------------------------------------
+ * Lower bounds of a query's keys for every list (coarse.c)
+ * ------------------------------------------------------------------------- */
+
+typedef struct IvfCoarse IvfCoarse;
+
+/*
+ * The bounds' worst-case error grows with the dimensions faster than the
+ * spread of the keys does: beyond this many they rule out too few lists to
+ * pay for themselves, and scans compute exact keys only.
+ */
+#define IVF_COARSE_MAX_DIMS 2048
+
+/* int8 copies of k centroids of 'dims' floats; NULL when out of memory */
+extern IvfCoarse *IvfCoarseCreate(const float *centroids, int k, int dims);
+extern void IvfCoarseFree(IvfCoarse *coarse);
+
+/*
+ * Whether this CPU computes the bounds faster than the float kernels compute
+ * exact keys (AVX-512 VNNI); only then are they worth it.
+ */
+extern bool IvfCoarseFast(void);
+
+/* Bytes of scratch memory IvfCoarseBounds needs */
+extern size_t IvfCoarseScratchSize(const IvfCoarse *coarse);
+
+/*
+ * For each centroid c_j, a float at most the key the float kernels give for
+ * it (src/vector/distance.h): l2_squared(query, c_j), or with inner_product
+ * -inner_product(query, c_j).  'fast' (only where IvfCoarseFast) chooses
+ * the VNNI sums over the portable ones; both give the same bounds, bit for
+ * bit.
+ */
+extern void IvfCoarseBounds(const IvfCoarse *coarse, const float *query, bool inner_product,
+							bool fast, void *scratch, float *bounds);
+
 #endif							/* LANCEDB_IVF_IVF_MATH_H */

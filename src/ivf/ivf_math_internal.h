@@ -59,6 +59,13 @@ extern void IvfRunRanges(IvfRangeFunc func, void *context, size_t n, int workers
  * changes speed.  RabitqQueryPrepare stores RabitqKernelBest() in the query;
  * tests and the benchmark switch it to compare kernels.
  */
+/*
+ * Whether the CPU has the AVX-512 features of cpuid leaf 7 given (all of
+ * leaf7_ebx and leaf7_ecx, bit_* of <cpuid.h>) and the OS saves the ZMM
+ * state; false off x86-64.  (rabitq.c)
+ */
+extern bool IvfCpuHasAvx512(unsigned int leaf7_ebx, unsigned int leaf7_ecx);
+
 typedef enum RabitqKernel
 {
 	RABITQ_KERNEL_GENERIC,		/* portable C, __builtin_popcountll */

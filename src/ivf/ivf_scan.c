@@ -251,6 +251,7 @@ typedef struct IvfScanOpaqueData
 	RabitqQuery *prepared;		/* the query for the list being probed */
 	IvfSegment *segment;
 	MinHeap		lists;			/* lists not probed yet, by centroid distance */
+	bool	   *list_exact;		/* per list: its key in 'lists' is exact, not a bound */
 	int			expansions;		/* times more lists were probed */
 	int			probes;
 	int			rerank;			/* 0: rows by estimate, no exact distance */
@@ -416,6 +417,29 @@ NextCandidates(IvfScanOpaque so)
 }
 
 /*
+ * Brings the list with the least exact key to the front of so->lists.  With
+ * bounds from coarse.c, a list's bound gives way to its exact key when it
+ * reaches the front, until the front one is exact: a bound is never above
+ * its key, so no list whose key is less can be behind it, and lists are
+ * probed in the order exact keys for all of them would give.
+ */
+static void
+ExactFrontList(IvfScanOpaque so)
+{
+	while (so->lists.count > 0 && !so->list_exact[so->lists.entries[0].item])
+	{
+		int			l = so->lists.entries[0].item;
+		const float *centroid = so->segment->centroids + (size_t) l * so->dims;
+
+		so->lists.entries[0].key = so->metric == IVF_METRIC_INNER_PRODUCT ?
+			-vector_kernels->inner_product(so->query, centroid, so->dims) :
+			vector_kernels->l2_squared(so->query, centroid, so->dims);
+		so->list_exact[l] = true;
+		MinHeapSiftDown(&so->lists, 0);
+	}
+}
+
+/*
  * Probe the next 'count' lists, or fewer: those whose key (squared centroid
  * distance, or minus the inner product) is at most max_key.  Every live row
  * becomes a candidate.
@@ -429,10 +453,10 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 	int64		scratch = 0;
 	int			from = so->candidates.count;
 
-	for (int i = 0; i < count && so->lists.count > 0 && so->lists.entries[0].key <= max_key; i++)
+	for (int i = 0; i < count; i++)
 	{
-		int			l = MinHeapPop(&so->lists).item;
-		IvfList    *list = IvfSegmentList(segment, l);
+		int			l;
+		IvfList    *list;
 		MinHeapEntry *near;
 		MinHeapEntry *far;
 		float		qc_norm2 = 0;
@@ -447,6 +471,11 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		int			nnear = 0;
 		int			nfar = 0;
 
+		ExactFrontList(so);
+		if (so->lists.count == 0 || so->lists.entries[0].key > max_key)
+			break;
+		l = MinHeapPop(&so->lists).item;
+		list = IvfSegmentList(segment, l);
 		if (list->count == 0)
 			continue;
 		so->considered += list->count;
@@ -810,8 +839,19 @@ StartScan(IndexScanDesc scan)
 		delta_min = so->segment->header.delta_upto;
 		lists = so->segment->header.lists;
 		distances = palloc(sizeof(float) * lists);
+		so->list_exact = palloc(sizeof(bool) * lists);
+		memset(so->list_exact, so->null_query || so->segment->coarse == NULL, sizeof(bool) * lists);
 		if (so->null_query)
 			memset(distances, 0, sizeof(float) * lists);
+		else if (so->segment->coarse != NULL)
+		{
+			/* bounds now, exact keys as lists come to the front (ExactFrontList) */
+			void	   *scratch = palloc(IvfCoarseScratchSize(so->segment->coarse));
+
+			IvfCoarseBounds(so->segment->coarse, so->query,
+							so->metric == IVF_METRIC_INNER_PRODUCT, true, scratch, distances);
+			pfree(scratch);
+		}
 		else if (so->metric == IVF_METRIC_INNER_PRODUCT)
 		{
 			/* lists with the largest <c, q> first */
@@ -911,7 +951,8 @@ UnprobedListsNear(IvfScanOpaque so, double distance, float *max_key)
 	l2 = so->metric == IVF_METRIC_COSINE ? sqrt(2 * Max(distance, 0)) : distance;
 	radius = ivf_probe_radius * l2;
 	*max_key = (float) (radius * radius);
-	return so->lists.entries[0].key <= *max_key;
+	ExactFrontList(so);
+	return so->lists.count > 0 && so->lists.entries[0].key <= *max_key;
 }
 
 bool

@@ -210,6 +210,7 @@ SegmentFree(IvfSegment *segment)
 {
 	if (segment->rotation != NULL)
 		RabitqRotationFree(segment->rotation);
+	IvfCoarseFree(segment->coarse);
 	if (segment->file != NULL)
 		SideLanceClose(segment->file);
 	MemoryContextDelete(segment->cxt);
@@ -313,6 +314,10 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 						 segment->centroids + (size_t) i * segment->header.dims,
 						 segment->rotated_centroids + (size_t) i * RabitqPaddedDims(segment->rotation));
 		segment->lists = palloc0(sizeof(IvfList) * segment->header.lists);
+		/* without a fast kernel, scans compute every list's exact key */
+		if (IvfCoarseFast() && segment->header.dims <= IVF_COARSE_MAX_DIMS)
+			segment->coarse = IvfCoarseCreate(segment->centroids, segment->header.lists,
+											  segment->header.dims);
 	}
 	PG_CATCH();
 	{

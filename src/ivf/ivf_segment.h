@@ -85,6 +85,7 @@ typedef struct IvfSegment
 	int64	   *list_start;
 	RabitqRotation *rotation;
 	float	   *rotated_centroids;	/* lists * RabitqPaddedDims: queries rotate once */
+	IvfCoarse  *coarse;			/* bounds of the lists' keys; NULL: exact keys only */
 	IvfList    *lists;
 	uint64		last_used;
 } IvfSegment;

@@ -1233,7 +1233,7 @@ RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
  * ------------------------------------------------------------------------- */
 
 bool
-RabitqKernelAvailable(RabitqKernel kernel)
+IvfCpuHasAvx512(unsigned int leaf7_ebx, unsigned int leaf7_ecx)
 {
 #if defined(__x86_64__)
 	unsigned int eax,
@@ -1242,6 +1242,31 @@ RabitqKernelAvailable(RabitqKernel kernel)
 				edx;
 	unsigned int xcr0_lo,
 				xcr0_hi;
+
+	if (__get_cpuid_max(0, NULL) < 7 ||
+		!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & bit_OSXSAVE) == 0)
+		return false;
+	/* The OS must save the XMM, YMM, opmask and both ZMM states (XCR0) */
+	__asm__ volatile ("xgetbv" : "=a" (xcr0_lo), "=d" (xcr0_hi) : "c" (0));
+	(void) xcr0_hi;
+	if ((xcr0_lo & 0xe6) != 0xe6)
+		return false;
+	__cpuid_count(7, 0, eax, ebx, ecx, edx);
+	return (ebx & leaf7_ebx) == leaf7_ebx && (ecx & leaf7_ecx) == leaf7_ecx;
+#else
+	(void) leaf7_ebx, (void) leaf7_ecx;
+	return false;
+#endif
+}
+
+bool
+RabitqKernelAvailable(RabitqKernel kernel)
+{
+#if defined(__x86_64__)
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
 #endif
 
 	switch (kernel)
@@ -1252,16 +1277,7 @@ RabitqKernelAvailable(RabitqKernel kernel)
 		case RABITQ_KERNEL_POPCNT:
 			return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_POPCNT) != 0;
 		case RABITQ_KERNEL_AVX512:
-			if (__get_cpuid_max(0, NULL) < 7 ||
-				!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || (ecx & bit_OSXSAVE) == 0)
-				return false;
-			/* The OS must save the XMM, YMM, opmask and both ZMM states (XCR0) */
-			__asm__ volatile ("xgetbv" : "=a" (xcr0_lo), "=d" (xcr0_hi) : "c" (0));
-			(void) xcr0_hi;
-			if ((xcr0_lo & 0xe6) != 0xe6)
-				return false;
-			__cpuid_count(7, 0, eax, ebx, ecx, edx);
-			return (ebx & bit_AVX512F) != 0 && (ecx & bit_AVX512VPOPCNTDQ) != 0;
+			return IvfCpuHasAvx512(bit_AVX512F, bit_AVX512VPOPCNTDQ);
 #endif
 		default:
 			return false;

@@ -1597,6 +1597,91 @@ TestAssignEncode(int bits)
 	free(ex_factors);
 }
 
+
+/* ---- lower bounds of list keys (coarse.c) ---- */
+
+/*
+ * Every bound is at most the key the float kernels give, for L2 and for
+ * inner product, on data of several shapes and scales (clustered, offset far
+ * from the origin, pixel-like non-negative integers, zero vectors); the VNNI
+ * sums, where the CPU has them, give the same bounds bit for bit; and on
+ * clustered data of up to IVF_COARSE_MAX_DIMS dimensions the bounds are
+ * close enough to be worth having (the gap is a small part of the spread of
+ * the keys).
+ */
+static void
+TestCoarseBounds(int dims, int k, int shape, double scale)
+{
+	static const char *const shapes[] = {"clustered", "offset", "pixels", "zeros"};
+	const VectorKernels *kernels = VectorKernelsBest();
+	int			queries = 20;
+	float	   *centroids = Clustered((size_t) k, dims, 3, 1.0, 0.3, NULL, NULL);
+	float	   *query_set = Clustered((size_t) queries, dims, 3, 1.0, 0.5, NULL, NULL);
+	IvfCoarse  *coarse;
+	void	   *scratch;
+	float	   *bounds = Floats((size_t) k);
+	float	   *fast_bounds = Floats((size_t) k);
+	bool		below = true;
+	bool		same = true;
+	double		gap = 0;
+	double		spread = 0;
+
+	for (size_t i = 0; i < (size_t) k * dims; i++)
+		centroids[i] = (float) (scale * (shape == 1 ? centroids[i] + 50.0 :
+										 shape == 2 ? floor(fabs(centroids[i]) * 100) :
+										 shape == 3 && i % 2 == 0 ? 0.0 : centroids[i]));
+	for (size_t i = 0; i < (size_t) queries * dims; i++)
+		query_set[i] = (float) (scale * (shape == 1 ? query_set[i] + 50.0 :
+										 shape == 2 ? floor(fabs(query_set[i]) * 100) :
+										 shape == 3 ? 0.0 : query_set[i]));
+	coarse = IvfCoarseCreate(centroids, k, dims);
+	scratch = Alloc(IvfCoarseScratchSize(coarse));
+	for (int q = 0; q < queries; q++)
+	{
+		const float *query = query_set + (size_t) q * dims;
+
+		for (int ip = 0; ip <= 1; ip++)
+		{
+			double		least = INFINITY;
+			double		most = -INFINITY;
+
+			IvfCoarseBounds(coarse, query, ip, false, scratch, bounds);
+			if (IvfCoarseFast())
+			{
+				IvfCoarseBounds(coarse, query, ip, true, scratch, fast_bounds);
+				same &= memcmp(bounds, fast_bounds, sizeof(float) * k) == 0;
+			}
+			for (int j = 0; j < k; j++)
+			{
+				const float *c = centroids + (size_t) j * dims;
+				float		key = ip ? -kernels->inner_product(query, c, dims) :
+					kernels->l2_squared(query, c, dims);
+
+				below &= bounds[j] <= key;
+				gap += key - bounds[j];
+				least = fmin(least, key);
+				most = fmax(most, key);
+			}
+			spread += (most - least) * k;
+		}
+	}
+	if (shape == 0 && k > 1 && dims <= IVF_COARSE_MAX_DIMS)
+		tap_ok(below && same && gap < 0.5 * spread,
+			   "coarse bounds, %s data x %g, %d dims, %d centroids: below every key, the same with VNNI%s, "
+			   "gap %.3f of the keys' spread", shapes[shape], scale, dims, k,
+			   IvfCoarseFast() ? "" : " (not on this CPU)", spread > 0 ? gap / spread : 0.0);
+	else
+		tap_ok(below && same,
+			   "coarse bounds, %s data x %g, %d dims, %d centroids: below every key, the same with VNNI%s",
+			   shapes[shape], scale, dims, k, IvfCoarseFast() ? "" : " (not on this CPU)");
+	IvfCoarseFree(coarse);
+	free(scratch);
+	free(bounds);
+	free(fast_bounds);
+	free(centroids);
+	free(query_set);
+}
+
 int
 main(void)
 {
@@ -1636,5 +1721,17 @@ main(void)
 
 	TestAssignEncode(1);
 	TestAssignEncode(4);
+
+	for (int t = 0; t < NUM_TEST_DIMS; t++)
+		TestCoarseBounds(test_dims[t], test_dims[t] >= 10000 ? 5 : 50, 0, 1.0);
+	TestCoarseBounds(784, 1, 0, 1.0);
+	TestCoarseBounds(784, 50, 1, 1.0);
+	TestCoarseBounds(784, 50, 2, 1.0);
+	TestCoarseBounds(784, 50, 3, 1.0);
+	TestCoarseBounds(784, 50, 0, 1e-6);
+	TestCoarseBounds(784, 50, 1, 1e6);
+	TestCoarseBounds(65, 7, 2, 1e-30);
+	TestCoarseBounds(65, 7, 2, 1e-40);	/* subnormal floats */
+	TestCoarseBounds(784, 50, 1, 1e-24);	/* products that underflow */
 	return tap_done();
 }

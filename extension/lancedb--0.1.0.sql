@@ -259,6 +259,11 @@ REVOKE ALL ON FUNCTION lancedb_collect_garbage() FROM PUBLIC;
 COMMENT ON FUNCTION lancedb_collect_garbage() IS
 	'removes side files and storage no snapshot can need any more; returns how many';
 
+CREATE FUNCTION lancedb_prewarm(rel regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION lancedb_prewarm(regclass) IS
+	'reads the side files of a relation (a lance_ivf index) into the page cache; returns their bytes';
+
 -- internal: a consumer of side storage for its tests (test/t/02N_side_*.pl);
 -- not part of the interface, may change or go without notice.
 

@@ -15,7 +15,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 lancedb_require_root
-lancedb_install_packages "${LANCEDB_BUILD_PACKAGES[@]}" libipc-run-perl
+# util-linux-extra: fincore(1), for the page cache check of test/t/031_ivf_prewarm.pl
+lancedb_install_packages "${LANCEDB_BUILD_PACKAGES[@]}" libipc-run-perl util-linux-extra
 lancedb_ensure_user
 
 work=$(lancedb_stage_tree test)

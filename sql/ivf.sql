@@ -380,6 +380,22 @@ SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
 							 = ivf_knn('<->', q, 10, false, distances => true)) AS folded_agree,
 	   count(*) AS queries
 FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3 OR id > 20090) q;
+-- lancedb_prewarm reads every side file the snapshot sees into the page
+-- cache (test/t/031_ivf_prewarm.pl checks the page cache); it wants a
+-- relation with side storage, and SELECT on the table
+SELECT lancedb_prewarm('ivf_l2') = ivf_segment_bytes('ivf_l2') AS prewarmed_every_byte;
+SELECT error_of($$SELECT lancedb_prewarm('ivf_t')$$);
+SELECT error_of($$SELECT lancedb_prewarm('ivf_t_pkey')$$);
+CREATE ROLE regress_ivf_reader;
+SET ROLE regress_ivf_reader;
+SELECT error_of($$SELECT lancedb_prewarm('ivf_l2')$$);
+RESET ROLE;
+GRANT SELECT ON ivf_t TO regress_ivf_reader;
+SET ROLE regress_ivf_reader;
+SELECT lancedb_prewarm('ivf_l2') = ivf_segment_bytes('ivf_l2') AS reader_prewarmed;
+RESET ROLE;
+REVOKE SELECT ON ivf_t FROM regress_ivf_reader;
+DROP ROLE regress_ivf_reader;
 RESET maintenance_work_mem;
 RESET lance_ivf.probes;
 

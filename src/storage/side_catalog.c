@@ -108,6 +108,23 @@ SideCatalogRetireStorages(Oid relid)
 	return DeleteRows(SIDE_CATALOG_STORAGE, &key, 1);
 }
 
+bool
+SideCatalogHasStorage(Oid relid, Snapshot snapshot)
+{
+	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_STORAGE, false), AccessShareLock);
+	TableScanDesc scan;
+	ScanKeyData key;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_side_storage_relid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = table_beginscan(rel, snapshot, 1, &key);
+	found = heap_getnext(scan, ForwardScanDirection) != NULL;
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 void
 SideCatalogInsertFile(SideStorageId storage_id, const char *name, int64 size)
 {

@@ -1,7 +1,7 @@
 /*
  * side_file.c
- *	  Writing, listing, retiring and opening the files of a relation's side
- *	  storage (the protocol is in side_storage.h).
+ *	  Writing, listing, retiring, opening and prewarming the files of a
+ *	  relation's side storage (the protocol is in side_storage.h).
  *
  * A file is written under a temporary name (PG_TEMP_FILE_PREFIX, which
  * pg_basebackup skips), fsynced and renamed durably to its final name; only
@@ -32,14 +32,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "compat.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
 #include "storage/io.h"
 #include "storage/side_internal.h"
 #include "storage/side_wal.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /* Direct I/O: offsets, lengths and buffer addresses in multiples of this */
 #define DIRECT_ALIGN 4096
@@ -221,6 +229,83 @@ ReadChunk(int fd, uint64 offset, uint64 size)
 }
 
 /*
+ * A file's chunks read through the I/O runtime in order, READ_AHEAD of them
+ * in flight, so that the disk works while the caller uses the chunk at the
+ * front.
+ */
+typedef struct ChunkReader
+{
+	int			fd;
+	uint64		size;
+	LanceIoBatch *ahead[READ_AHEAD];
+	int			first;			/* ahead[first] holds the chunk at 'offset' */
+	int			count;			/* chunks in flight */
+	uint64		offset;			/* of the chunk at the front */
+	uint64		next;			/* the next chunk to start reading */
+} ChunkReader;
+
+static void
+ChunkReaderInit(ChunkReader *reader, int fd, uint64 size)
+{
+	memset(reader, 0, sizeof(ChunkReader));
+	reader->fd = fd;
+	reader->size = size;
+}
+
+/* Bytes the chunk at the front should have: the file's size caps the last */
+static uint32
+ChunkReaderWant(const ChunkReader *reader)
+{
+	return (uint32) Min((uint64) SIDE_WAL_CHUNK, reader->size - reader->offset);
+}
+
+/* The finished read of the chunk at the front (the reader is not at the end) */
+static LanceIoBatch *
+ChunkReaderWait(ChunkReader *reader)
+{
+	for (; reader->count < READ_AHEAD && reader->next < reader->size;
+		 reader->count++, reader->next += SIDE_WAL_CHUNK)
+		reader->ahead[(reader->first + reader->count) % READ_AHEAD] =
+			ReadChunk(reader->fd, reader->next, reader->size);
+	LanceIoBatchWaitAll(reader->ahead[reader->first]);
+	return reader->ahead[reader->first];
+}
+
+/* Done with the chunk at the front: on to the next */
+static void
+ChunkReaderAdvance(ChunkReader *reader)
+{
+	reader->offset += ChunkReaderWant(reader);
+	LanceIoBatchEnd(reader->ahead[reader->first]);
+	reader->first = (reader->first + 1) % READ_AHEAD;
+	reader->count--;
+}
+
+/* Drops the reads in flight; the next wait reads again from the front */
+static void
+ChunkReaderRestart(ChunkReader *reader)
+{
+	for (; reader->count > 0; reader->count--, reader->first = (reader->first + 1) % READ_AHEAD)
+		LanceIoBatchEnd(reader->ahead[reader->first]);
+	reader->next = reader->offset;
+}
+
+/* The chunk at the front, whole, or ERROR: the file lost bytes written to it */
+static const void *
+ChunkReaderData(ChunkReader *reader, LanceIoBatch *batch, const char *path)
+{
+	size_t		got;
+	const void *data = LanceIoBatchData(batch, 0, &got);
+
+	if (got < ChunkReaderWant(reader))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
+						path, (unsigned long long) reader->size)));
+	return data;
+}
+
+/*
  * Log the published file's bytes, read back chunk by chunk the way they were
  * written: around the page cache if they went around it (see the header
  * comment).
@@ -229,11 +314,7 @@ static void
 LogFileContents(SideFileWriter *writer)
 {
 	int			fd = OpenTransientFile(writer->path, O_RDONLY | PG_BINARY);
-	LanceIoBatch *ahead[READ_AHEAD];
-	int			first = 0;		/* ahead[first] holds the chunk at 'offset' */
-	int			count = 0;
-	uint64		offset = 0;
-	uint64		next = 0;		/* the next chunk to start reading */
+	ChunkReader reader;
 	bool		direct;
 
 	StaticAssertStmt(SIDE_WAL_CHUNK % DIRECT_ALIGN == 0, "chunks must keep reads aligned");
@@ -242,37 +323,22 @@ LogFileContents(SideFileWriter *writer)
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", writer->path)));
 	direct = writer->direct && SetDirect(fd, true);
-	while (offset < writer->size)
+	ChunkReaderInit(&reader, fd, writer->size);
+	while (reader.offset < writer->size)
 	{
-		uint32		want = (uint32) Min((uint64) SIDE_WAL_CHUNK, writer->size - offset);
-		LanceIoBatch *batch;
-		const void *data;
-		size_t		got;
+		LanceIoBatch *batch = ChunkReaderWait(&reader);
 
-		for (; count < READ_AHEAD && next < writer->size; count++, next += SIDE_WAL_CHUNK)
-			ahead[(first + count) % READ_AHEAD] = ReadChunk(fd, next, writer->size);
-		batch = ahead[first];
-		LanceIoBatchWaitAll(batch);
 		/* a direct read turned down after all: read through the page cache */
 		if (direct && LanceIoBatchError(batch, 0) == EINVAL)
 		{
-			for (; count > 0; count--, first = (first + 1) % READ_AHEAD)
-				LanceIoBatchEnd(ahead[first]);
+			ChunkReaderRestart(&reader);
 			direct = SetDirect(fd, false);
-			next = offset;
 			continue;
 		}
-		data = LanceIoBatchData(batch, 0, &got);
-		if (got < want)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("file \"%s\" is shorter than the %llu bytes written to it",
-							writer->path, (unsigned long long) writer->size)));
-		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, offset, data, want);
-		LanceIoBatchEnd(batch);
-		first = (first + 1) % READ_AHEAD;
-		count--;
-		offset += want;
+		SideWalLogWrite(MyDatabaseId, writer->storage_id, writer->name, reader.offset,
+						ChunkReaderData(&reader, batch, writer->path),
+						ChunkReaderWant(&reader));
+		ChunkReaderAdvance(&reader);
 		CHECK_FOR_INTERRUPTS();
 	}
 	CloseTransientFile(fd);
@@ -364,6 +430,38 @@ SideFileOpen(Relation rel, const char *name, off_t *size)
 	return fd;
 }
 
+/* Reads every file 'snapshot' sees into the page cache; returns their bytes */
+static int64
+PrewarmFiles(Relation rel, Snapshot snapshot)
+{
+	List	   *files = SideFileList(rel, snapshot);
+	int64		total = 0;
+	ListCell   *lc;
+
+	foreach(lc, files)
+	{
+		SideFileEntry *entry = lfirst(lc);
+		char	   *path = SideStoragePath(MyDatabaseId, SideStorageGetId(rel), entry->name);
+		off_t		size;
+		int			fd = SideFileOpen(rel, entry->name, &size);
+		ChunkReader reader;
+
+		/* the page cache keeps what is read: the bytes themselves are dropped */
+		ChunkReaderInit(&reader, fd, (uint64) entry->size);
+		while (reader.offset < reader.size)
+		{
+			(void) ChunkReaderData(&reader, ChunkReaderWait(&reader), path);
+			ChunkReaderAdvance(&reader);
+			CHECK_FOR_INTERRUPTS();
+		}
+		CloseTransientFile(fd);
+		total += entry->size;
+		pfree(path);
+	}
+	list_free_deep(files);
+	return total;
+}
+
 int
 SideFileCountOnDisk(Relation rel)
 {
@@ -380,4 +478,35 @@ SideFileCountOnDisk(Relation rel)
 	FreeDir(dir);
 	pfree(path);
 	return count;
+}
+
+/*
+ * lancedb_prewarm(rel): what pg_prewarm(rel, 'read') does for a relation's
+ * pages, for its side files.  A lance_ivf build writes its files around the
+ * page cache (header comment), so a new index, like any after a reboot, is
+ * read from the disk by its first queries; this reads it in ahead of them.
+ * Like pg_prewarm it needs SELECT on the relation (on its table, for an
+ * index).
+ */
+LANCEDB_FUNCTION(lancedb_prewarm);
+Datum
+lancedb_prewarm(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = relation_open(relid, AccessShareLock);
+	Oid			checked = rel->rd_rel->relkind == RELKIND_INDEX ? rel->rd_index->indrelid : relid;
+	AclResult	aclresult = pg_class_aclcheck(checked, GetUserId(), ACL_SELECT);
+	int64		bytes;
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(checked)),
+					   get_rel_name(checked));
+	if (!SideCatalogHasStorage(relid, GetActiveSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation \"%s\" has no side storage", RelationGetRelationName(rel)),
+				 errhint("Use pg_prewarm for the pages of a relation.")));
+	bytes = PrewarmFiles(rel, GetActiveSnapshot());
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_INT64(bytes);
 }

@@ -65,6 +65,8 @@ extern Oid	SideCatalogRelid(const char *relname, bool missing_ok);
 extern SideStorageId SideCatalogNextStorageId(void);
 extern void SideCatalogInsertStorage(SideStorageId storage_id, Oid relid);
 extern int	SideCatalogRetireStorages(Oid relid);
+/* Whether 'relid' has a storage that 'snapshot' sees. */
+extern bool SideCatalogHasStorage(Oid relid, Snapshot snapshot);
 extern void SideCatalogInsertFile(SideStorageId storage_id, const char *name, int64 size);
 /* Delete the rows of a storage's files (its directory is gone). */
 extern void SideCatalogForgetStorage(SideStorageId storage_id);

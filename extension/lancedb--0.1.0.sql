@@ -246,6 +246,11 @@ CREATE TABLE lancedb_catalog.side_file (
 );
 COMMENT ON TABLE lancedb_catalog.side_file IS 'published side files of each storage';
 
+-- what the C code looks rows up by (src/storage/side_catalog.c); the name in
+-- the collation its scan keys use
+CREATE INDEX storage_relid ON lancedb_catalog.storage (relid);
+CREATE INDEX side_file_storage_id_name ON lancedb_catalog.side_file (storage_id, name COLLATE "C");
+
 CREATE SEQUENCE lancedb_catalog.storage_id_seq;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA lancedb_catalog FROM PUBLIC;

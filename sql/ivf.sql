@@ -380,6 +380,17 @@ SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
 							 = ivf_knn('<->', q, 10, false, distances => true)) AS folded_agree,
 	   count(*) AS queries
 FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3 OR id > 20090) q;
+-- a scan finds its index's side files through lancedb_catalog's index on
+-- side_file, not by reading the whole catalog, which grows with every side
+-- file of the database
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan AS file_lookups FROM pg_stat_all_indexes
+WHERE schemaname = 'lancedb_catalog' AND indexrelname = 'side_file_storage_id_name' \gset
+SELECT cardinality(ivf_knn('<->', (SELECT v FROM ivf_t WHERE id = 5), 3, true)) AS rows_found;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan > :file_lookups AS files_looked_up_by_index FROM pg_stat_all_indexes
+WHERE schemaname = 'lancedb_catalog' AND indexrelname = 'side_file_storage_id_name';
+
 -- lancedb_prewarm reads every side file the snapshot sees into the page
 -- cache (test/t/031_ivf_prewarm.pl checks the page cache); it wants a
 -- relation with side storage, and SELECT on the table

@@ -14,13 +14,21 @@
  * aborted transaction's files are invisible to all.  The rows are written
  * directly with the heap functions, as PostgreSQL writes its own catalogs:
  * an index build must not depend on the user's privileges on these tables.
+ *
+ * Lookups go through the tables' indexes (storage by relid, side_file by
+ * storage_id and name), as PostgreSQL's own catalog lookups do: every
+ * lance_ivf scan lists its index's files, and reading the whole of
+ * side_file instead cost 95 us a query with 5,000 rows in it.  The name is
+ * indexed COLLATE "C", the collation ScanKeyInit gives text keys.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "storage/lmgr.h"
@@ -65,10 +73,23 @@ SideCatalogInsertStorage(SideStorageId storage_id, Oid relid)
 	values[Anum_side_storage_storage_id - 1] = Int64GetDatum((int64) storage_id);
 	values[Anum_side_storage_relid - 1] = ObjectIdGetDatum(relid);
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	simple_heap_insert(rel, tuple);
+	CatalogTupleInsert(rel, tuple);
 	heap_freetuple(tuple);
 	table_close(rel, RowExclusiveLock);
 	CommandCounterIncrement();
+}
+
+/*
+ * A scan of 'rel' for the rows 'keys' select (columns of the index
+ * 'indexname', which the scan turns into index column numbers), through that
+ * index; through the whole table where an older install has no such index.
+ */
+static SysScanDesc
+BeginScan(Relation rel, const char *indexname, Snapshot snapshot, ScanKeyData *keys, int nkeys)
+{
+	Oid			index = SideCatalogRelid(indexname, true);
+
+	return systable_beginscan(rel, index, OidIsValid(index), snapshot, nkeys, keys);
 }
 
 /*
@@ -77,21 +98,20 @@ SideCatalogInsertStorage(SideStorageId storage_id, Oid relid)
  * anyone else from deleting the same rows.
  */
 static int
-DeleteRows(const char *relname, ScanKeyData *keys, int nkeys)
+DeleteRows(const char *relname, const char *indexname, ScanKeyData *keys, int nkeys)
 {
 	Relation	rel = table_open(SideCatalogRelid(relname, false), RowExclusiveLock);
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	TableScanDesc scan;
+	SysScanDesc scan = BeginScan(rel, indexname, snapshot, keys, nkeys);
 	HeapTuple	tuple;
 	int			deleted = 0;
 
-	scan = table_beginscan(rel, snapshot, nkeys, keys);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while ((tuple = systable_getnext(scan)) != NULL)
 	{
 		simple_heap_delete(rel, &tuple->t_self);
 		deleted++;
 	}
-	table_endscan(scan);
+	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, RowExclusiveLock);
 	CommandCounterIncrement();
@@ -105,22 +125,22 @@ SideCatalogRetireStorages(Oid relid)
 
 	ScanKeyInit(&key, Anum_side_storage_relid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
-	return DeleteRows(SIDE_CATALOG_STORAGE, &key, 1);
+	return DeleteRows(SIDE_CATALOG_STORAGE, SIDE_CATALOG_STORAGE_INDEX, &key, 1);
 }
 
 bool
 SideCatalogHasStorage(Oid relid, Snapshot snapshot)
 {
 	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_STORAGE, false), AccessShareLock);
-	TableScanDesc scan;
+	SysScanDesc scan;
 	ScanKeyData key;
 	bool		found;
 
 	ScanKeyInit(&key, Anum_side_storage_relid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
-	scan = table_beginscan(rel, snapshot, 1, &key);
-	found = heap_getnext(scan, ForwardScanDirection) != NULL;
-	table_endscan(scan);
+	scan = BeginScan(rel, SIDE_CATALOG_STORAGE_INDEX, snapshot, &key, 1);
+	found = systable_getnext(scan) != NULL;
+	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
 }
@@ -137,7 +157,7 @@ SideCatalogInsertFile(SideStorageId storage_id, const char *name, int64 size)
 	values[Anum_side_file_name - 1] = CStringGetTextDatum(name);
 	values[Anum_side_file_size - 1] = Int64GetDatum(size);
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-	simple_heap_insert(rel, tuple);
+	CatalogTupleInsert(rel, tuple);
 	heap_freetuple(tuple);
 	table_close(rel, RowExclusiveLock);
 	CommandCounterIncrement();
@@ -150,7 +170,7 @@ SideCatalogForgetStorage(SideStorageId storage_id)
 
 	ScanKeyInit(&key, Anum_side_file_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
-	DeleteRows(SIDE_CATALOG_FILE, &key, 1);
+	DeleteRows(SIDE_CATALOG_FILE, SIDE_CATALOG_FILE_INDEX, &key, 1);
 }
 
 bool
@@ -162,7 +182,7 @@ SideCatalogRetireFile(SideStorageId storage_id, const char *name)
 				Int64GetDatum((int64) storage_id));
 	ScanKeyInit(&keys[1], Anum_side_file_name, BTEqualStrategyNumber, F_TEXTEQ,
 				CStringGetTextDatum(name));
-	return DeleteRows(SIDE_CATALOG_FILE, keys, 2) > 0;
+	return DeleteRows(SIDE_CATALOG_FILE, SIDE_CATALOG_FILE_INDEX, keys, 2) > 0;
 }
 
 static int
@@ -175,15 +195,15 @@ List *
 SideCatalogListFiles(SideStorageId storage_id, Snapshot snapshot)
 {
 	Relation	rel = table_open(SideCatalogRelid(SIDE_CATALOG_FILE, false), AccessShareLock);
-	TableScanDesc scan;
+	SysScanDesc scan;
 	HeapTuple	tuple;
 	ScanKeyData key;
 	List	   *files = NIL;
 
 	ScanKeyInit(&key, Anum_side_file_storage_id, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum((int64) storage_id));
-	scan = table_beginscan(rel, snapshot, 1, &key);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = BeginScan(rel, SIDE_CATALOG_FILE_INDEX, snapshot, &key, 1);
+	while ((tuple = systable_getnext(scan)) != NULL)
 	{
 		SideFileEntry *entry = palloc0(sizeof(SideFileEntry));
 		bool		isnull;
@@ -194,7 +214,7 @@ SideCatalogListFiles(SideStorageId storage_id, Snapshot snapshot)
 		entry->size = DatumGetInt64(size);
 		files = lappend(files, entry);
 	}
-	table_endscan(scan);
+	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	list_sort(files, CompareEntries);
 	return files;

@@ -48,6 +48,9 @@ extern bool SideFsNameCreator(const char *name, FullTransactionId *creator);
 #define SIDE_CATALOG_SCHEMA "lancedb_catalog"
 #define SIDE_CATALOG_STORAGE "storage"
 #define SIDE_CATALOG_FILE "side_file"
+/* their indexes: (relid) and (storage_id, name COLLATE "C") */
+#define SIDE_CATALOG_STORAGE_INDEX "storage_relid"
+#define SIDE_CATALOG_FILE_INDEX "side_file_storage_id_name"
 #define SIDE_CATALOG_SEQUENCE "storage_id_seq"
 
 /* Attribute numbers of the catalog tables (extension/lancedb--*.sql). */

@@ -391,6 +391,33 @@ SELECT pg_stat_force_next_flush();
 SELECT idx_scan > :file_lookups AS files_looked_up_by_index FROM pg_stat_all_indexes
 WHERE schemaname = 'lancedb_catalog' AND indexrelname = 'side_file_storage_id_name';
 
+-- a build first collects the database's side-storage garbage, so a dropped
+-- index's files go at the next build even where VACUUM never runs
+CREATE TABLE ivf_gc (id int, v vector(3));
+INSERT INTO ivf_gc SELECT i, ARRAY[i, i % 7, 1]::vector FROM generate_series(1, 50) i;
+CREATE INDEX ivf_gc_i ON ivf_gc USING lance_ivf (v) WITH (lists = 2);
+SELECT format('pg_lancedb/%s/%s', (SELECT oid FROM pg_database WHERE datname = current_database()),
+			  storage_id) AS gc_dir
+FROM lancedb_catalog.storage WHERE relid = 'ivf_gc_i'::regclass \gset
+DROP INDEX ivf_gc_i;
+SELECT (pg_stat_file(:'gc_dir', true)).isdir AS dropped_files_still_there;
+CREATE INDEX ivf_gc_i2 ON ivf_gc USING lance_ivf (v) WITH (lists = 2);
+SELECT (pg_stat_file(:'gc_dir', true)).isdir IS NULL AS collected_by_the_next_build;
+-- a collection that rolls back has removed the files but keeps their catalog
+-- rows (as does a build that fails after collecting); the next one forgets them
+CREATE INDEX ivf_gc_i3 ON ivf_gc USING lance_ivf (v) WITH (lists = 2);
+SELECT storage_id AS gc_storage FROM lancedb_catalog.storage WHERE relid = 'ivf_gc_i3'::regclass \gset
+DROP INDEX ivf_gc_i3;
+BEGIN;
+SELECT lancedb_collect_garbage() > 0 AS collected;
+ROLLBACK;
+SELECT count(*) > 0 AS rows_kept_by_the_rollback FROM lancedb_catalog.side_file
+WHERE storage_id = :gc_storage;
+SELECT lancedb_collect_garbage() >= 0 AS collected_again;
+SELECT count(*) AS rows_after_the_next_collection FROM lancedb_catalog.side_file
+WHERE storage_id = :gc_storage;
+DROP TABLE ivf_gc;
+
 -- lancedb_prewarm reads every side file the snapshot sees into the page
 -- cache (test/t/031_ivf_prewarm.pl checks the page cache); it wants a
 -- relation with side storage, and SELECT on the table

@@ -832,6 +832,12 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	source.info = info;
 	source.spec = &spec;
 
+	/*
+	 * The database's side-storage garbage goes first, as in VACUUM: the files
+	 * of an index dropped or rebuilt since would otherwise wait for a VACUUM
+	 * of a table with side storage, which a table nobody writes never gets.
+	 */
+	SideStorageCollectGarbage();
 	SideStorageCreate(index);
 	IvfMetaInit(index, MAIN_FORKNUM, spec.metric);
 	segment = IvfBuildSegment(&spec, &rows);

@@ -306,6 +306,73 @@ RemoveFiles(SideStorageId storage_id, TransactionId latest_removed_xid, List *na
 	return removed;
 }
 
+static int
+CompareIds(const void *a, const void *b)
+{
+	SideStorageId x = *(const SideStorageId *) a;
+	SideStorageId y = *(const SideStorageId *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Rows of files whose storage directory is gone and whose storage row no
+ * snapshot needs.  A collection whose transaction rolled back leaves them (a
+ * build collects first, and may fail): its unlinks stay, its deletion of the
+ * rows does not.  A writer makes its storage's directory before any row of
+ * its files, and only a collection removes one, so where the directory is
+ * missing now (checked after the catalog scans) the rows are garbage.
+ */
+static void
+ForgetOrphanRows(List *storages, HTAB *storage_rows, HTAB *file_rows)
+{
+	HASH_SEQ_STATUS status;
+	RowEntry   *file;
+	SideStorageId *orphans = palloc(sizeof(SideStorageId) * Max(hash_get_num_entries(file_rows), 1));
+	int			n = 0;
+
+	hash_seq_init(&status, file_rows);
+	while ((file = hash_seq_search(&status)) != NULL)
+	{
+		uint64		id;
+		char		key[sizeof(((RowEntry *) NULL)->key)];
+		char	   *slash;
+		RowEntry   *row;
+		bool		listed = false;
+		ListCell   *lc;
+
+		strlcpy(key, file->key, sizeof(key));
+		slash = strchr(key, '/');
+		if (file->state != ROW_NEEDED || slash == NULL)
+			continue;			/* dead rows are VACUUM's */
+		*slash = '\0';
+		if (!ParseOid(key, &id))
+			continue;
+		row = LookupRow(storage_rows, key);
+		if (row != NULL && row->state == ROW_NEEDED)
+			continue;
+		foreach(lc, storages)
+			listed = listed || ((ListedStorage *) lfirst(lc))->storage_id == id;
+		if (!listed)
+			orphans[n++] = id;
+	}
+	if (n > 1)
+		qsort(orphans, n, sizeof(SideStorageId), CompareIds);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *dir;
+		struct stat st;
+
+		if (i > 0 && orphans[i] == orphans[i - 1])
+			continue;
+		dir = SideStoragePath(MyDatabaseId, orphans[i], NULL);
+		if (stat(dir, &st) != 0 && errno == ENOENT)
+			SideCatalogForgetStorage(orphans[i]);
+		pfree(dir);
+	}
+	pfree(orphans);
+}
+
 static int64
 CollectDatabase(void)
 {
@@ -362,6 +429,7 @@ CollectDatabase(void)
 		}
 		removed += RemoveFiles(storage->storage_id, latest, garbage);
 	}
+	ForgetOrphanRows(storages, storage_rows, file_rows);
 	hash_destroy(storage_rows);
 	hash_destroy(file_rows);
 	return removed;

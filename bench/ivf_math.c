@@ -24,6 +24,8 @@
  *	  by list: RabitqEstimate per available kernel (query preparation for
  *	  every list included, and alone) against exact l2_squared_batch over the
  *	  same vectors; the ratio is the figure that matters;
+ *	- a query's list order: exact keys of all 245 centroids against their
+ *	  int8 lower bounds (coarse.c), portable and, where fast, VNNI;
  *	- recall@10 of exact re-ranking of the top 100 by estimate (all lists).
  * Throughput is the best of REPS passes.  Informational; exits 0.
  * With the argument "kmeans" it stops after the k-means figures.
@@ -459,6 +461,48 @@ main(int argc, char **argv)
 	}
 	printf("  bytes read per vector: exact %d, RaBitQ %zu (code) + %zu (factors)\n",
 		   DIMS * 4, cb, sizeof(RabitqFactors));
+
+	/* ---- ordering the lists: exact keys of all K centroids against their int8 bounds ---- */
+	{
+		IvfCoarse  *coarse = IvfCoarseCreate(centroids, K, DIMS);
+		void	   *scratch = Alloc(IvfCoarseScratchSize(coarse));
+		float	   *keys = Alloc(sizeof(float) * K);
+		double		keys_time = 1e30;
+		double		bounds_time[2] = {1e30, 1e30};
+
+		for (int rep = 0; rep < REPS; rep++)
+		{
+			double		t0 = BenchNow();
+			double		t;
+
+			for (int qi = 0; qi < QUERIES; qi++)
+				for (int j = 0; j < K; j++)
+					keys[j] = kernels->l2_squared(queries + (size_t) qi * DIMS,
+												  centroids + (size_t) j * DIMS, DIMS);
+			t = BenchNow() - t0;
+			keys_time = t < keys_time ? t : keys_time;
+			for (int fast = 0; fast < 2; fast++)
+			{
+				if (fast && !IvfCoarseFast())
+					continue;
+				t0 = BenchNow();
+				for (int qi = 0; qi < QUERIES; qi++)
+					IvfCoarseBounds(coarse, queries + (size_t) qi * DIMS, false, fast, scratch, keys);
+				t = BenchNow() - t0;
+				bounds_time[fast] = t < bounds_time[fast] ? t : bounds_time[fast];
+			}
+		}
+		printf("\nlist order of one query, %d centroids (best of %d x %d queries):\n", K, REPS, QUERIES);
+		printf("  exact keys (%s)   %7.2f us  1.00x\n", kernels->name, keys_time / QUERIES * 1e6);
+		printf("  IvfCoarseBounds portable %7.2f us  %5.2fx\n", bounds_time[0] / QUERIES * 1e6,
+			   keys_time / bounds_time[0]);
+		if (IvfCoarseFast())
+			printf("  IvfCoarseBounds VNNI     %7.2f us  %5.2fx\n", bounds_time[1] / QUERIES * 1e6,
+				   keys_time / bounds_time[1]);
+		IvfCoarseFree(coarse);
+		free(scratch);
+		free(keys);
+	}
 
 	/* ---- recall of re-ranking the estimate's top 100 ---- */
 	for (int j = 0; j < K; j++)

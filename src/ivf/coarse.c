@@ -78,8 +78,15 @@ Quantize(const float *v, int n, int8_t *out)
 	float		top = 0;
 	float		scale;
 
+	float		inverse;
+
+	/* compares and a rounding add, not fmaxf and lrintf calls: these vectorize */
 	for (int i = 0; i < n; i++)
-		top = fmaxf(top, fabsf(v[i]));
+	{
+		float		a = fabsf(v[i]);
+
+		top = a > top ? a : top;
+	}
 	scale = top / 127;
 	if (!(scale >= FLT_MIN))
 	{
@@ -87,9 +94,12 @@ Quantize(const float *v, int n, int8_t *out)
 		memset(out, 0, n);
 		return 2 * top;
 	}
+	/* v * (1 / scale) is within an ulp of v / scale: still within HALF_STEP */
+	inverse = 1 / scale;
 	for (int i = 0; i < n; i++)
 	{
-		long		r = lrintf(v[i] / scale);
+		float		x = v[i] * inverse;
+		int			r = (int) (x + copysignf(0.5f, x));
 
 		out[i] = (int8_t) (r > 127 ? 127 : r < -127 ? -127 : r);
 	}
@@ -248,22 +258,27 @@ IvfCoarseBounds(const IvfCoarse *c, const float *query, bool inner_product, bool
 	float	   *shifted = (float *) (q8 + c->padded);
 	int32_t    *sums = (int32_t *) (shifted + c->dims);
 	int8_t	   *signed_q8 = (int8_t *) q8;
-	double		q_norm2 = 0;
-	double		raw_norm2 = 0;
-	double		q_mean = 0;
+	double		chains[3][4] = {{0}};	/* four each of |q'|^2, |q|^2, <q', m> */
+	double		q_norm2;
+	double		raw_norm2;
+	double		q_mean;
 	int64_t		q_abs = 0;
 	float		qs;
+	int			i;
 
-	for (int i = 0; i < c->dims; i++)
+	for (i = 0; i < c->dims; i++)
 	{
 		shifted[i] = query[i] - c->mean[i];
-		q_norm2 += (double) shifted[i] * shifted[i];
-		raw_norm2 += (double) query[i] * query[i];
-		q_mean += (double) shifted[i] * c->mean[i];
+		chains[0][i % 4] += (double) shifted[i] * shifted[i];
+		chains[1][i % 4] += (double) query[i] * query[i];
+		chains[2][i % 4] += (double) shifted[i] * c->mean[i];
 	}
+	q_norm2 = (chains[0][0] + chains[0][1]) + (chains[0][2] + chains[0][3]);
+	raw_norm2 = (chains[1][0] + chains[1][1]) + (chains[1][2] + chains[1][3]);
+	q_mean = (chains[2][0] + chains[2][1]) + (chains[2][2] + chains[2][3]);
 	qs = Quantize(shifted, c->dims, signed_q8);
 	memset(q8 + c->dims, 0, c->padded - c->dims);
-	for (int i = 0; i < c->padded; i++)
+	for (i = 0; i < c->padded; i++)
 	{
 		q_abs += abs(signed_q8[i]);
 		q8[i] = (uint8_t) (signed_q8[i] + 128);

@@ -42,6 +42,7 @@
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
 #include "storage/side_storage.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
@@ -799,6 +800,9 @@ HeapScanSource(void *arg, IvfRowSink sink, void *state)
 							   HeapCallback, source, NULL);
 }
 
+/* The transaction in which a build last collected garbage */
+static LocalTransactionId collected_in = InvalidLocalTransactionId;
+
 IndexBuildResult *
 IvfBuild(Relation heap, Relation index, IndexInfo *info)
 {
@@ -836,8 +840,14 @@ IvfBuild(Relation heap, Relation index, IndexInfo *info)
 	 * The database's side-storage garbage goes first, as in VACUUM: the files
 	 * of an index dropped or rebuilt since would otherwise wait for a VACUUM
 	 * of a table with side storage, which a table nobody writes never gets.
+	 * Once a transaction: an index on a partitioned table builds one index
+	 * per partition, and each collection reads the whole catalog.
 	 */
-	SideStorageCollectGarbage();
+	if (collected_in != MyProc->lxid)
+	{
+		SideStorageCollectGarbage();
+		collected_in = MyProc->lxid;
+	}
 	SideStorageCreate(index);
 	IvfMetaInit(index, MAIN_FORKNUM, spec.metric);
 	segment = IvfBuildSegment(&spec, &rows);

@@ -61,11 +61,17 @@ foreach my $file (@files)
 		'count=0', 'status=none') == 0
 	  or die "could not drop $file from the page cache";
 }
-cmp_ok(resident_pages(), '<', $pages / 10, 'dropped from the page cache');
+my $dropped = resident_pages();
 
-is($node->safe_psql('postgres', q{SELECT lancedb_prewarm('items_ivf')}),
-	$bytes, 'lancedb_prewarm returns the bytes of the files');
-is(resident_pages(), $pages, 'every page of the files is in the page cache');
+SKIP:
+{
+	# a file system whose pages cannot be dropped (tmpfs) cannot show a prewarm
+	skip "the page cache kept $dropped of $pages pages here", 3 if $dropped >= $pages / 10;
+	pass("dropped from the page cache ($dropped of $pages pages left)");
+	is($node->safe_psql('postgres', q{SELECT lancedb_prewarm('items_ivf')}),
+		$bytes, 'lancedb_prewarm returns the bytes of the files');
+	is(resident_pages(), $pages, 'every page of the files is in the page cache');
+}
 
 # and the index answers from there as before
 is($node->safe_psql('postgres', q{

@@ -434,6 +434,22 @@ SELECT lancedb_prewarm('ivf_l2') = ivf_segment_bytes('ivf_l2') AS reader_prewarm
 RESET ROLE;
 REVOKE SELECT ON ivf_t FROM regress_ivf_reader;
 DROP ROLE regress_ivf_reader;
+
+-- reads whose pages a sweep saw in the page cache lately skip mincore
+-- (lancedb.io_resident_ttl, src/runtime/README): the same answers with the
+-- sweep and with mincore for every read
+SET lance_ivf.probes = 20;
+CREATE TEMP TABLE ivf_swept AS
+SELECT id, ivf_knn('<->', v, 60, true, distances => true) AS knn FROM ivf_t WHERE id % 100 = 3;
+SET lancedb.io_resident_ttl = 0;
+SELECT count(*) FILTER (WHERE knn = ivf_knn('<->', v, 60, true, distances => true)) AS same,
+	   count(*) AS queries
+FROM ivf_swept JOIN ivf_t USING (id);
+SET lancedb.io_resident_ttl = '1min';
+SHOW lancedb.io_resident_ttl;
+SET lancedb.io_resident_ttl = '61s';
+RESET lancedb.io_resident_ttl;
+DROP TABLE ivf_swept;
 RESET maintenance_work_mem;
 RESET lance_ivf.probes;
 

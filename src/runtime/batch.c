@@ -453,17 +453,20 @@ RuntimeBatchSubmit(RuntimeBatch *b, RuntimeError *error)
 		int			last = b->b_nreads;
 		int			added = 0;
 		int			resident = 0;
+		int			seen = 0;
 
 		/*
 		 * Reads whose pages are all in the page cache are copied from a
 		 * mapping first (resident.c), without the lock: the new reads are
 		 * ADDED, which no other thread looks at, and the batch is this
-		 * thread's.
+		 * thread's.  A few reads only where a sweep saw their pages.
 		 */
-		if (rt->config.mmap_resident && last - first >= RUNTIME_MAP_MIN_READS)
+		if (rt->config.mmap_resident &&
+			(last - first >= RUNTIME_MAP_MIN_READS || rt->config.resident_ttl_ms > 0))
 		{
 			pthread_mutex_unlock(&rt->mu);
-			RuntimeResidentServe(rt, b, first, last);
+			seen = RuntimeResidentServe(rt, b, first, last,
+										last - first < RUNTIME_MAP_MIN_READS);
 			pthread_mutex_lock(&rt->mu);
 		}
 		for (i = first; i < last; i++)
@@ -485,6 +488,7 @@ RuntimeBatchSubmit(RuntimeBatch *b, RuntimeError *error)
 		}
 		b->b_nsubmitted = last;
 		rt->resident_reads += resident;
+		rt->seen_reads += seen;
 		if (resident > 0)
 			Notify(b);
 

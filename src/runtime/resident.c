@@ -13,10 +13,11 @@
  *
  * The rule this file keeps: it never faults in a page that is not in the
  * page cache on purpose.  mincore(2) on the pages of a read says whether
- * each one is resident; only when all are is the read copied.  A waiting
+ * each one is resident, lately (a sweep's look less than resident_ttl_ms
+ * ago) or right now; only when all are is the read copied.  A waiting
  * backend must never sleep on the disk in a page fault, which it cannot be
- * interrupted from.  What remains is the race between mincore and the copy
- * (README).
+ * interrupted from.  What remains is the race between that look and the
+ * copy (README).
  *
  * Mappings are cached per runtime, keyed by (st_dev, st_ino, st_size) from
  * fstat at every submit, never by fd number, which the caller may reuse for
@@ -47,6 +48,42 @@ KeyEquals(const RuntimeMapping *m, const struct stat *st)
 	return m->used && m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size;
 }
 
+typedef struct RegionArrays
+{
+	uint64_t   *bits;
+	uint64_t   *seen;
+	uint64_t	n;
+} RegionArrays;
+
+/* The region arrays of a file of 'size' bytes, or none (NULLs) */
+static RegionArrays
+RegionsAlloc(Runtime *rt, uint64_t size)
+{
+	RegionArrays r = {NULL, NULL, 0};
+	uint64_t	region = RUNTIME_REGION_PAGES * (uint64_t) rt->page_size;
+
+	if (rt->config.resident_ttl_ms == 0 || size > RUNTIME_REGION_MAX_BYTES)
+		return r;
+	r.n = (size + region - 1) / region;
+	r.bits = calloc(r.n, sizeof(uint64_t));
+	r.seen = calloc(r.n, sizeof(uint64_t));
+	if (r.bits == NULL || r.seen == NULL)
+	{
+		free(r.bits);
+		free(r.seen);
+		r.bits = r.seen = NULL;
+		r.n = 0;
+	}
+	return r;
+}
+
+static void
+RegionsFree(RegionArrays *r)
+{
+	free(r->bits);
+	free(r->seen);
+}
+
 /*
  * Pins and returns the mapping of fd's file, making it if needed, or NULL
  * when the file is not to be read this way: not a regular file, empty,
@@ -62,6 +99,8 @@ MapPin(Runtime *rt, int fd)
 	char	   *base;
 	char	   *old = NULL;
 	size_t		old_len = 0;
+	RegionArrays regions = {NULL, NULL, 0};
+	RegionArrays old_regions = {NULL, NULL, 0};
 	int			i;
 
 	/*
@@ -103,6 +142,7 @@ MapPin(Runtime *rt, int fd)
 		 */
 		(void) madvise(base, (size_t) st.st_size, MADV_RANDOM);
 		(void) madvise(base, (size_t) st.st_size, MADV_DONTFORK);
+		regions = RegionsAlloc(rt, (uint64_t) st.st_size);
 	}
 
 	pthread_mutex_lock(&rt->mu);
@@ -135,6 +175,8 @@ MapPin(Runtime *rt, int fd)
 				old_len = (size_t) victim->size;
 				rt->nmaps--;
 			}
+			old_regions.bits = victim->region_bits;
+			old_regions.seen = victim->region_seen;
 			victim->used = true;
 			victim->dev = st.st_dev;
 			victim->ino = st.st_ino;
@@ -145,9 +187,17 @@ MapPin(Runtime *rt, int fd)
 			victim->submits = 0;
 			victim->skip = 0;
 			victim->backoff = 0;
+			victim->region_bits = regions.bits;
+			victim->region_seen = regions.seen;
+			victim->nregions = regions.n;
+			victim->sweep_next = 0;
+			victim->sweep_begun = 0;
+			victim->sweep_due = 0;
+			victim->sweeping = 0;
 			if (base != NULL)
 				rt->nmaps++;
 			base = NULL;		/* the entry owns it now */
+			regions.bits = regions.seen = NULL;
 			m = victim;
 		}
 	}
@@ -166,6 +216,8 @@ MapPin(Runtime *rt, int fd)
 		munmap(base, (size_t) st.st_size);
 	if (old != NULL)
 		munmap(old, old_len);
+	RegionsFree(&regions);
+	RegionsFree(&old_regions);
 	return m;
 }
 
@@ -200,6 +252,7 @@ typedef struct Cand
 	int			idx;			/* in the batch */
 	int			file;			/* in the submit's file table */
 	bool		resident;		/* mincore said so of all its pages */
+	bool		seen;			/* a sweep said so, lately (SeenResident) */
 } Cand;
 
 static int
@@ -246,6 +299,13 @@ Learn(Runtime *rt, RuntimeMapping *m, uint64_t pages, uint64_t ns)
 	}
 }
 
+/* The pages of 'm' that one mincore call looks at for the price of the call */
+static uint64_t
+PagesPerCall(Runtime *rt, RuntimeMapping *m)
+{
+	return (uint64_t) LOAD(&rt->mincore_call_ns) * 16 / (LOAD(&m->page_cost16) + 1);
+}
+
 /* The gap in pages up to which reads of 'm' share a mincore call. */
 static uint64_t
 Gap(Runtime *rt, RuntimeMapping *m)
@@ -256,18 +316,135 @@ Gap(Runtime *rt, RuntimeMapping *m)
 	STORE(&m->submits, n + 1);
 	if (n % EXPLORE_EVERY == 0)
 		return EXPLORE_GAP;
-	gap = (uint64_t) LOAD(&rt->mincore_call_ns) * 16 / (LOAD(&m->page_cost16) + 1);
+	gap = PagesPerCall(rt, m);
 	return gap < MIN_GAP ? MIN_GAP : gap > VEC_PAGES ? VEC_PAGES : gap;
+}
+
+/*
+ * Resident regions.  Most reads of a hot file find every page resident,
+ * and asking mincore read by read then costs more than the copies (seven
+ * calls for the 33 vectors a lance_ivf query re-ranks).  So each submit also
+ * takes one step of a sweep over the file: one mincore call over the next
+ * regions of RUNTIME_REGION_PAGES pages, as many as SWEEP_CALLS calls' worth
+ * of pages (cheap per page where the mapping has page table entries, so a
+ * file of 200 MB takes a few steps; dear where it has none, so more steps).
+ * A step records which pages were resident and when it saw them.  A read
+ * whose pages the last step over their regions saw resident, less than
+ * config.resident_ttl_ms ago, is copied without mincore; any other read
+ * asks mincore as before.  A pass over the whole file begins at most every
+ * half TTL (so regions in use stay fresh), and never sooner after its start
+ * than the last pass took, so sweeping costs at most about SWEEP_CALLS
+ * mincore calls on half the submits.
+ *
+ * What it gives up: a page evicted after the sweep saw it is read by a page
+ * fault, uninterruptibly, as in the race of README, but for up to a TTL
+ * instead of microseconds.  Reclaim must unmap a page this process maps
+ * before it can drop it, and picks pages not used lately: a page evicted
+ * within a TTL is one not read for a while, and its fault costs one disk
+ * read.
+ */
+#define SWEEP_CALLS 8
+#define SWEEP_MIN_PAGES RUNTIME_REGION_PAGES
+
+/*
+ * Whether the last sweep step over pages [p0, p1) of 'm', less than a TTL
+ * before 'now', saw them all resident.  The step writes a region's time
+ * 0, then its bits, then the new time: a time that is fresh and the same
+ * before and after reading the bits vouches for them.
+ */
+static bool
+SeenResident(Runtime *rt, const RuntimeMapping *m, uint64_t p0, uint64_t p1, uint64_t now)
+{
+	uint64_t	ttl = (uint64_t) rt->config.resident_ttl_ms * 1000000;
+	uint64_t	r;
+
+	if (m->region_bits == NULL || p1 <= p0)
+		return false;
+	for (r = p0 / RUNTIME_REGION_PAGES; r <= (p1 - 1) / RUNTIME_REGION_PAGES; r++)
+	{
+		uint64_t	first = r * RUNTIME_REGION_PAGES;
+		uint64_t	a = p0 > first ? p0 - first : 0;
+		uint64_t	b = p1 - first < RUNTIME_REGION_PAGES ? p1 - first : RUNTIME_REGION_PAGES;
+		uint64_t	want = (b - a == 64 ? ~(uint64_t) 0 : ((uint64_t) 1 << (b - a)) - 1) << a;
+		uint64_t	seen = __atomic_load_n(&m->region_seen[r], __ATOMIC_ACQUIRE);
+		uint64_t	bits;
+
+		if (seen == 0 || now - seen >= ttl)
+			return false;
+		bits = __atomic_load_n(&m->region_bits[r], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((bits & want) != want ||
+			__atomic_load_n(&m->region_seen[r], __ATOMIC_RELAXED) != seen)
+			return false;
+	}
+	return true;
+}
+
+/* One step of the sweep of 'm', if one is due; 'vec' holds VEC_PAGES. */
+static void
+SweepStep(Runtime *rt, RuntimeMapping *m, unsigned char *vec)
+{
+	uint64_t	ttl = (uint64_t) rt->config.resident_ttl_ms * 1000000;
+	uint64_t	ps = rt->page_size;
+	uint64_t	total = ((uint64_t) m->size + ps - 1) / ps;
+	uint64_t	now;
+	uint64_t	from;
+	uint64_t	pages;
+	uint64_t	dt;
+	uint64_t	r;
+
+	if (m->region_bits == NULL)
+		return;
+	now = NowNs();
+	if (now < LOAD(&m->sweep_due) ||
+		__atomic_exchange_n(&m->sweeping, 1, __ATOMIC_ACQUIRE) != 0)
+		return;					/* not yet, or another thread's submit steps it */
+	if (m->sweep_next == 0)
+		m->sweep_begun = now;
+	from = m->sweep_next * RUNTIME_REGION_PAGES;
+	pages = PagesPerCall(rt, m) * SWEEP_CALLS;
+	pages = pages < SWEEP_MIN_PAGES ? SWEEP_MIN_PAGES : pages > VEC_PAGES ? VEC_PAGES : pages;
+	pages -= pages % RUNTIME_REGION_PAGES;
+	if (pages > total - from)
+		pages = total - from;
+	if (mincore(m->base + from * ps, (size_t) (pages * ps), vec) != 0)
+		memset(vec, 0, (size_t) pages);	/* cannot happen; seen absent */
+	dt = NowNs() - now;
+	Learn(rt, m, pages, dt);
+	for (r = m->sweep_next; r * RUNTIME_REGION_PAGES < from + pages; r++)
+	{
+		uint64_t	bits = 0;
+		uint64_t	p;
+
+		for (p = 0; p < RUNTIME_REGION_PAGES && r * RUNTIME_REGION_PAGES + p < from + pages; p++)
+			bits |= (uint64_t) (vec[r * RUNTIME_REGION_PAGES + p - from] & 1) << p;
+		__atomic_store_n(&m->region_seen[r], 0, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		__atomic_store_n(&m->region_bits[r], bits, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->region_seen[r], now, __ATOMIC_RELEASE);
+	}
+	m->sweep_next = r;
+	if (r >= m->nregions)
+	{
+		/* the pass is over: the next one in half a TTL, or as long as this one took */
+		uint64_t	took = now + dt - m->sweep_begun;
+
+		m->sweep_next = 0;
+		STORE(&m->sweep_due, m->sweep_begun + (took > ttl / 2 ? 2 * took : ttl / 2));
+	}
+	__atomic_store_n(&m->sweeping, 0, __ATOMIC_RELEASE);
 }
 
 /*
  * Tries reads [first, last) of 'batch' (ADDED, not yet visible to any other
  * thread) and copies those whose pages are all resident; they get
- * rq_resident and rq_done set, and the caller completes them.  Called by
+ * rq_resident and rq_done set, and the caller completes them.  With
+ * 'seen_only', only reads a sweep saw resident (SeenResident) are tried.
+ * Returns how many of the reads copied were such.  Called by
  * RuntimeBatchSubmit without Runtime.mu.
  */
-void
-RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
+int
+RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last, bool seen_only)
 {
 	int			fds[RUNTIME_MAP_SUBMIT_FILES];
 	RuntimeMapping *maps[RUNTIME_MAP_SUBMIT_FILES];
@@ -281,6 +458,8 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 	int			nfiles = 0;
 	int			cur = -1;		/* index in fds of the previous read's fd */
 	uint64_t	ps = rt->page_size;
+	uint64_t	now = NowNs();
+	int			nseen = 0;
 	int			i = first;
 	int			f;
 
@@ -337,7 +516,10 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 			cand[nc].n = n;
 			cand[nc].idx = i;
 			cand[nc].file = cur;
-			cand[nc].resident = false;
+			cand[nc].seen = SeenResident(rt, m, cand[nc].p0, cand[nc].p1, now);
+			cand[nc].resident = cand[nc].seen;
+			if (seen_only && !cand[nc].seen)
+				continue;
 			nc++;
 		}
 		if (nc > 1)
@@ -355,6 +537,11 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 			int			k;
 			int			q;
 
+			if (cand[j].seen)
+			{
+				j++;
+				continue;
+			}
 			for (k = j + 1; k < nc && cand[k].file == fi; k++)
 			{
 				uint64_t	e2 = cand[k].p1 > e ? cand[k].p1 : e;
@@ -376,6 +563,8 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 			{
 				uint64_t	p;
 
+				if (cand[q].seen)
+					continue;
 				tried[fi]++;
 				for (p = cand[q].p0; p < cand[q].p1 && (vec[p - s] & 1); p++)
 					;
@@ -410,8 +599,13 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 				req->rq_done = cand[j].n;
 				req->rq_resident = true;
 				hits[cand[j].file]++;
+				nseen += cand[j].seen;
 			}
 	}
+
+	for (f = 0; f < nfiles; f++)
+		if (maps[f] != NULL && !skip[f])
+			SweepStep(rt, maps[f], vec);
 
 	/*
 	 * Back off from a file where mincore cost more than the copies saved
@@ -446,6 +640,7 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last)
 				maps[f]->pins--;
 		pthread_mutex_unlock(&rt->mu);
 	}
+	return nseen;
 }
 
 /*
@@ -476,7 +671,12 @@ Unmap(Runtime *rt, bool all)
 	}
 	pthread_mutex_unlock(&rt->mu);
 	for (i = 0; i < ntaken; i++)
+	{
+		RegionArrays r = {taken[i].region_bits, taken[i].region_seen, taken[i].nregions};
+
 		munmap(taken[i].base, (size_t) taken[i].size);
+		RegionsFree(&r);
+	}
 }
 
 void

@@ -87,6 +87,7 @@ RuntimeConfigInit(RuntimeConfig *config)
 	config->queue_depth = RUNTIME_DEFAULT_DEPTH;
 	config->max_buffer_bytes = RUNTIME_DEFAULT_BUFFER_BYTES;
 	config->mmap_resident = true;
+	config->resident_ttl_ms = RUNTIME_DEFAULT_RESIDENT_TTL_MS;
 }
 
 const char *
@@ -122,6 +123,9 @@ CheckConfig(const RuntimeConfig *config, RuntimeError *error)
 							   RUNTIME_MAX_DEPTH, config->queue_depth);
 	if (config->max_buffer_bytes == 0)
 		return RuntimeErrorSet(error, EINVAL, "expected a memory budget above 0 bytes");
+	if (config->resident_ttl_ms < 0 || config->resident_ttl_ms > RUNTIME_MAX_RESIDENT_TTL_MS)
+		return RuntimeErrorSet(error, EINVAL, "expected a resident TTL of 0..%d ms but found %d",
+							   RUNTIME_MAX_RESIDENT_TTL_MS, config->resident_ttl_ms);
 	return 0;
 }
 
@@ -587,6 +591,7 @@ RuntimeGetStats(Runtime *rt, RuntimeStats *stats)
 	stats->hints_done = rt->hints_done;
 	stats->hints_dropped = rt->hints_dropped;
 	stats->resident_reads = rt->resident_reads;
+	stats->seen_reads = rt->seen_reads;
 	stats->mappings = rt->nmaps;
 	memcpy(stats->fallback_reason, rt->fallback_reason, sizeof(stats->fallback_reason));
 	pthread_mutex_unlock(&rt->mu);

@@ -99,6 +99,13 @@ typedef struct RuntimeConfig
 	 * through the runtime is never truncated while a batch reads it.
 	 */
 	bool		mmap_resident;
+	/*
+	 * with mmap_resident: a file whose pages were all found resident, by a
+	 * check that began at most this many milliseconds ago, has its reads
+	 * copied without asking mincore page by page (README, "Resident
+	 * files"); 0 asks mincore for every read
+	 */
+	int			resident_ttl_ms;
 	/* test only: act as if io_uring_setup failed with this errno (0: off) */
 	int			inject_uring_errno;
 } RuntimeConfig;
@@ -108,6 +115,8 @@ typedef struct RuntimeConfig
 #define RUNTIME_DEFAULT_WORKERS 4
 #define RUNTIME_DEFAULT_DEPTH 64
 #define RUNTIME_DEFAULT_BUFFER_BYTES ((size_t) 256 << 20)
+#define RUNTIME_DEFAULT_RESIDENT_TTL_MS 1000
+#define RUNTIME_MAX_RESIDENT_TTL_MS 60000
 
 /* Fills 'config' with the defaults above (method AUTO, mmap_resident on). */
 extern void RuntimeConfigInit(RuntimeConfig *config);
@@ -173,6 +182,7 @@ typedef struct RuntimeStats
 	uint64_t	hints_done;		/* read-ahead hints issued */
 	uint64_t	hints_dropped;
 	uint64_t	resident_reads; /* of reads_done: served from a mapping */
+	uint64_t	seen_reads;		/* of resident_reads: without mincore (resident_ttl_ms) */
 	int			mappings;		/* files mapped by the resident-page cache */
 	/* why AUTO fell back to the pread pool, or "" */
 	char		fallback_reason[RUNTIME_ERROR_MESSAGE_SIZE];

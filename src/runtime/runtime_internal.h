@@ -52,10 +52,19 @@
 #define RUNTIME_MAP_MAX_READ ((size_t) 256 << 10)
 #define RUNTIME_MAP_SUBMIT_FILES 8
 /*
- * Submits of fewer reads skip it: fstat plus a mincore call per read cost
- * more than the reads (about three system calls against one).
+ * Submits of fewer reads copy only what a sweep saw resident lately
+ * (config.resident_ttl_ms): fstat plus a mincore call per read cost more
+ * than the reads (about three system calls against one), fstat alone less.
  */
 #define RUNTIME_MAP_MIN_READS 8
+
+/*
+ * Residency seen by the sweep is kept per region of 64 pages (one uint64_t
+ * of bits and one of time), for files of at most RUNTIME_REGION_MAX_BYTES
+ * (1 MB of both).
+ */
+#define RUNTIME_REGION_PAGES 64
+#define RUNTIME_REGION_MAX_BYTES ((uint64_t) 16 << 30)
 
 /*
  * A read-only MAP_SHARED mapping of a whole regular file, keyed by what
@@ -83,6 +92,20 @@ typedef struct RuntimeMapping
 	uint32_t	submits;
 	uint32_t	skip;
 	uint32_t	backoff;
+	/*
+	 * Pages seen resident (resident.c, "Resident regions"): a bit per page,
+	 * and per region of RUNTIME_REGION_PAGES pages the NowNs() of the
+	 * mincore call that set its bits (0: not yet, or being rewritten).
+	 * Written only by the submit holding 'sweeping', read by any; NULL
+	 * when the file is too large or resident_ttl_ms is 0.
+	 */
+	uint64_t   *region_bits;
+	uint64_t   *region_seen;
+	uint64_t	nregions;
+	uint64_t	sweep_next;		/* the next region a sweep step looks at */
+	uint64_t	sweep_begun;	/* NowNs() when the current pass began */
+	uint64_t	sweep_due;		/* no pass begins before this */
+	uint32_t	sweeping;
 } RuntimeMapping;
 
 typedef struct RuntimeBlock
@@ -219,6 +242,7 @@ struct Runtime
 	size_t		page_size;
 	uint32_t	mincore_call_ns;	/* learned cost of a mincore call (relaxed) */
 	uint64_t	resident_reads;
+	uint64_t	seen_reads;
 
 	RuntimeRequest hints[RUNTIME_HINT_SLOTS];
 	RuntimeRequest *free_hints; /* linked through rq_next */
@@ -255,8 +279,8 @@ extern void RuntimeBatchDrop(struct RuntimeBatch *batch);
 extern void RuntimeCacheFree(Runtime *rt);
 
 /* resident.c; neither with Runtime.mu held (they take it briefly) */
-extern void RuntimeResidentServe(Runtime *rt, struct RuntimeBatch *batch, int first,
-								 int last);
+extern int	RuntimeResidentServe(Runtime *rt, struct RuntimeBatch *batch, int first,
+								 int last, bool seen_only);
 extern void RuntimeResidentUnmapAll(Runtime *rt);
 
 #endif							/* LANCEDB_RUNTIME_RUNTIME_INTERNAL_H */

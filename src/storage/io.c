@@ -62,6 +62,7 @@ static int	io_method = RUNTIME_METHOD_AUTO;
 static int	io_workers = RUNTIME_DEFAULT_WORKERS;
 static int	io_queue_depth = RUNTIME_DEFAULT_DEPTH;
 static bool io_mmap_resident = true;
+static int	io_resident_ttl = RUNTIME_DEFAULT_RESIDENT_TTL_MS;
 static bool debug_io_in_postmaster = false;
 static int	debug_io_uring_refuse = REFUSE_OFF;
 
@@ -85,6 +86,7 @@ DesiredConfig(RuntimeConfig *c)
 	c->workers = io_workers;
 	c->queue_depth = io_queue_depth;
 	c->mmap_resident = io_mmap_resident;
+	c->resident_ttl_ms = io_resident_ttl;
 	c->inject_uring_errno = debug_io_uring_refuse == REFUSE_ENOSYS ? ENOSYS :
 		debug_io_uring_refuse == REFUSE_EPERM ? EPERM : 0;
 }
@@ -94,6 +96,7 @@ SameConfig(const RuntimeConfig *a, const RuntimeConfig *b)
 {
 	return a->method == b->method && a->workers == b->workers &&
 		a->queue_depth == b->queue_depth && a->mmap_resident == b->mmap_resident &&
+		a->resident_ttl_ms == b->resident_ttl_ms &&
 		a->inject_uring_errno == b->inject_uring_errno;
 }
 
@@ -405,6 +408,14 @@ LanceIoInit(void)
 							 "page cache are still read by io_uring or the worker threads.",
 							 &io_mmap_resident, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lancedb.io_resident_ttl",
+							"How long a side file found wholly in the page cache counts as cached.",
+							"With lancedb.io_mmap_resident, reads of such a file are copied "
+							"without asking the kernel page by page; a page evicted meanwhile "
+							"is read by a page fault.  0 asks for every read.",
+							&io_resident_ttl, RUNTIME_DEFAULT_RESIDENT_TTL_MS,
+							0, RUNTIME_MAX_RESIDENT_TTL_MS,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	/* a backend loading the library later may not define postmaster settings */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomBoolVariable("lancedb.debug_io_in_postmaster",

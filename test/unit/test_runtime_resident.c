@@ -6,8 +6,10 @@
  *	  reads; short reads at EOF; the mapping cache never serves a file that
  *	  replaced another under the same fd number, nor a file at an old size;
  *	  submits below the threshold and the fast path turned off read as
- *	  before; RuntimeUnmapFiles; a fork child with its own runtime; and
- *	  threads submitting while another unmaps (for ThreadSanitizer).
+ *	  before; reads the sweep saw resident, copied without mincore, in
+ *	  small submits too, and only within resident_ttl_ms (0: never);
+ *	  RuntimeUnmapFiles; a fork child with its own runtime; and threads
+ *	  submitting while another unmaps (for ThreadSanitizer).
  *
  * Every read is checked against pread(2) of the same fd after the batch,
  * byte for byte.  Counts of reads served from a mapping are checked on the
@@ -32,6 +34,15 @@ ResidentReads(Runtime *rt)
 
 	RuntimeGetStats(rt, &st);
 	return st.resident_reads;
+}
+
+static uint64_t
+SeenReads(Runtime *rt)
+{
+	RuntimeStats st;
+
+	RuntimeGetStats(rt, &st);
+	return st.seen_reads;
 }
 
 static int
@@ -101,23 +112,19 @@ Residency(int fd, unsigned char *vec)
 	return ok;
 }
 
-static void
-TestMixed(Runtime *rt, const char *m)
+/*
+ * Drops the odd CHUNK stripes of fd's file from the page cache and reads
+ * the even ones in; true when mincore then shows exactly that ('vec' gets
+ * the residency of every page).
+ */
+static bool
+EvictOddStripes(Runtime *rt, int fd, unsigned char *vec)
 {
 	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
-	size_t		npages = (size_t) DATA_SIZE / ps;
-	unsigned char *vec = malloc(npages);
-	int64_t		offs[MAXN];
-	size_t		lens[MAXN];
-	uint64_t	seed = 77;
-	uint64_t	before;
-	int			fd = OpenData();
 	int			warm = OpenData();
-	int			expect = 0;
 	int			bad = 0;
-	int			rc;
 	int64_t		o;
-	int			i;
+	size_t		i;
 
 	/* our own mappings would keep the pages from being dropped */
 	RuntimeUnmapFiles(rt);
@@ -131,20 +138,33 @@ TestMixed(Runtime *rt, const char *m)
 			bad++;
 		free(buf);
 	}
+	close(warm);
 	if (!Residency(fd, vec))
-		bad++;
-	for (i = 0; i < (int) npages; i++)
-	{
-		bool		even = ((int64_t) i * (int64_t) ps / CHUNK) % 2 == 0;
-
-		if ((vec[i] & 1) != even)
+		return false;
+	for (i = 0; i < (size_t) DATA_SIZE / ps; i++)
+		if ((vec[i] & 1) != (((int64_t) i * (int64_t) ps / CHUNK) % 2 == 0))
 			bad++;
-	}
-	if (bad != 0)
+	return bad == 0;
+}
+
+static void
+TestMixed(Runtime *rt, const char *m)
+{
+	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
+	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
+	int64_t		offs[MAXN];
+	size_t		lens[MAXN];
+	uint64_t	seed = 77;
+	uint64_t	before;
+	int			fd = OpenData();
+	int			expect = 0;
+	int			rc;
+	int			i;
+
+	if (!EvictOddStripes(rt, fd, vec))
 	{
 		tap_skip("the page cache would not drop the stripes here", "%s: mixed resident and evicted reads", m);
 		close(fd);
-		close(warm);
 		free(vec);
 		return;
 	}
@@ -170,7 +190,6 @@ TestMixed(Runtime *rt, const char *m)
 		   "%s: exactly the %d reads whose pages were all resident were copied from the mapping (%llu)",
 		   m, expect, (unsigned long long) (ResidentReads(rt) - before));
 	close(fd);
-	close(warm);
 	free(vec);
 }
 
@@ -300,10 +319,11 @@ TestSmallAndOff(RuntimeMethod method, Runtime *rt, const char *m)
 		lens[i] = 3136;
 	}
 	Warm(fd);
+	RuntimeUnmapFiles(rt);
 	before = ResidentReads(rt);
 	rc = BatchCheck(rt, fd, 4, offs, lens);
 	tap_ok(rc == 0 && ResidentReads(rt) == before,
-		   "%s: a submit of 4 reads takes the ordinary path (step %d)", m, rc);
+		   "%s: a submit of 4 reads, before any sweep, takes the ordinary path (step %d)", m, rc);
 
 	c.mmap_resident = false;
 	rc = RuntimeOpen(&c, &off, NULL);
@@ -329,6 +349,150 @@ TestSmallAndOff(RuntimeMethod method, Runtime *rt, const char *m)
 	rc = BatchCheck(rt, fd, 64, offs, lens);
 	tap_ok(rc == 0 && Mappings(rt) == 1, "%s: the next submit maps the file again (step %d)", m, rc);
 	close(fd);
+}
+
+/* A runtime like the suite's with resident_ttl_ms 'ttl', or NULL */
+static Runtime *
+OpenWithTtl(RuntimeMethod method, int ttl)
+{
+	RuntimeConfig c = ConfigFor(method);
+	Runtime    *rt;
+
+	c.resident_ttl_ms = ttl;
+	return RuntimeOpen(&c, &rt, NULL) == 0 ? rt : NULL;
+}
+
+/*
+ * 'rounds' submits of 64 reads of 3 kB at offsets from 'seed', each within
+ * an even stripe when 'even_only'; each submit takes a sweep step, and the
+ * file of 768 pages takes 12 at most.  0, or the failed BatchCheck step.
+ */
+static int
+Sweep(Runtime *rt, int fd, int rounds, bool even_only, uint64_t seed)
+{
+	int64_t		offs[64];
+	size_t		lens[64];
+	int			rc = 0;
+	int			i;
+
+	while (rc == 0 && rounds-- > 0)
+	{
+		for (i = 0; i < 64; i++)
+		{
+			offs[i] = (int64_t) (Rand(&seed) % (uint64_t) (DATA_SIZE - 4000));
+			if (even_only)
+				offs[i] = offs[i] / (2 * CHUNK) * (2 * CHUNK) + offs[i] % (CHUNK - 4000);
+			lens[i] = 3136;
+		}
+		rc = BatchCheck(rt, fd, 64, offs, lens);
+	}
+	return rc;
+}
+
+/*
+ * Reads a sweep saw resident are copied without mincore, small submits'
+ * too, within resident_ttl_ms of the sweep's look; resident_ttl_ms 0 never
+ * does so; a page the sweep saw absent is not copied on its word.
+ */
+static void
+TestSeen(RuntimeMethod method, const char *m)
+{
+	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
+	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
+	/* each in an even stripe (EvictOddStripes) */
+	int64_t		offs[4] = {17, 700000, 1320000, DATA_SIZE - 2 * CHUNK + 1000};
+	size_t		lens[4] = {3136, 3136, 3136, 3136};
+	int64_t		odd[4];
+	int			fd = OpenData();
+	Runtime    *rt;
+	uint64_t	res;
+	uint64_t	seen;
+	int			rc;
+	int			i;
+
+	Warm(fd);
+	rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS);
+	if (rt == NULL)
+	{
+		tap_ok(false, "%s: open with resident_ttl_ms %d", m, RUNTIME_MAX_RESIDENT_TTL_MS);
+		close(fd);
+		free(vec);
+		return;
+	}
+	rc = BatchCheck(rt, fd, 4, offs, lens);
+	tap_ok(rc == 0 && ResidentReads(rt) == 0 && SeenReads(rt) == 0,
+		   "%s: 4 reads before any sweep take the ordinary path (step %d)", m, rc);
+	rc = Sweep(rt, fd, 16, false, 5);
+	res = ResidentReads(rt);
+	seen = SeenReads(rt);
+	tap_ok(rc == 0 && seen > 0 && seen <= res,
+		   "%s: 16 submits of 64 reads: %llu of the %llu copied were seen resident by the sweep (step %d)",
+		   m, (unsigned long long) seen, (unsigned long long) res, rc);
+	rc = BatchCheck(rt, fd, 4, offs, lens);
+	tap_ok(rc == 0 && ResidentReads(rt) - res == 4 && SeenReads(rt) - seen == 4,
+		   "%s: after a whole pass, 4 reads come from the mapping without mincore (step %d, %llu %llu)",
+		   m, rc, (unsigned long long) (ResidentReads(rt) - res),
+		   (unsigned long long) (SeenReads(rt) - seen));
+	res = ResidentReads(rt);
+	seen = SeenReads(rt);
+	rc = Sweep(rt, fd, 1, false, 6);
+	tap_ok(rc == 0 && ResidentReads(rt) - res == 64 && SeenReads(rt) - seen == 64,
+		   "%s: and so do 64 (step %d)", m, rc);
+
+	/* a page the sweep saw absent: not copied on its word, though now resident */
+	if (!EvictOddStripes(rt, fd, vec))
+		tap_skip("the page cache would not drop the stripes here", "%s: pages seen absent", m);
+	else
+	{
+		for (i = 0; i < 4; i++)
+			odd[i] = offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
+		rc = Sweep(rt, fd, 16, true, 7);
+		res = ResidentReads(rt);
+		seen = SeenReads(rt);
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, lens);
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, lens);
+		tap_ok(rc == 0 && ResidentReads(rt) == res,
+			   "%s: 4 reads in stripes the sweep saw evicted take the ordinary path, twice (step %d)",
+			   m, rc);
+		rc = BatchCheck(rt, fd, 4, offs, lens);
+		tap_ok(rc == 0 && ResidentReads(rt) - res == 4 && SeenReads(rt) - seen == 4,
+			   "%s: 4 reads in stripes it saw resident come from the mapping (step %d)", m, rc);
+	}
+	RuntimeClose(rt, 5000);
+
+	/* seen too long ago */
+	Warm(fd);
+	rt = OpenWithTtl(method, 1);
+	rc = rt == NULL ? -1 : Sweep(rt, fd, 16, false, 8);
+	if (rt != NULL)
+	{
+		usleep(20000);
+		res = ResidentReads(rt);
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, offs, lens);
+		tap_ok(rc == 0 && ResidentReads(rt) == res,
+			   "%s: resident_ttl_ms 1: 20 ms after the sweep, 4 reads take the ordinary path (step %d)",
+			   m, rc);
+		RuntimeClose(rt, 5000);
+	}
+	else
+		tap_ok(false, "%s: open with resident_ttl_ms 1", m);
+
+	/* never */
+	rt = OpenWithTtl(method, 0);
+	rc = rt == NULL ? -1 : Sweep(rt, fd, 16, false, 9);
+	if (rt != NULL)
+	{
+		res = ResidentReads(rt);
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, offs, lens);
+		tap_ok(rc == 0 && ResidentReads(rt) == res && SeenReads(rt) == 0 && res > 0,
+			   "%s: resident_ttl_ms 0: nothing seen, 4 reads take the ordinary path (step %d)",
+			   m, rc);
+		RuntimeClose(rt, 5000);
+	}
+	else
+		tap_ok(false, "%s: open with resident_ttl_ms 0", m);
+	close(fd);
+	free(vec);
 }
 
 static void
@@ -446,6 +610,7 @@ Suite(RuntimeMethod method)
 	TestGrown(rt, m);
 	TestSmallAndOff(method, rt, m);
 	TestMixed(rt, m);
+	TestSeen(method, m);
 	TestFork(method, m);
 	TestThreads(rt, m);
 	RuntimeGetStats(rt, &st);
@@ -488,6 +653,9 @@ main(void)
 	MakeOther();
 	RuntimeConfigInit(&d);
 	tap_ok(d.mmap_resident, "the fast path is on by default");
+	d.resident_ttl_ms = RUNTIME_MAX_RESIDENT_TTL_MS + 1;
+	tap_ok(RuntimeOpen(&d, &probe, &err) == EINVAL,
+		   "a resident_ttl_ms above %d is refused: %s", RUNTIME_MAX_RESIDENT_TTL_MS, err.message);
 	if (RuntimeOpen(&c, &probe, &err) == 0)
 	{
 		RuntimeClose(probe, 5000);

@@ -113,8 +113,8 @@ Datum
 lancedb_debug_io_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		isnull[9] = {false};
+	Datum		values[11];
+	bool		isnull[11] = {false};
 	Runtime    *rt = RuntimeProcessPeek();
 	RuntimeStats st;
 
@@ -138,5 +138,7 @@ lancedb_debug_io_stats(PG_FUNCTION_ARGS)
 	values[6] = Int64GetDatum((int64) st.held_bytes);
 	values[7] = Int64GetDatum((int64) st.reads_done);
 	values[8] = CStringGetTextDatum(st.fallback_reason);
+	values[9] = Int64GetDatum((int64) st.resident_reads);
+	values[10] = Int64GetDatum((int64) st.seen_reads);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, isnull)));
 }

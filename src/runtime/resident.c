@@ -346,6 +346,12 @@ Gap(Runtime *rt, RuntimeMapping *m)
 #define SWEEP_CALLS 8
 #define SWEEP_MIN_PAGES RUNTIME_REGION_PAGES
 
+static uint64_t
+TtlNs(const Runtime *rt)
+{
+	return (uint64_t) rt->config.resident_ttl_ms * 1000000;
+}
+
 /*
  * Whether the last sweep step over pages [p0, p1) of 'm', less than a TTL
  * before 'now', saw them all resident.  The step writes a region's time
@@ -355,7 +361,7 @@ Gap(Runtime *rt, RuntimeMapping *m)
 static bool
 SeenResident(Runtime *rt, const RuntimeMapping *m, uint64_t p0, uint64_t p1, uint64_t now)
 {
-	uint64_t	ttl = (uint64_t) rt->config.resident_ttl_ms * 1000000;
+	uint64_t	ttl = TtlNs(rt);
 	uint64_t	r;
 
 	if (m->region_bits == NULL || p1 <= p0)
@@ -384,7 +390,7 @@ SeenResident(Runtime *rt, const RuntimeMapping *m, uint64_t p0, uint64_t p1, uin
 static void
 SweepStep(Runtime *rt, RuntimeMapping *m, unsigned char *vec)
 {
-	uint64_t	ttl = (uint64_t) rt->config.resident_ttl_ms * 1000000;
+	uint64_t	ttl = TtlNs(rt);
 	uint64_t	ps = rt->page_size;
 	uint64_t	total = ((uint64_t) m->size + ps - 1) / ps;
 	uint64_t	now;
@@ -499,7 +505,8 @@ RuntimeResidentServe(Runtime *rt, RuntimeBatch *b, int first, int last, bool see
 						STORE(&m->skip, LOAD(&m->skip) - 1);
 						skip[nfiles] = true;
 					}
-					if (m != NULL && !skip[nfiles])
+					/* a submit that asks no mincore neither uses nor counts a gap */
+					if (m != NULL && !skip[nfiles] && !seen_only)
 						gaps[nfiles] = Gap(rt, m);
 					nfiles++;
 				}

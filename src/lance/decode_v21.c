@@ -1203,6 +1203,41 @@ decode_fullzip(const LancePageRead *req, const Lance__Encodings21__FullZipLayout
 	}
 }
 
+/*
+ * Whether each row of 'page' is value_bytes bytes of plain value and
+ * nothing else, row r at buffer 0 + r * value_bytes: a full-zip page of
+ * fixed-width values without control words (so no null rows) and without
+ * item validity, which is how lance writes vectors.  The checks are
+ * decode_fullzip's, so a page accepted here decodes to those very bytes;
+ * LanceFileReaderTakeViews uses such rows where they lie.
+ */
+bool
+LancePagePlainRows(const LancePageInfo *page, uint64_t value_bytes)
+{
+	const Lance__Encodings21__PageLayout *layout = page->layout;
+	const Lance__Encodings21__FullZipLayout *fz;
+	LanceError	ignored;
+	uint32_t	cb;
+	uint32_t	vbytes;
+	uint32_t	prefix;
+	bool		null_items;
+	uint64_t	need;
+
+	if (layout == NULL ||
+		layout->layout_case != LANCE__ENCODINGS21__PAGE_LAYOUT__LAYOUT_FULL_ZIP_LAYOUT)
+		return false;
+	fz = layout->full_zip_layout;
+	if (fz->bits_rep != 0 || check_layers(fz->layers, fz->n_layers, &ignored) != 0 ||
+		ctrl_bytes(fz->bits_def, &cb) != 0 || cb != 0 ||
+		fz->num_items != page->num_rows || fz->num_visible_items != page->num_rows ||
+		fz->details_case != LANCE__ENCODINGS21__FULL_ZIP_LAYOUT__DETAILS_BITS_PER_VALUE ||
+		fullzip_fixed_shape(fz, &vbytes, &prefix, &null_items, &ignored) != 0 ||
+		prefix != 0 || null_items || vbytes != value_bytes)
+		return false;
+	return page->num_buffers >= 1 && LanceMulU64(vbytes, page->num_rows, &need) &&
+		need <= page->buffer_sizes[0];
+}
+
 int
 LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error)
 {

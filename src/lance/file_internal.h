@@ -193,6 +193,7 @@ typedef struct LancePageRead
 } LancePageRead;
 
 extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
+extern bool LancePagePlainRows(const LancePageInfo *page, uint64_t value_bytes);
 /* Reads what 'pending' gathered into 'out' with one read_many call; empties it. */
 extern int	LanceReadsFlush(const LanceFileIo *io, LancePendingReads *pending, LanceOut *out,
 							LanceError *error);

@@ -44,6 +44,7 @@ LanceFileIoInitFd(LanceFileIo *io, int fd, LanceError *error)
 		return LanceErrorSet(error, errno, "cannot stat the data file: %s", strerror(errno));
 	io->read = fd_read;
 	io->read_many = NULL;
+	io->view = NULL;
 	io->size = (uint64_t) st.st_size;
 	io->ctx = (void *) (intptr_t) fd;
 	return 0;
@@ -61,6 +62,14 @@ mem_read(void *ctx, uint64_t offset, size_t length, void *dest)
 	return 0;
 }
 
+static const void *
+mem_view(void *ctx, uint64_t offset, size_t length)
+{
+	const LanceMemoryFile *mem = ctx;
+
+	return LanceRangeOk(offset, length, mem->size) ? mem->data + offset : NULL;
+}
+
 void
 LanceFileIoInitMemory(LanceFileIo *io, LanceMemoryFile *mem, const void *data, size_t size)
 {
@@ -68,6 +77,7 @@ LanceFileIoInitMemory(LanceFileIo *io, LanceMemoryFile *mem, const void *data, s
 	mem->size = size;
 	io->read = mem_read;
 	io->read_many = NULL;
+	io->view = mem_view;
 	io->size = size;
 	io->ctx = mem;
 }

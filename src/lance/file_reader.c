@@ -1239,3 +1239,102 @@ done:
 	LanceFree(a, perm, num_rows * sizeof(uint64_t));
 	return rc;
 }
+
+/* The page of 'ci' that holds 'row', or NULL */
+static const LancePageInfo *
+page_of_row(const LanceColumnInfo *ci, uint64_t row)
+{
+	size_t		low = 0;
+	size_t		high = ci->num_pages;
+
+	if (high == 0)
+		return NULL;
+	while (high - low > 1)
+	{
+		size_t		mid = low + (high - low) / 2;
+
+		if (ci->pages[mid].first_row <= row)
+			low = mid;
+		else
+			high = mid;
+	}
+	if (row < ci->pages[low].first_row || row - ci->pages[low].first_row >= ci->pages[low].num_rows)
+		return NULL;
+	return &ci->pages[low];
+}
+
+int
+LanceFileReaderTakeViews(const LanceFileReader *r, int32_t field, const uint64_t *rows,
+						 size_t num_rows, const void **values, LanceArray *spill,
+						 LanceError *error)
+{
+	const LanceAllocator *a = spill->allocator;
+	const LanceColumnInfo *ci;
+	const LanceField *f;
+	const LancePageInfo *page = NULL;
+	bool		plain = false;
+	size_t		item_bytes;
+	uint64_t	row_bytes;
+	uint64_t   *missing = NULL;
+	size_t	   *slots = NULL;
+	size_t		nmissing = 0;
+	int			rc;
+
+	if ((rc = check_field(r, field, &ci, error)) != 0)
+		return rc;
+	f = &r->schema.fields[field];
+	if (f->type != LANCE_TYPE_FIXED_SIZE_LIST || LanceTypeByteWidth(f->item_type) == 0 ||
+		f->list_size <= 0)
+		return LanceErrorSet(error, EINVAL,
+							 "field \"%s\" is not a fixed-size list of fixed-width items", f->name);
+	item_bytes = LanceTypeByteWidth(f->item_type);
+	row_bytes = (uint64_t) item_bytes * (uint64_t) f->list_size;
+	LanceArrayReset(spill);
+	for (size_t i = 0; i < num_rows; i++)
+	{
+		uint64_t	row = rows[i];
+
+		if (row >= r->num_rows)
+		{
+			rc = LanceErrorSet(error, EINVAL, "row %llu is past the file's %llu rows",
+							   (unsigned long long) row, (unsigned long long) r->num_rows);
+			goto done;
+		}
+		if (page == NULL || row < page->first_row || row - page->first_row >= page->num_rows)
+		{
+			page = page_of_row(ci, row);
+			plain = page != NULL && r->io.view != NULL && LancePagePlainRows(page, row_bytes);
+		}
+		values[i] = !plain ? NULL :
+			r->io.view(r->io.ctx, page->buffer_offsets[0] + (row - page->first_row) * row_bytes,
+					   (size_t) row_bytes);
+		/* items are used as what they are: a misaligned one is read instead */
+		if (values[i] != NULL && (uintptr_t) values[i] % item_bytes == 0)
+			continue;
+		if (missing == NULL)
+		{
+			missing = LanceAlloc(a, num_rows * sizeof(uint64_t));
+			slots = LanceAlloc(a, num_rows * sizeof(size_t));
+			if (missing == NULL || slots == NULL)
+			{
+				rc = LanceErrorSet(error, ENOMEM, "out of memory");
+				goto done;
+			}
+		}
+		missing[nmissing] = row;
+		slots[nmissing++] = i;
+	}
+	if (nmissing > 0 &&
+		(rc = LanceFileReaderTake(r, field, missing, nmissing, spill, error)) == 0)
+	{
+		const uint8_t *items = LanceArrayListItems(spill);
+
+		for (size_t j = 0; j < nmissing; j++)
+			values[slots[j]] = LanceColumnIsValid(&spill->column, (int64_t) j) ?
+				items + j * row_bytes : NULL;
+	}
+done:
+	LanceFree(a, missing, missing ? num_rows * sizeof(uint64_t) : 0);
+	LanceFree(a, slots, slots ? num_rows * sizeof(size_t) : 0);
+	return rc;
+}

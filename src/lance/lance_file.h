@@ -68,6 +68,14 @@ typedef struct LanceFileIo
 	 * that batches (an io_uring) issues them together.
 	 */
 	int			(*read_many) (void *ctx, const LanceReadRange *ranges, size_t n);
+	/*
+	 * Optional (NULL: never): the file's bytes [offset, offset + length)
+	 * where they already lie in memory, or NULL when the back end cannot
+	 * show them cheaply now (the reader then reads them).  Only
+	 * LanceFileReaderTakeViews asks; how long a pointer stays valid is the
+	 * back end's to say to its own callers.
+	 */
+	const void *(*view) (void *ctx, uint64_t offset, size_t length);
 	uint64_t	size;			/* file size in bytes */
 	void	   *ctx;
 } LanceFileIo;
@@ -76,7 +84,8 @@ typedef struct LanceFileIo
  * caller's (it must outlive the reader). */
 extern int	LanceFileIoInitFd(LanceFileIo *io, int fd, LanceError *error);
 
-/* Bytes in memory ('mem' holds the view and must outlive the reader). */
+/* Bytes in memory ('mem' holds the view and must outlive the reader);
+ * view() shows any range, for as long as the bytes live. */
 typedef struct LanceMemoryFile
 {
 	const uint8_t *data;
@@ -229,6 +238,21 @@ extern int	LanceFileReaderReadRange(const LanceFileReader *reader, int32_t field
 extern int	LanceFileReaderTake(const LanceFileReader *reader, int32_t field,
 								const uint64_t *rows, size_t num_rows,
 								LanceArray *out, LanceError *error);
+
+/*
+ * Random access without a copy, for a fixed-size list of fixed-width items
+ * (vectors): values[i] points at the value of file row rows[i], list_size
+ * items back to back, or is NULL for a null row.  A row that lies whole and
+ * plain in the file (a 2.1 full-zip page without control words or item
+ * validity, as vectors are written) and that io->view shows points into the
+ * back end's memory (when aligned to its item width); every other row is
+ * read with LanceFileReaderTake into 'spill' (initialised; reset first) and
+ * points there.
+ */
+extern int	LanceFileReaderTakeViews(const LanceFileReader *reader, int32_t field,
+									 const uint64_t *rows, size_t num_rows,
+									 const void **values, LanceArray *spill,
+									 LanceError *error);
 
 #ifdef __cplusplus
 }

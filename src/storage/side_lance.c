@@ -194,6 +194,7 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 	}
 	io.read = ReadThroughRuntime;
 	io.read_many = ReadManyThroughRuntime;
+	io.view = NULL;
 	io.size = (uint64_t) size;
 	io.ctx = file;
 	rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);

@@ -785,11 +785,12 @@ reader_thread(void *p)
  * A file of 'rows' fixed_size_list<float32, 96> vectors (full-zip, several
  * pages of about 100 kB) in 'sink'; the values stay in 'd'.
  */
+/* 96-dim float vectors, every 'nulls'-th row null (0: none), pages of ~100 kB */
 static void
-write_vector_file(Sink *sink, Data *d, int rows)
+write_vectors(Sink *sink, Data *d, int rows, LanceFileVersion version, int nulls)
 {
 	LanceSchema s;
-	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
+	LanceField	f = field_of("v", 0, LANCE_TYPE_FIXED_SIZE_LIST, nulls != 0);
 	LanceFileWriter *w;
 	LanceFileWriterOptions o;
 
@@ -797,14 +798,21 @@ write_vector_file(Sink *sink, Data *d, int rows)
 	f.list_size = 96;
 	LanceSchemaInit(&s, NULL);
 	LanceSchemaAddField(&s, &f, NULL);
-	make_data(d, &f, rows, 0, 0, 0);
+	make_data(d, &f, rows, nulls, 0, 0);
 	LanceFileWriterOptionsInit(&o);
+	o.version = version;
 	o.page_bytes = 100000;
 	LanceFileWriterOpen(&w, sink_write, sink, &s, &o, NULL);
 	LanceFileWriterWrite(w, &d->col, 1, NULL);
 	LanceFileWriterFinish(w, NULL, NULL);
 	LanceFileWriterClose(w);
 	LanceSchemaReset(&s);
+}
+
+static void
+write_vector_file(Sink *sink, Data *d, int rows)
+{
+	write_vectors(sink, d, rows, LANCE_FILE_VERSION_2_1, 0);
 }
 
 static void
@@ -905,6 +913,7 @@ test_read_many(void)
 	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
 	io.read = many_read_one;
 	io.read_many = many_read;
+	io.view = NULL;
 	io.ctx = &many;
 	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open with read_many: %s", e.message);
 	for (int i = 0; i < 40; i++)
@@ -939,6 +948,149 @@ test_read_many(void)
 	tap_ok(bad == 0 && many.calls == 1,
 		   "every row taken in order is right (%d bad), in %d read_many call", bad, many.calls);
 	LanceArrayReset(&a);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+}
+
+/* A view over memory that shows only every other 1 kB (by offset) and counts */
+typedef struct HalfView
+{
+	LanceMemoryFile *mem;
+	int			shown;
+	int			refused;
+} HalfView;
+
+static int
+half_read(void *ctx, uint64_t offset, size_t length, void *dest)
+{
+	HalfView   *h = ctx;
+
+	if (!LanceRangeOk(offset, length, h->mem->size))
+		return EINVAL;
+	memcpy(dest, h->mem->data + offset, length);
+	return 0;
+}
+
+static const void *
+half_view(void *ctx, uint64_t offset, size_t length)
+{
+	HalfView   *h = ctx;
+
+	if (!LanceRangeOk(offset, length, h->mem->size) || (offset / 1024) % 2 == 1)
+	{
+		h->refused++;
+		return NULL;
+	}
+	h->shown++;
+	return h->mem->data + offset;
+}
+
+/*
+ * Checks LanceFileReaderTakeViews on 40 scattered rows (some repeated) of a
+ * file written by write_vectors: every value right, null rows NULL; returns
+ * how many pointers point into the file's own bytes (shown in place).
+ */
+static int
+check_views(LanceFileReader *r, const Data *d, const Sink *sink, int *bad, const char *what)
+{
+	uint64_t	rows[40];
+	const void *values[40];
+	LanceArray	spill;
+	LanceError	e;
+	int			in_place = 0;
+
+	*bad = 0;
+	for (int i = 0; i < 40; i++)
+		rows[i] = (uint64_t) ((i * 7919) % 3000);
+	rows[39] = rows[3];
+	LanceArrayInit(&spill, NULL);
+	if (LanceFileReaderTakeViews(r, 0, rows, 40, values, &spill, &e) != 0)
+	{
+		tap_diag("%s: %s", what, e.message);
+		*bad = 40;
+		return 0;
+	}
+	for (int i = 0; i < 40; i++)
+	{
+		bool		valid = d->col.validity == NULL || LanceBitGet(d->col.validity, rows[i]);
+		const uint8_t *p = values[i];
+
+		if (!valid)
+			*bad += p != NULL;
+		else if (p == NULL ||
+				 memcmp(p, (const float *) d->values + rows[i] * 96, 96 * sizeof(float)) != 0)
+			(*bad)++;
+		if (p != NULL && p >= sink->data && p < sink->data + sink->len)
+			in_place++;
+	}
+	LanceArrayReset(&spill);
+	return in_place;
+}
+
+static void
+test_take_views(void)
+{
+	Data		d;
+	LanceFileReader *r = NULL;
+	Sink		sink = {0};
+	LanceFileIo io;
+	LanceMemoryFile mem;
+	HalfView	half = {&mem, 0, 0};
+	LanceArray	spill;
+	LanceError	e;
+	uint64_t	past = 3000;
+	const void *value;
+	int			bad;
+	int			in_place;
+
+	write_vector_file(&sink, &d, 3000);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open a 2.1 vector file: %s", e.message);
+	in_place = check_views(r, &d, &sink, &bad, "2.1, all shown");
+	tap_ok(bad == 0 && in_place == 40,
+		   "2.1 full-zip vectors: all 40 rows shown in place and right (%d in place, %d bad)",
+		   in_place, bad);
+	LanceArrayInit(&spill, NULL);
+	tap_ok(LanceFileReaderTakeViews(r, 0, &past, 1, &value, &spill, &e) == EINVAL,
+		   "a row past the end is EINVAL: %s", e.message);
+	LanceFileReaderClose(r);
+
+	/* the back end shows some and not others: the others are read */
+	io.read = half_read;
+	io.view = half_view;
+	io.ctx = &half;
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open with a partial view: %s", e.message);
+	in_place = check_views(r, &d, &sink, &bad, "2.1, half shown");
+	tap_ok(bad == 0 && in_place == half.shown && half.shown > 5 && half.refused > 5,
+		   "rows the view refuses are read, the rest shown, all right "
+		   "(%d shown, %d refused, %d in place, %d bad)",
+		   half.shown, half.refused, in_place, bad);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+
+	/* null rows need control words: nothing in place, nulls come back NULL */
+	memset(&sink, 0, sizeof(sink));
+	write_vectors(&sink, &d, 3000, LANCE_FILE_VERSION_2_1, 5);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open 2.1 vectors with nulls: %s", e.message);
+	in_place = check_views(r, &d, &sink, &bad, "2.1 with nulls");
+	tap_ok(bad == 0 && in_place == 0,
+		   "2.1 vectors with null rows: read, not shown; null rows NULL (%d in place, %d bad)",
+		   in_place, bad);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+
+	/* 2.0 pages are never shown in place */
+	memset(&sink, 0, sizeof(sink));
+	write_vectors(&sink, &d, 3000, LANCE_FILE_VERSION_2_0, 0);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open 2.0 vectors: %s", e.message);
+	in_place = check_views(r, &d, &sink, &bad, "2.0");
+	tap_ok(bad == 0 && in_place == 0, "2.0 vectors: all read, none in place (%d in place, %d bad)",
+		   in_place, bad);
 	LanceFileReaderClose(r);
 	free(sink.data);
 	free_data(&d);
@@ -1370,6 +1522,7 @@ main(void)
 	test_fd();
 	test_threads();
 	test_read_many();
+	test_take_views();
 	test_lancedb_files();
 	test_lancedb_list();
 	test_list_writer(LANCE_FILE_VERSION_2_1);

@@ -42,6 +42,12 @@
 
 #include "runtime/runtime_internal.h"
 
+/*
+ * Entries made in this process, by any runtime: a view's (slot, generation)
+ * names one entry, and never one of a later runtime at the same address.
+ */
+static uint64_t map_generations;
+
 static bool
 KeyEquals(const RuntimeMapping *m, const struct stat *st)
 {
@@ -178,6 +184,7 @@ MapPin(Runtime *rt, int fd)
 			old_regions.bits = victim->region_bits;
 			old_regions.seen = victim->region_seen;
 			victim->used = true;
+			victim->generation = __atomic_add_fetch(&map_generations, 1, __ATOMIC_RELAXED);
 			victim->dev = st.st_dev;
 			victim->ino = st.st_ino;
 			victim->size = st.st_size;
@@ -701,4 +708,92 @@ RuntimeUnmapFiles(Runtime *rt)
 		return EOWNERDEAD;
 	Unmap(rt, false);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Views (runtime.h): the bytes of pages the sweep saw resident, in place
+ * ------------------------------------------------------------------------- */
+
+void
+RuntimeViewInit(RuntimeView *view)
+{
+	memset(view, 0, sizeof(*view));
+	view->slot = -1;
+}
+
+int
+RuntimeViewPin(Runtime *rt, int fd, RuntimeView *view, RuntimeError *error)
+{
+	RuntimeMapping *m = NULL;
+	unsigned char vec[VEC_PAGES];
+
+	if (rt == NULL || view == NULL || view->base != NULL)
+		return RuntimeErrorSet(error, EINVAL, "expected a runtime and a view not pinned");
+	if (!RuntimeIsOwn(rt))
+		return RuntimeErrorSet(error, EOWNERDEAD,
+							   "the runtime belongs to process %d, inherited through fork()",
+							   rt->pid);
+	view->rt = rt;
+	view->shown = 0;
+	if (!rt->config.mmap_resident)
+		return 0;
+
+	/* the entry pinned last time, if it is still there: no fstat */
+	pthread_mutex_lock(&rt->mu);
+	if (view->slot >= 0 && view->slot < RUNTIME_MAP_SLOTS)
+	{
+		RuntimeMapping *s = &rt->maps[view->slot];
+
+		if (s->used && s->base != NULL && s->generation == view->generation)
+		{
+			s->pins++;
+			s->stamp = ++rt->map_clock;
+			m = s;
+		}
+	}
+	pthread_mutex_unlock(&rt->mu);
+	if (m == NULL)
+	{
+		m = MapPin(rt, fd);
+		view->slot = m == NULL ? -1 : (int) (m - rt->maps);
+		if (m == NULL)
+			return 0;
+		view->generation = m->generation;
+	}
+	view->base = m->base;
+	view->size = (uint64_t) m->size;
+	view->pinned_at = NowNs();
+	SweepStep(rt, m, vec);
+	return 0;
+}
+
+const void *
+RuntimeViewBytes(RuntimeView *view, uint64_t offset, size_t length)
+{
+	uint64_t	ps;
+
+	if (view->base == NULL || length == 0 || offset >= view->size ||
+		length > view->size - offset)
+		return NULL;
+	ps = view->rt->page_size;
+	if (!SeenResident(view->rt, &view->rt->maps[view->slot], offset / ps,
+					  (offset + length + ps - 1) / ps, view->pinned_at))
+		return NULL;
+	view->shown++;
+	return view->base + offset;
+}
+
+void
+RuntimeViewUnpin(RuntimeView *view)
+{
+	Runtime    *rt = view->rt;
+
+	if (view->base == NULL)
+		return;
+	pthread_mutex_lock(&rt->mu);
+	rt->maps[view->slot].pins--;
+	rt->viewed_reads += view->shown;
+	pthread_mutex_unlock(&rt->mu);
+	view->base = NULL;
+	view->shown = 0;
 }

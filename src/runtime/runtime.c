@@ -592,6 +592,7 @@ RuntimeGetStats(Runtime *rt, RuntimeStats *stats)
 	stats->hints_dropped = rt->hints_dropped;
 	stats->resident_reads = rt->resident_reads;
 	stats->seen_reads = rt->seen_reads;
+	stats->viewed_reads = rt->viewed_reads;
 	stats->mappings = rt->nmaps;
 	memcpy(stats->fallback_reason, rt->fallback_reason, sizeof(stats->fallback_reason));
 	pthread_mutex_unlock(&rt->mu);

@@ -183,6 +183,7 @@ typedef struct RuntimeStats
 	uint64_t	hints_dropped;
 	uint64_t	resident_reads; /* of reads_done: served from a mapping */
 	uint64_t	seen_reads;		/* of resident_reads: without mincore (resident_ttl_ms) */
+	uint64_t	viewed_reads;	/* ranges views showed in place (not in reads_done) */
 	int			mappings;		/* files mapped by the resident-page cache */
 	/* why AUTO fell back to the pread pool, or "" */
 	char		fallback_reason[RUNTIME_ERROR_MESSAGE_SIZE];
@@ -212,6 +213,56 @@ extern int	RuntimeReadahead(Runtime *rt, int fd, int64_t offset, int64_t length,
  * 0, EINVAL for NULL, EOWNERDEAD for an inherited runtime.
  */
 extern int	RuntimeUnmapFiles(Runtime *rt);
+
+/* ---------------------------------------------------------------------------
+ * Views
+ * ------------------------------------------------------------------------- */
+
+/*
+ * A file's bytes used where they lie, in the resident path's mapping of the
+ * file, with no copy at all: for a caller that reads many small pieces of a
+ * file it keeps open and can read the rest with a batch.  A view shows only
+ * bytes whose pages the sweep of "Resident regions" (README) saw resident
+ * less than resident_ttl_ms before the pin, so the resident path's rule
+ * holds, with its race.
+ *
+ *	RuntimeView v;
+ *	RuntimeViewInit(&v);						-- once, kept with the fd
+ *	RuntimeViewPin(rt, fd, &v, &error);			-- for a moment of use
+ *	p = RuntimeViewBytes(&v, offset, length);	-- NULL: read those instead
+ *	RuntimeViewUnpin(&v);						-- after the last use of any p
+ *
+ * The caller vouches that 'fd' is open on the same file, unchanged, at every
+ * pin of a view: the runtime asks fstat only when the view has no mapping
+ * yet or lost the one it had (another file took its slot, RuntimeUnmapFiles,
+ * another runtime).  A pinned mapping is not unmapped before RuntimeClose;
+ * a view must be unpinned before that, in the thread that pinned it.
+ */
+typedef struct RuntimeView
+{
+	Runtime    *rt;				/* of the pin */
+	int			slot;			/* its mapping's slot in rt, or -1 */
+	uint64_t	generation;		/* of the entry in that slot it pinned */
+	const char *base;			/* while pinned with a mapping; else NULL */
+	uint64_t	size;
+	uint64_t	pinned_at;		/* the sweep's records are judged as of then */
+	uint64_t	shown;			/* ranges shown during this pin */
+} RuntimeView;
+
+extern void RuntimeViewInit(RuntimeView *view);
+
+/*
+ * Pins the mapping of fd's file (making it if needed) and takes one step of
+ * its sweep, as a submit does.  0 (also when the file cannot be mapped or
+ * mmap_resident is off: the view then shows nothing), EINVAL, EOWNERDEAD.
+ */
+extern int	RuntimeViewPin(Runtime *rt, int fd, RuntimeView *view, RuntimeError *error);
+
+/* [offset, offset + length) of the pinned file in place, or NULL */
+extern const void *RuntimeViewBytes(RuntimeView *view, uint64_t offset, size_t length);
+
+/* Ends the pin (a view not pinned is left alone); its pointers are invalid */
+extern void RuntimeViewUnpin(RuntimeView *view);
 
 /* ---------------------------------------------------------------------------
  * Batches

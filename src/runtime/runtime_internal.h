@@ -79,8 +79,9 @@ typedef struct RuntimeMapping
 	ino_t		ino;
 	off_t		size;
 	char	   *base;
-	int			pins;
+	int			pins;			/* submits copying from it, and pinned views */
 	uint64_t	stamp;			/* last use; the least recent unpinned goes first */
+	uint64_t	generation;		/* unique in the process per entry made (views) */
 	/*
 	 * Learned by resident.c, read and written with relaxed atomics by
 	 * whichever submit has it pinned (lost updates are harmless): the cost
@@ -243,6 +244,7 @@ struct Runtime
 	uint32_t	mincore_call_ns;	/* learned cost of a mincore call (relaxed) */
 	uint64_t	resident_reads;
 	uint64_t	seen_reads;
+	uint64_t	viewed_reads;
 
 	RuntimeRequest hints[RUNTIME_HINT_SLOTS];
 	RuntimeRequest *free_hints; /* linked through rq_next */

@@ -8,7 +8,7 @@
  *	  submits below the threshold and the fast path turned off read as
  *	  before; reads the sweep saw resident, copied without mincore, in
  *	  small submits too, and only within resident_ttl_ms (0: never);
- *	  RuntimeUnmapFiles; a fork child with its own runtime; and threads
+ *	  views of such pages in place (RuntimeView); RuntimeUnmapFiles; a fork child with its own runtime; and threads
  *	  submitting while another unmaps (for ThreadSanitizer).
  *
  * Every read is checked against pread(2) of the same fd after the batch,
@@ -495,6 +495,155 @@ TestSeen(RuntimeMethod method, const char *m)
 	free(vec);
 }
 
+static uint64_t
+ViewedReads(Runtime *rt)
+{
+	RuntimeStats st;
+
+	RuntimeGetStats(rt, &st);
+	return st.viewed_reads;
+}
+
+/*
+ * Pins 'view' of fd in rt and looks at n ranges: how many it showed, each
+ * checked against pread (a wrong byte counts as -1000).
+ */
+static int
+ViewCheck(Runtime *rt, int fd, RuntimeView *view, int n, const int64_t *offs, const size_t *lens)
+{
+	char	   *want = malloc(1 << 20);
+	int			shown = 0;
+	int			i;
+
+	if (RuntimeViewPin(rt, fd, view, NULL) != 0)
+	{
+		free(want);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+	{
+		const void *p = RuntimeViewBytes(view, (uint64_t) offs[i], lens[i]);
+
+		if (p == NULL)
+			continue;
+		if (pread(fd, want, lens[i], offs[i]) != (ssize_t) lens[i] ||
+			memcmp(p, want, lens[i]) != 0)
+			shown -= 1000;
+		shown++;
+	}
+	RuntimeViewUnpin(view);
+	free(want);
+	return shown;
+}
+
+/*
+ * Views show in place what the sweep saw resident within resident_ttl_ms,
+ * nothing past the end, nothing unpinned; a pinned mapping outlives
+ * RuntimeUnmapFiles; a view re-pins its entry without looking the file up
+ * again and maps anew once the entry is gone.
+ */
+static void
+TestViews(RuntimeMethod method, const char *m)
+{
+	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
+	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
+	int64_t		offs[4] = {17, 700000, 1320000, DATA_SIZE - 2 * CHUNK + 1000};
+	size_t		lens[4] = {3136, 3136, 3136, 3136};
+	int64_t		odd[4];
+	int64_t		edge[3] = {DATA_SIZE - 100, DATA_SIZE, 4096};
+	size_t		edge_lens[3] = {3136, 1, 0};
+	int			fd = OpenData();
+	char		want[3136];
+	RuntimeView view;
+	Runtime    *rt;
+	uint64_t	generation;
+	const void *p;
+	int			shown;
+	int			i;
+
+	RuntimeViewInit(&view);
+	Warm(fd);
+	rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS);
+	if (rt == NULL)
+	{
+		tap_ok(false, "%s: open with resident_ttl_ms %d", m, RUNTIME_MAX_RESIDENT_TTL_MS);
+		close(fd);
+		free(vec);
+		return;
+	}
+	shown = Sweep(rt, fd, 16, false, 11) == 0 ? ViewCheck(rt, fd, &view, 4, offs, lens) : -1;
+	tap_ok(shown == 4 && ViewedReads(rt) == 4,
+		   "%s: after a sweep pass a view shows 4 ranges in place, each right (%d, %llu counted)",
+		   m, shown, (unsigned long long) ViewedReads(rt));
+	shown = ViewCheck(rt, fd, &view, 3, edge, edge_lens);
+	tap_ok(shown == 0, "%s: nothing past the end, at the end, or of no length (%d)", m, shown);
+	tap_ok(RuntimeViewBytes(&view, 17, 100) == NULL, "%s: nothing from a view not pinned", m);
+
+	generation = view.generation;
+	tap_ok(RuntimeViewPin(rt, fd, &view, NULL) == 0 && view.generation == generation &&
+		   RuntimeViewPin(rt, fd, &view, NULL) == EINVAL,
+		   "%s: a view pins its entry again (generation %llu), and not twice",
+		   m, (unsigned long long) generation);
+	RuntimeUnmapFiles(rt);
+	p = RuntimeViewBytes(&view, (uint64_t) offs[1], lens[1]);
+	tap_ok(p != NULL && pread(fd, want, lens[1], offs[1]) == (ssize_t) lens[1] &&
+		   memcmp(p, want, lens[1]) == 0 && Mappings(rt) == 1,
+		   "%s: a pinned mapping outlives RuntimeUnmapFiles, its bytes right", m);
+	RuntimeViewUnpin(&view);
+	RuntimeUnmapFiles(rt);
+	tap_ok(Mappings(rt) == 0 && RuntimeViewPin(rt, fd, &view, NULL) == 0 &&
+		   view.generation != generation && view.base != NULL,
+		   "%s: once unpinned it goes, and the next pin maps the file anew", m);
+	RuntimeViewUnpin(&view);
+
+	/* a page the sweep saw absent is not shown, though resident again */
+	if (!EvictOddStripes(rt, fd, vec))
+		tap_skip("the page cache would not drop the stripes here", "%s: views of pages seen absent", m);
+	else
+	{
+		for (i = 0; i < 4; i++)
+			odd[i] = offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
+		shown = Sweep(rt, fd, 16, true, 12) == 0 ? ViewCheck(rt, fd, &view, 4, odd, lens) : -1;
+		tap_ok(shown == 0, "%s: no range in stripes the sweep saw evicted is shown (%d)", m, shown);
+		shown = ViewCheck(rt, fd, &view, 4, offs, lens);
+		tap_ok(shown == 4, "%s: all 4 in stripes it saw resident are (%d)", m, shown);
+	}
+	RuntimeClose(rt, 5000);
+
+	/* seen too long ago, never, and no mappings at all */
+	RuntimeViewInit(&view);
+	Warm(fd);
+	rt = OpenWithTtl(method, 1);
+	shown = rt == NULL || Sweep(rt, fd, 16, false, 13) != 0 ? -1 :
+		(usleep(20000), ViewCheck(rt, fd, &view, 4, offs, lens));
+	tap_ok(shown == 0, "%s: resident_ttl_ms 1: 20 ms after the sweep a view shows nothing (%d)",
+		   m, shown);
+	if (rt != NULL)
+		RuntimeClose(rt, 5000);
+	RuntimeViewInit(&view);
+	rt = OpenWithTtl(method, 0);
+	shown = rt == NULL || Sweep(rt, fd, 16, false, 14) != 0 ? -1 :
+		ViewCheck(rt, fd, &view, 4, offs, lens);
+	tap_ok(shown == 0 && view.slot >= 0,
+		   "%s: resident_ttl_ms 0: the file is mapped, a view shows nothing (%d)", m, shown);
+	if (rt != NULL)
+		RuntimeClose(rt, 5000);
+	{
+		RuntimeConfig c = ConfigFor(method);
+
+		c.mmap_resident = false;
+		RuntimeViewInit(&view);
+		rt = RuntimeOpen(&c, &rt, NULL) == 0 ? rt : NULL;
+		shown = rt == NULL ? -1 : ViewCheck(rt, fd, &view, 4, offs, lens);
+		tap_ok(shown == 0 && view.slot == -1 && (rt == NULL || Mappings(rt) == 0),
+			   "%s: without mmap_resident a view maps nothing and shows nothing (%d)", m, shown);
+		if (rt != NULL)
+			RuntimeClose(rt, 5000);
+	}
+	close(fd);
+	free(vec);
+}
+
 static void
 TestFork(RuntimeMethod method, const char *m)
 {
@@ -611,6 +760,7 @@ Suite(RuntimeMethod method)
 	TestSmallAndOff(method, rt, m);
 	TestMixed(rt, m);
 	TestSeen(method, m);
+	TestViews(method, m);
 	TestFork(method, m);
 	TestThreads(rt, m);
 	RuntimeGetStats(rt, &st);

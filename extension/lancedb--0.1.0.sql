@@ -219,7 +219,7 @@ COMMENT ON FUNCTION lancedb_debug_read(text, bigint[], integer) IS
 CREATE FUNCTION lancedb_debug_io_stats(OUT method text, OUT pid integer, OUT creator_pid integer,
 		OUT threads integer, OUT live_batches integer, OUT in_flight integer,
 		OUT held_bytes bigint, OUT reads_done bigint, OUT fallback_reason text,
-		OUT resident_reads bigint, OUT seen_reads bigint)
+		OUT resident_reads bigint, OUT seen_reads bigint, OUT viewed_reads bigint)
 	RETURNS record
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 REVOKE ALL ON FUNCTION lancedb_debug_io_stats() FROM PUBLIC;

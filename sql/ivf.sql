@@ -435,20 +435,23 @@ RESET ROLE;
 REVOKE SELECT ON ivf_t FROM regress_ivf_reader;
 DROP ROLE regress_ivf_reader;
 
--- reads whose pages a sweep saw in the page cache lately skip mincore
--- (lancedb.io_resident_ttl, src/runtime/README): the same answers with the
--- sweep and with mincore for every read
+-- reads whose pages a sweep saw in the page cache lately skip mincore, and
+-- re-ranked vectors there are used in place, not read (lancedb.io_resident_ttl,
+-- src/runtime/README): the same answers with the sweep and with mincore for
+-- every read
 -- (the file was just prewarmed, so the sweep's first pass sees it all)
 SET lance_ivf.probes = 20;
 CREATE TEMP TABLE ivf_swept AS
 SELECT id, ivf_knn('<->', v, 60, true, distances => true) AS knn FROM ivf_t WHERE id % 100 = 3;
-SELECT seen_reads > 0 AS swept, seen_reads <= resident_reads AS seen_are_resident
+SELECT seen_reads > 0 AS swept, seen_reads <= resident_reads AS seen_are_resident,
+	   viewed_reads > 0 AS vectors_in_place
 FROM lancedb_debug_io_stats();
 SET lancedb.io_resident_ttl = 0;
 SELECT count(*) FILTER (WHERE knn = ivf_knn('<->', v, 60, true, distances => true)) AS same,
 	   count(*) AS queries
 FROM ivf_swept JOIN ivf_t USING (id);
-SELECT reads_done > 0 AS read, seen_reads AS seen_without_the_sweep
+SELECT reads_done > 0 AS read, seen_reads AS seen_without_the_sweep,
+	   viewed_reads AS in_place_without_the_sweep
 FROM lancedb_debug_io_stats();
 SET lancedb.io_resident_ttl = '1min';
 SHOW lancedb.io_resident_ttl;

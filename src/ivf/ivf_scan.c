@@ -276,9 +276,11 @@ typedef struct IvfScanOpaqueData
 	LeastValues nearest_exact;	/* of the exact distances found */
 	MinHeap		refined;		/* with B-bit codes: by their lower bound, B-bit */
 	pairingheap *results;		/* ResultRows by distance, smallest first */
-	LanceArray	vectors;		/* the latest re-ranked rows' vectors */
-	uint64	   *rows;
+	LanceArray	vectors;		/* re-ranked vectors read, not in place */
+	uint64	   *rows;			/* the re-ranked batch (so->batch at most) */
 	ItemPointerData *batch_tids;
+	const float **batch_vectors;
+	double	   *batch_distances;
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -750,11 +752,55 @@ PastFirstRows(IvfScanOpaque so, MinHeap *heap, float key, int n)
  * one), their vectors read from the segment; without re-ranking (only with
  * 1-bit codes: see RefineBits) their 1-bit estimate, which is their key.
  */
+/*
+ * Re-ranked vectors are random pieces of a large file, each a cache miss
+ * and, past a page boundary, a TLB miss, which the distance kernel would
+ * meet one after the other.  Touching the first line of each vector and of
+ * each page it crosses first lets the memory system fetch them all at once;
+ * the hardware prefetcher follows each page from there.
+ */
+static void
+PrefetchVectors(const float **vectors, int n, int dims)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const char *p = (const char *) vectors[i];
+		const char *end = p + sizeof(float) * (size_t) dims;
+
+		__builtin_prefetch(p);
+		for (p = (const char *) TYPEALIGN(4096, (uintptr_t) p + 1); p < end; p += 4096)
+			__builtin_prefetch(p);
+	}
+}
+
+/*
+ * Exact distances of the batch's n rows (so->rows) into so->batch_distances,
+ * from their vectors where the runtime has them (the file's pages, no copy)
+ * and measured before that pin ends.
+ */
+static void
+MeasureBatch(IvfScanOpaque so, int n)
+{
+	IvfSegmentBeginViews(so->segment);
+	PG_TRY();
+	{
+		IvfSegmentFetchVectors(so->segment, so->rows, n, so->batch_vectors, &so->vectors);
+		PrefetchVectors(so->batch_vectors, n, so->dims);
+		for (int i = 0; i < n; i++)
+			so->batch_distances[i] = IvfDistance(so->metric, so->query, so->batch_vectors[i],
+												 so->dims);
+	}
+	PG_FINALLY();
+	{
+		IvfSegmentEndViews(so->segment);
+	}
+	PG_END_TRY();
+}
+
 static void
 Rerank(IvfScanOpaque so)
 {
 	MinHeap    *heap = so->segment->header.bits > 1 ? &so->refined : &so->candidates;
-	const float *vectors;
 	int			n = 0;
 
 	while (n < so->batch && (heap == &so->refined ? heap->count > 0 : NextCandidates(so)) &&
@@ -774,11 +820,9 @@ Rerank(IvfScanOpaque so)
 	}
 	if (so->rerank == 0 || so->null_query)
 		return;
-	vectors = IvfSegmentFetchVectors(so->segment, so->rows, n, &so->vectors);
+	MeasureBatch(so, n);
 	for (int i = 0; i < n; i++)
-		AddResult(so, &so->batch_tids[i],
-				  IvfDistance(so->metric, so->query, vectors + (size_t) i * so->dims, so->dims),
-				  true);
+		AddResult(so, &so->batch_tids[i], so->batch_distances[i], true);
 }
 
 static void
@@ -889,6 +933,8 @@ StartScan(IndexScanDesc scan)
 			so->segment->header.bits > 1 ? Min(so->rerank, REFINE_BATCH) : so->rerank;
 		so->rows = palloc(sizeof(uint64) * so->batch);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
+		so->batch_vectors = palloc(sizeof(float *) * so->batch);
+		so->batch_distances = palloc(sizeof(double) * so->batch);
 		if (so->segment->header.bits > 1)
 		{
 			so->list_query = palloc0(sizeof(RabitqQuery *) * lists);

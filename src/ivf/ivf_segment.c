@@ -419,16 +419,31 @@ IvfSegmentList(IvfSegment *segment, int list)
 	return l;
 }
 
-const float *
-IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, LanceArray *vectors)
+void
+IvfSegmentBeginViews(IvfSegment *segment)
+{
+	SideLanceBeginViews(segment->file);
+}
+
+void
+IvfSegmentEndViews(IvfSegment *segment)
+{
+	SideLanceEndViews(segment->file);
+}
+
+void
+IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, const float **vectors,
+					   LanceArray *spill)
 {
 	LanceError	error;
 
-	LanceArrayReset(vectors);
+	LanceArrayReset(spill);
 	if (n == 0)
-		return NULL;
-	SideLanceCheck(LanceFileReaderTake(segment->file->reader, IVF_COL_VECTOR, rows, n,
-									   vectors, &error),
+		return;
+	SideLanceCheck(LanceFileReaderTakeViews(segment->file->reader, IVF_COL_VECTOR, rows, n,
+											(const void **) vectors, spill, &error),
 				   &error, "could not read lance_ivf vectors");
-	return LanceArrayListItems(vectors);
+	for (int i = 0; i < n; i++)
+		if (vectors[i] == NULL)
+			Corrupt(segment, "a vector is null");
 }

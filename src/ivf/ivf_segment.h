@@ -97,11 +97,16 @@ extern char *IvfVisibleSegment(Relation index, Snapshot snapshot);
 extern IvfSegment *IvfSegmentGet(Relation index, const char *name);
 extern IvfList *IvfSegmentList(IvfSegment *segment, int list);
 /*
- * The vectors of n segment rows (file row numbers), n * dims floats in the
- * order of 'rows', read into 'vectors' (initialised by the caller, reset here
- * first) and valid until its next reset: no copy of their own.
+ * The vectors of n segment rows (file row numbers): vectors[i] points at
+ * the dims floats of rows[i].  Between IvfSegmentBeginViews and
+ * IvfSegmentEndViews (which must run even on an ERROR: PG_FINALLY) a
+ * vector may be the file's bytes in place, valid until End; the others are
+ * read into 'spill' (initialised by the caller, reset here first), valid
+ * until its next reset.
  */
-extern const float *IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n,
-										   LanceArray *vectors);
+extern void IvfSegmentBeginViews(IvfSegment *segment);
+extern void IvfSegmentEndViews(IvfSegment *segment);
+extern void IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n,
+								   const float **vectors, LanceArray *spill);
 
 #endif							/* LANCEDB_IVF_IVF_SEGMENT_H */

@@ -70,6 +70,7 @@ static int	debug_io_uring_refuse = REFUSE_OFF;
 static int	io_pid;
 static RuntimeConfig io_config; /* what the process runtime was made with */
 static int	io_eventfd = -1;
+static int	io_views_pinned;	/* LanceIoViewPin not yet unpinned */
 static WaitEventSet *io_wait_set;
 
 struct LanceIoBatch
@@ -183,6 +184,7 @@ LanceIoRuntime(void)
 		io_pid = MyProcPid;
 		io_wait_set = NULL;
 		io_eventfd = -1;
+		io_views_pinned = 0;
 		memset(&io_config, 0, sizeof(io_config));
 		if (IsUnderPostmaster)
 			on_proc_exit(AtExit, (Datum) 0);
@@ -194,8 +196,8 @@ LanceIoRuntime(void)
 	{
 		RuntimeStats st;
 
-		/* a setting changed: start over, unless batches are still open */
-		if (RuntimeGetStats(rt, &st) == 0 && st.live_batches == 0)
+		/* a setting changed: start over, unless batches or views are open */
+		if (RuntimeGetStats(rt, &st) == 0 && st.live_batches == 0 && io_views_pinned == 0)
 		{
 			(void) RuntimeProcessClose(EXIT_CLOSE_TIMEOUT_MS);
 			rt = NULL;
@@ -209,6 +211,26 @@ LanceIoRuntime(void)
 		io_config = want;
 	}
 	return rt;
+}
+
+void
+LanceIoViewPin(RuntimeView *view, int fd)
+{
+	Runtime    *rt = LanceIoRuntime();
+	RuntimeError err;
+	int			rc;
+
+	rc = RuntimeViewPin(rt, fd, view, &err);
+	if (rc != 0)
+		ReportRuntimeError(rc, &err, "could not pin a view of a file");
+	io_views_pinned++;
+}
+
+void
+LanceIoViewUnpin(RuntimeView *view)
+{
+	RuntimeViewUnpin(view);
+	io_views_pinned--;
 }
 
 static void

@@ -66,6 +66,16 @@ extern int	LanceIoBatchError(LanceIoBatch *batch, int index);
 /* Gives the batch back; its data pointers are invalid afterwards. */
 extern void LanceIoBatchEnd(LanceIoBatch *batch);
 
+/*
+ * Views: a file's bytes used in place (runtime.h, RuntimeView), for a caller
+ * that keeps 'fd' open on one file that does not change.  Pin for a moment,
+ * look (RuntimeViewBytes; what it does not show, read with a batch), unpin.
+ * Nothing between pin and unpin may leave by an ERROR without unpinning
+ * (PG_FINALLY): the runtime is not replaced while a view is pinned.
+ */
+extern void LanceIoViewPin(RuntimeView *view, int fd);
+extern void LanceIoViewUnpin(RuntimeView *view);
+
 /* A read-ahead hint for a sequential scan; dropped when the queue is busy. */
 extern void LanceIoReadahead(int fd, int64 offset, int64 length);
 

@@ -113,8 +113,8 @@ Datum
 lancedb_debug_io_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		isnull[11] = {false};
+	Datum		values[12];
+	bool		isnull[12] = {false};
 	Runtime    *rt = RuntimeProcessPeek();
 	RuntimeStats st;
 
@@ -140,5 +140,6 @@ lancedb_debug_io_stats(PG_FUNCTION_ARGS)
 	values[8] = CStringGetTextDatum(st.fallback_reason);
 	values[9] = Int64GetDatum((int64) st.resident_reads);
 	values[10] = Int64GetDatum((int64) st.seen_reads);
+	values[11] = Int64GetDatum((int64) st.viewed_reads);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, isnull)));
 }

@@ -168,6 +168,14 @@ ReadThroughRuntime(void *ctx, uint64_t offset, size_t length, void *dest)
 	return ReadManyThroughRuntime(ctx, &range, 1);
 }
 
+static const void *
+ViewThroughRuntime(void *ctx, uint64_t offset, size_t length)
+{
+	SideLanceFile *file = (SideLanceFile *) ctx;
+
+	return file->viewing ? RuntimeViewBytes(&file->view, offset, length) : NULL;
+}
+
 SideLanceFile *
 SideLanceOpen(Relation rel, const char *name, bool cached)
 {
@@ -179,6 +187,7 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 
 	file->name = pstrdup(name);
 	file->cached = cached;
+	RuntimeViewInit(&file->view);
 	file->fd = SideFileOpen(rel, name, &size);
 	if (cached)
 	{
@@ -194,7 +203,7 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 	}
 	io.read = ReadThroughRuntime;
 	io.read_many = ReadManyThroughRuntime;
-	io.view = NULL;
+	io.view = ViewThroughRuntime;
 	io.size = (uint64_t) size;
 	io.ctx = file;
 	rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);
@@ -205,8 +214,28 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 }
 
 void
+SideLanceBeginViews(SideLanceFile *file)
+{
+	Assert(!file->viewing);
+	if (!file->cached)
+		return;
+	LanceIoViewPin(&file->view, file->fd);
+	file->viewing = true;
+}
+
+void
+SideLanceEndViews(SideLanceFile *file)
+{
+	if (!file->viewing)
+		return;
+	file->viewing = false;
+	LanceIoViewUnpin(&file->view);
+}
+
+void
 SideLanceClose(SideLanceFile *file)
 {
+	SideLanceEndViews(file);
 	LanceFileReaderClose(file->reader);
 	if (file->cached)
 		close(file->fd);

@@ -16,6 +16,7 @@
 #define LANCEDB_STORAGE_SIDE_LANCE_H
 
 #include "lance/lance_file.h"
+#include "runtime/runtime.h"
 #include "utils/rel.h"
 
 /* An allocator on CurrentMemoryContext at the time of the call (returns NULL on OOM). */
@@ -30,6 +31,8 @@ typedef struct SideLanceFile
 	LanceFileReader *reader;
 	int			fd;
 	bool		cached;			/* fd outlives transactions (see SideLanceOpen) */
+	bool		viewing;		/* between SideLanceBeginViews and End */
+	RuntimeView view;
 	const char *name;
 } SideLanceFile;
 
@@ -43,5 +46,15 @@ typedef struct SideLanceFile
  */
 extern SideLanceFile *SideLanceOpen(Relation rel, const char *name, bool cached);
 extern void SideLanceClose(SideLanceFile *file);
+
+/*
+ * Between these, LanceFileReaderTakeViews on a cached file's reader shows
+ * the bytes the I/O runtime has in place (pages its sweep saw resident)
+ * instead of reading them, valid until SideLanceEndViews.  A moment's use:
+ * End must run even on an ERROR (PG_FINALLY; see LanceIoViewPin).  Other
+ * files, whose fd is the transaction's, are always read.
+ */
+extern void SideLanceBeginViews(SideLanceFile *file);
+extern void SideLanceEndViews(SideLanceFile *file);
 
 #endif							/* LANCEDB_STORAGE_SIDE_LANCE_H */

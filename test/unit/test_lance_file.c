@@ -1028,6 +1028,31 @@ check_views(LanceFileReader *r, const Data *d, const Sink *sink, int *bad, const
 	return in_place;
 }
 
+/* check_views on a file of write_vectors(version, nulls) in memory: bad rows */
+static int
+views_of_file(LanceFileVersion version, int nulls, int *in_place)
+{
+	Data		d;
+	Sink		sink = {0};
+	LanceFileIo io;
+	LanceMemoryFile mem;
+	LanceFileReader *r = NULL;
+	LanceError	e;
+	int			bad = 40;
+
+	*in_place = 0;
+	write_vectors(&sink, &d, 3000, version, nulls);
+	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
+	if (LanceFileReaderOpen(&r, &io, NULL, &e) == 0)
+		*in_place = check_views(r, &d, &sink, &bad, "views_of_file");
+	else
+		tap_diag("open: %s", e.message);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+	return bad;
+}
+
 static void
 test_take_views(void)
 {
@@ -1070,30 +1095,14 @@ test_take_views(void)
 	free(sink.data);
 	free_data(&d);
 
-	/* null rows need control words: nothing in place, nulls come back NULL */
-	memset(&sink, 0, sizeof(sink));
-	write_vectors(&sink, &d, 3000, LANCE_FILE_VERSION_2_1, 5);
-	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
-	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open 2.1 vectors with nulls: %s", e.message);
-	in_place = check_views(r, &d, &sink, &bad, "2.1 with nulls");
+	/* null rows need control words, and 2.0 pages are never shown */
+	bad = views_of_file(LANCE_FILE_VERSION_2_1, 5, &in_place);
 	tap_ok(bad == 0 && in_place == 0,
 		   "2.1 vectors with null rows: read, not shown; null rows NULL (%d in place, %d bad)",
 		   in_place, bad);
-	LanceFileReaderClose(r);
-	free(sink.data);
-	free_data(&d);
-
-	/* 2.0 pages are never shown in place */
-	memset(&sink, 0, sizeof(sink));
-	write_vectors(&sink, &d, 3000, LANCE_FILE_VERSION_2_0, 0);
-	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
-	tap_ok(LanceFileReaderOpen(&r, &io, NULL, &e) == 0, "open 2.0 vectors: %s", e.message);
-	in_place = check_views(r, &d, &sink, &bad, "2.0");
+	bad = views_of_file(LANCE_FILE_VERSION_2_0, 0, &in_place);
 	tap_ok(bad == 0 && in_place == 0, "2.0 vectors: all read, none in place (%d in place, %d bad)",
 		   in_place, bad);
-	LanceFileReaderClose(r);
-	free(sink.data);
-	free_data(&d);
 }
 
 /*

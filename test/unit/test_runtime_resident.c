@@ -8,14 +8,16 @@
  *	  submits below the threshold and the fast path turned off read as
  *	  before; reads the sweep saw resident, copied without mincore, in
  *	  small submits too, and only within resident_ttl_ms (0: never);
- *	  views of such pages in place (RuntimeView); RuntimeUnmapFiles; a fork child with its own runtime; and threads
- *	  submitting while another unmaps (for ThreadSanitizer).
+ *	  views of such pages in place (RuntimeView); RuntimeUnmapFiles; a
+ *	  fork child with its own runtime; and threads submitting while
+ *	  another unmaps (for ThreadSanitizer).
  *
  * Every read is checked against pread(2) of the same fd after the batch,
  * byte for byte.  Counts of reads served from a mapping are checked on the
  * first submit after RuntimeUnmapFiles: a later submit on the same mapping
- * may be skipped by the fast path's back-off, which depends on timing.  Eviction uses posix_fadvise(POSIX_FADV_DONTNEED), checked
- * with mincore; where it cannot evict (tmpfs) the mixed test is skipped.
+ * may be skipped by the fast path's back-off, which depends on timing.
+ * Eviction uses posix_fadvise(POSIX_FADV_DONTNEED), checked with mincore;
+ * where it cannot evict (tmpfs) the mixed test is skipped.
  */
 #include <pthread.h>
 #include <sys/mman.h>
@@ -27,31 +29,13 @@
 
 static char other_path[300];	/* a second file, of the same size */
 
-static uint64_t
-ResidentReads(Runtime *rt)
+static RuntimeStats
+Stats(Runtime *rt)
 {
 	RuntimeStats st;
 
 	RuntimeGetStats(rt, &st);
-	return st.resident_reads;
-}
-
-static uint64_t
-SeenReads(Runtime *rt)
-{
-	RuntimeStats st;
-
-	RuntimeGetStats(rt, &st);
-	return st.seen_reads;
-}
-
-static int
-Mappings(Runtime *rt)
-{
-	RuntimeStats st;
-
-	RuntimeGetStats(rt, &st);
-	return st.mappings;
+	return st;
 }
 
 /*
@@ -182,13 +166,13 @@ TestMixed(Runtime *rt, const char *m)
 			all = all && (vec[p] & 1);
 		expect += all;
 	}
-	before = ResidentReads(rt);
+	before = Stats(rt).resident_reads;
 	rc = BatchCheck(rt, fd, MAXN, offs, lens);
 	tap_ok(rc == 0, "%s: %d reads over resident and evicted stripes give the file's bytes (step %d)",
 		   m, MAXN, rc);
-	tap_ok(ResidentReads(rt) - before == (uint64_t) expect && expect > 0 && expect < MAXN,
+	tap_ok(Stats(rt).resident_reads - before == (uint64_t) expect && expect > 0 && expect < MAXN,
 		   "%s: exactly the %d reads whose pages were all resident were copied from the mapping (%llu)",
-		   m, expect, (unsigned long long) (ResidentReads(rt) - before));
+		   m, expect, (unsigned long long) (Stats(rt).resident_reads - before));
 	close(fd);
 	free(vec);
 }
@@ -215,14 +199,14 @@ TestEof(Runtime *rt, const char *m)
 
 	Warm(fd);
 	RuntimeUnmapFiles(rt);
-	before = ResidentReads(rt);
+	before = Stats(rt).resident_reads;
 	rc = BatchCheck(rt, fd, 10, offs, lens);
 	tap_ok(rc == 0, "%s: reads across, at and past EOF are short or empty, as pread says (step %d)",
 		   m, rc);
 	/* the two at or past EOF take the ordinary path */
-	tap_ok(ResidentReads(rt) - before == 8,
+	tap_ok(Stats(rt).resident_reads - before == 8,
 		   "%s: 8 of them (the one across EOF too) came from the mapping (%llu)", m,
-		   (unsigned long long) (ResidentReads(rt) - before));
+		   (unsigned long long) (Stats(rt).resident_reads - before));
 	close(fd);
 }
 
@@ -246,7 +230,7 @@ TestReplaced(Runtime *rt, const char *m)
 	}
 	Warm(fd);
 	RuntimeUnmapFiles(rt);
-	before = ResidentReads(rt);
+	before = Stats(rt).resident_reads;
 	rc1 = BatchCheck(rt, fd, 16, offs, lens);
 	num = fd;
 	/* the same fd number, now another file of the same size */
@@ -255,10 +239,10 @@ TestReplaced(Runtime *rt, const char *m)
 	dup2(other, num);
 	close(other);
 	rc2 = BatchCheck(rt, num, 16, offs, lens);
-	tap_ok(rc1 == 0 && rc2 == 0 && ResidentReads(rt) - before == 32,
+	tap_ok(rc1 == 0 && rc2 == 0 && Stats(rt).resident_reads - before == 32,
 		   "%s: fd %d reopened on another file of the same size: its own bytes, from its own mapping (steps %d %d, %llu resident)",
-		   m, num, rc1, rc2, (unsigned long long) (ResidentReads(rt) - before));
-	tap_ok(Mappings(rt) >= 2, "%s: both files are mapped (%d)", m, Mappings(rt));
+		   m, num, rc1, rc2, (unsigned long long) (Stats(rt).resident_reads - before));
+	tap_ok(Stats(rt).mappings >= 2, "%s: both files are mapped (%d)", m, Stats(rt).mappings);
 	close(num);
 }
 
@@ -286,14 +270,14 @@ TestGrown(Runtime *rt, const char *m)
 		lens[i] = 100000;
 	}
 	rc1 = BatchCheck(rt, fd, 8, offs, lens);
-	maps = Mappings(rt);
+	maps = Stats(rt).mappings;
 	memset(buf, 'b', 1 << 20);
 	if (pwrite(fd, buf, 1 << 20, 1 << 20) != 1 << 20)
 		tap_diag("write failed");
 	for (i = 0; i < 8; i++)
 		offs[i] = (int64_t) i * 260000;
 	rc2 = BatchCheck(rt, fd, 8, offs, lens);
-	tap_ok(rc1 == 0 && rc2 == 0 && Mappings(rt) == maps,
+	tap_ok(rc1 == 0 && rc2 == 0 && Stats(rt).mappings == maps,
 		   "%s: a file that grew is read to its new end; its old mapping was replaced (steps %d %d)",
 		   m, rc1, rc2);
 	close(fd);
@@ -320,9 +304,9 @@ TestSmallAndOff(RuntimeMethod method, Runtime *rt, const char *m)
 	}
 	Warm(fd);
 	RuntimeUnmapFiles(rt);
-	before = ResidentReads(rt);
+	before = Stats(rt).resident_reads;
 	rc = BatchCheck(rt, fd, 4, offs, lens);
-	tap_ok(rc == 0 && ResidentReads(rt) == before,
+	tap_ok(rc == 0 && Stats(rt).resident_reads == before,
 		   "%s: a submit of 4 reads, before any sweep, takes the ordinary path (step %d)", m, rc);
 
 	c.mmap_resident = false;
@@ -334,20 +318,21 @@ TestSmallAndOff(RuntimeMethod method, Runtime *rt, const char *m)
 		return;
 	}
 	rc = BatchCheck(off, fd, 64, offs, lens);
-	tap_ok(rc == 0 && ResidentReads(off) == 0 && Mappings(off) == 0,
+	tap_ok(rc == 0 && Stats(off).resident_reads == 0 && Stats(off).mappings == 0,
 		   "%s: fast path off: 64 resident reads give the bytes, none from a mapping, nothing mapped (step %d)",
 		   m, rc);
 	tap_ok(RuntimeClose(off, 5000) == 0, "%s: close the runtime without the fast path", m);
 
 	RuntimeUnmapFiles(rt);
-	before = ResidentReads(rt);
+	before = Stats(rt).resident_reads;
 	rc = BatchCheck(rt, fd, 64, offs, lens);
-	tap_ok(rc == 0 && ResidentReads(rt) - before == 64,
+	tap_ok(rc == 0 && Stats(rt).resident_reads - before == 64,
 		   "%s: fast path on: the same 64 reads all come from the mapping (step %d)", m, rc);
-	tap_ok(RuntimeUnmapFiles(rt) == 0 && Mappings(rt) == 0,
+	tap_ok(RuntimeUnmapFiles(rt) == 0 && Stats(rt).mappings == 0,
 		   "%s: RuntimeUnmapFiles leaves nothing mapped", m);
 	rc = BatchCheck(rt, fd, 64, offs, lens);
-	tap_ok(rc == 0 && Mappings(rt) == 1, "%s: the next submit maps the file again (step %d)", m, rc);
+	tap_ok(rc == 0 && Stats(rt).mappings == 1,
+		   "%s: the next submit maps the file again (step %d)", m, rc);
 	close(fd);
 }
 
@@ -389,6 +374,10 @@ Sweep(Runtime *rt, int fd, int rounds, bool even_only, uint64_t seed)
 	return rc;
 }
 
+/* TestSeen's and TestViews' reads of a vector each, in even stripes (EvictOddStripes) */
+static const int64_t vector_offs[4] = {17, 700000, 1320000, DATA_SIZE - 2 * CHUNK + 1000};
+static const size_t vector_lens[4] = {3136, 3136, 3136, 3136};
+
 /*
  * Reads a sweep saw resident are copied without mincore, small submits'
  * too, within resident_ttl_ms of the sweep's look; resident_ttl_ms 0 never
@@ -399,9 +388,6 @@ TestSeen(RuntimeMethod method, const char *m)
 {
 	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
 	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
-	/* each in an even stripe (EvictOddStripes) */
-	int64_t		offs[4] = {17, 700000, 1320000, DATA_SIZE - 2 * CHUNK + 1000};
-	size_t		lens[4] = {3136, 3136, 3136, 3136};
 	int64_t		odd[4];
 	int			fd = OpenData();
 	Runtime    *rt;
@@ -419,24 +405,24 @@ TestSeen(RuntimeMethod method, const char *m)
 		free(vec);
 		return;
 	}
-	rc = BatchCheck(rt, fd, 4, offs, lens);
-	tap_ok(rc == 0 && ResidentReads(rt) == 0 && SeenReads(rt) == 0,
+	rc = BatchCheck(rt, fd, 4, vector_offs, vector_lens);
+	tap_ok(rc == 0 && Stats(rt).resident_reads == 0 && Stats(rt).seen_reads == 0,
 		   "%s: 4 reads before any sweep take the ordinary path (step %d)", m, rc);
 	rc = Sweep(rt, fd, 16, false, 5);
-	res = ResidentReads(rt);
-	seen = SeenReads(rt);
+	res = Stats(rt).resident_reads;
+	seen = Stats(rt).seen_reads;
 	tap_ok(rc == 0 && seen > 0 && seen <= res,
 		   "%s: 16 submits of 64 reads: %llu of the %llu copied were seen resident by the sweep (step %d)",
 		   m, (unsigned long long) seen, (unsigned long long) res, rc);
-	rc = BatchCheck(rt, fd, 4, offs, lens);
-	tap_ok(rc == 0 && ResidentReads(rt) - res == 4 && SeenReads(rt) - seen == 4,
+	rc = BatchCheck(rt, fd, 4, vector_offs, vector_lens);
+	tap_ok(rc == 0 && Stats(rt).resident_reads - res == 4 && Stats(rt).seen_reads - seen == 4,
 		   "%s: after a whole pass, 4 reads come from the mapping without mincore (step %d, %llu %llu)",
-		   m, rc, (unsigned long long) (ResidentReads(rt) - res),
-		   (unsigned long long) (SeenReads(rt) - seen));
-	res = ResidentReads(rt);
-	seen = SeenReads(rt);
+		   m, rc, (unsigned long long) (Stats(rt).resident_reads - res),
+		   (unsigned long long) (Stats(rt).seen_reads - seen));
+	res = Stats(rt).resident_reads;
+	seen = Stats(rt).seen_reads;
 	rc = Sweep(rt, fd, 1, false, 6);
-	tap_ok(rc == 0 && ResidentReads(rt) - res == 64 && SeenReads(rt) - seen == 64,
+	tap_ok(rc == 0 && Stats(rt).resident_reads - res == 64 && Stats(rt).seen_reads - seen == 64,
 		   "%s: and so do 64 (step %d)", m, rc);
 
 	/* a page the sweep saw absent: not copied on its word, though now resident */
@@ -445,17 +431,17 @@ TestSeen(RuntimeMethod method, const char *m)
 	else
 	{
 		for (i = 0; i < 4; i++)
-			odd[i] = offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
+			odd[i] = vector_offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
 		rc = Sweep(rt, fd, 16, true, 7);
-		res = ResidentReads(rt);
-		seen = SeenReads(rt);
-		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, lens);
-		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, lens);
-		tap_ok(rc == 0 && ResidentReads(rt) == res,
+		res = Stats(rt).resident_reads;
+		seen = Stats(rt).seen_reads;
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, vector_lens);
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, odd, vector_lens);
+		tap_ok(rc == 0 && Stats(rt).resident_reads == res,
 			   "%s: 4 reads in stripes the sweep saw evicted take the ordinary path, twice (step %d)",
 			   m, rc);
-		rc = BatchCheck(rt, fd, 4, offs, lens);
-		tap_ok(rc == 0 && ResidentReads(rt) - res == 4 && SeenReads(rt) - seen == 4,
+		rc = BatchCheck(rt, fd, 4, vector_offs, vector_lens);
+		tap_ok(rc == 0 && Stats(rt).resident_reads - res == 4 && Stats(rt).seen_reads - seen == 4,
 			   "%s: 4 reads in stripes it saw resident come from the mapping (step %d)", m, rc);
 	}
 	RuntimeClose(rt, 5000);
@@ -467,9 +453,9 @@ TestSeen(RuntimeMethod method, const char *m)
 	if (rt != NULL)
 	{
 		usleep(20000);
-		res = ResidentReads(rt);
-		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, offs, lens);
-		tap_ok(rc == 0 && ResidentReads(rt) == res,
+		res = Stats(rt).resident_reads;
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, vector_offs, vector_lens);
+		tap_ok(rc == 0 && Stats(rt).resident_reads == res,
 			   "%s: resident_ttl_ms 1: 20 ms after the sweep, 4 reads take the ordinary path (step %d)",
 			   m, rc);
 		RuntimeClose(rt, 5000);
@@ -482,9 +468,9 @@ TestSeen(RuntimeMethod method, const char *m)
 	rc = rt == NULL ? -1 : Sweep(rt, fd, 16, false, 9);
 	if (rt != NULL)
 	{
-		res = ResidentReads(rt);
-		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, offs, lens);
-		tap_ok(rc == 0 && ResidentReads(rt) == res && SeenReads(rt) == 0 && res > 0,
+		res = Stats(rt).resident_reads;
+		rc = rc != 0 ? rc : BatchCheck(rt, fd, 4, vector_offs, vector_lens);
+		tap_ok(rc == 0 && Stats(rt).resident_reads == res && Stats(rt).seen_reads == 0 && res > 0,
 			   "%s: resident_ttl_ms 0: nothing seen, 4 reads take the ordinary path (step %d)",
 			   m, rc);
 		RuntimeClose(rt, 5000);
@@ -493,15 +479,6 @@ TestSeen(RuntimeMethod method, const char *m)
 		tap_ok(false, "%s: open with resident_ttl_ms 0", m);
 	close(fd);
 	free(vec);
-}
-
-static uint64_t
-ViewedReads(Runtime *rt)
-{
-	RuntimeStats st;
-
-	RuntimeGetStats(rt, &st);
-	return st.viewed_reads;
 }
 
 /*
@@ -547,8 +524,6 @@ TestViews(RuntimeMethod method, const char *m)
 {
 	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
 	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
-	int64_t		offs[4] = {17, 700000, 1320000, DATA_SIZE - 2 * CHUNK + 1000};
-	size_t		lens[4] = {3136, 3136, 3136, 3136};
 	int64_t		odd[4];
 	int64_t		edge[3] = {DATA_SIZE - 100, DATA_SIZE, 4096};
 	size_t		edge_lens[3] = {3136, 1, 0};
@@ -571,10 +546,11 @@ TestViews(RuntimeMethod method, const char *m)
 		free(vec);
 		return;
 	}
-	shown = Sweep(rt, fd, 16, false, 11) == 0 ? ViewCheck(rt, fd, &view, 4, offs, lens) : -1;
-	tap_ok(shown == 4 && ViewedReads(rt) == 4,
+	shown = Sweep(rt, fd, 16, false, 11) != 0 ? -1 :
+		ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
+	tap_ok(shown == 4 && Stats(rt).viewed_reads == 4,
 		   "%s: after a sweep pass a view shows 4 ranges in place, each right (%d, %llu counted)",
-		   m, shown, (unsigned long long) ViewedReads(rt));
+		   m, shown, (unsigned long long) Stats(rt).viewed_reads);
 	shown = ViewCheck(rt, fd, &view, 3, edge, edge_lens);
 	tap_ok(shown == 0, "%s: nothing past the end, at the end, or of no length (%d)", m, shown);
 	tap_ok(RuntimeViewBytes(&view, 17, 100) == NULL, "%s: nothing from a view not pinned", m);
@@ -585,13 +561,13 @@ TestViews(RuntimeMethod method, const char *m)
 		   "%s: a view pins its entry again (generation %llu), and not twice",
 		   m, (unsigned long long) generation);
 	RuntimeUnmapFiles(rt);
-	p = RuntimeViewBytes(&view, (uint64_t) offs[1], lens[1]);
-	tap_ok(p != NULL && pread(fd, want, lens[1], offs[1]) == (ssize_t) lens[1] &&
-		   memcmp(p, want, lens[1]) == 0 && Mappings(rt) == 1,
+	p = RuntimeViewBytes(&view, (uint64_t) vector_offs[1], vector_lens[1]);
+	tap_ok(p != NULL && pread(fd, want, vector_lens[1], vector_offs[1]) == (ssize_t) vector_lens[1] &&
+		   memcmp(p, want, vector_lens[1]) == 0 && Stats(rt).mappings == 1,
 		   "%s: a pinned mapping outlives RuntimeUnmapFiles, its bytes right", m);
 	RuntimeViewUnpin(&view);
 	RuntimeUnmapFiles(rt);
-	tap_ok(Mappings(rt) == 0 && RuntimeViewPin(rt, fd, &view, NULL) == 0 &&
+	tap_ok(Stats(rt).mappings == 0 && RuntimeViewPin(rt, fd, &view, NULL) == 0 &&
 		   view.generation != generation && view.base != NULL,
 		   "%s: once unpinned it goes, and the next pin maps the file anew", m);
 	RuntimeViewUnpin(&view);
@@ -602,10 +578,10 @@ TestViews(RuntimeMethod method, const char *m)
 	else
 	{
 		for (i = 0; i < 4; i++)
-			odd[i] = offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
-		shown = Sweep(rt, fd, 16, true, 12) == 0 ? ViewCheck(rt, fd, &view, 4, odd, lens) : -1;
+			odd[i] = vector_offs[i] / (2 * CHUNK) * (2 * CHUNK) + CHUNK + 100;
+		shown = Sweep(rt, fd, 16, true, 12) == 0 ? ViewCheck(rt, fd, &view, 4, odd, vector_lens) : -1;
 		tap_ok(shown == 0, "%s: no range in stripes the sweep saw evicted is shown (%d)", m, shown);
-		shown = ViewCheck(rt, fd, &view, 4, offs, lens);
+		shown = ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
 		tap_ok(shown == 4, "%s: all 4 in stripes it saw resident are (%d)", m, shown);
 	}
 	RuntimeClose(rt, 5000);
@@ -615,7 +591,7 @@ TestViews(RuntimeMethod method, const char *m)
 	Warm(fd);
 	rt = OpenWithTtl(method, 1);
 	shown = rt == NULL || Sweep(rt, fd, 16, false, 13) != 0 ? -1 :
-		(usleep(20000), ViewCheck(rt, fd, &view, 4, offs, lens));
+		(usleep(20000), ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens));
 	tap_ok(shown == 0, "%s: resident_ttl_ms 1: 20 ms after the sweep a view shows nothing (%d)",
 		   m, shown);
 	if (rt != NULL)
@@ -623,7 +599,7 @@ TestViews(RuntimeMethod method, const char *m)
 	RuntimeViewInit(&view);
 	rt = OpenWithTtl(method, 0);
 	shown = rt == NULL || Sweep(rt, fd, 16, false, 14) != 0 ? -1 :
-		ViewCheck(rt, fd, &view, 4, offs, lens);
+		ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
 	tap_ok(shown == 0 && view.slot >= 0,
 		   "%s: resident_ttl_ms 0: the file is mapped, a view shows nothing (%d)", m, shown);
 	if (rt != NULL)
@@ -634,8 +610,8 @@ TestViews(RuntimeMethod method, const char *m)
 		c.mmap_resident = false;
 		RuntimeViewInit(&view);
 		rt = RuntimeOpen(&c, &rt, NULL) == 0 ? rt : NULL;
-		shown = rt == NULL ? -1 : ViewCheck(rt, fd, &view, 4, offs, lens);
-		tap_ok(shown == 0 && view.slot == -1 && (rt == NULL || Mappings(rt) == 0),
+		shown = rt == NULL ? -1 : ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
+		tap_ok(shown == 0 && view.slot == -1 && (rt == NULL || Stats(rt).mappings == 0),
 			   "%s: without mmap_resident a view maps nothing and shows nothing (%d)", m, shown);
 		if (rt != NULL)
 			RuntimeClose(rt, 5000);
@@ -669,11 +645,11 @@ TestFork(RuntimeMethod method, const char *m)
 		Warm(fd);
 		if (RuntimeProcessGet(&c, &rt, NULL) != 0)
 			_exit(2);
-		if (Mappings(rt) != 0)
+		if (Stats(rt).mappings != 0)
 			_exit(3);
 		if (BatchCheck(rt, fd, 32, offs, lens) != 0)
 			_exit(4);
-		if (ResidentReads(rt) != 32)
+		if (Stats(rt).resident_reads != 32)
 			_exit(5);
 		if (RuntimeProcessClose(5000) != 0)
 			_exit(6);

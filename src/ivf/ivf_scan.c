@@ -91,17 +91,12 @@ typedef struct ResultRow
 } ResultRow;
 
 /*
- * A probed row waiting for re-ranking: a probe adds hundreds of them per list
- * and most are never looked at again, so they live in an array and the order
- * by lower bound is a heap of 8-byte entries over it (MinHeap), not a
- * palloc'd node each.
+ * Probed rows wait for re-ranking in a heap of 8-byte entries by lower
+ * bound (MinHeap), not a palloc'd node each: a probe adds hundreds of them
+ * per list and most are never looked at again.  An entry's item numbers the
+ * row among all rows of the lists probed so far, in probing order (see
+ * CandidateRow), so nothing else is written per probed row.
  */
-typedef struct Candidate
-{
-	int64		row;			/* segment row */
-	int64		tid;			/* IvfTidToInt64 */
-} Candidate;
-
 typedef struct MinHeapEntry
 {
 	float		key;
@@ -259,15 +254,17 @@ typedef struct IvfScanOpaqueData
 	int			refine_batch;	/* candidates given B-bit estimates at a time */
 	MinHeapEntry *refine_entries;	/* RefineBits' batch, refine_batch of them */
 	int		   *refine_lists;	/* the list of each */
+	int64	   *refine_rows;	/* and its row there */
 	/* with B-bit codes, each probed list's prepared query, kept for RefineBits */
 	RabitqQuery **list_query;
 	int64		considered;
 	int64		returned;		/* rows returned since the (re)scan */
 	ItemPointer tombs;
 	int			ntombs;
-	Candidate  *cands;			/* every probed row, MinHeapEntry.item indexes it */
-	int			ncands;
-	int			cands_capacity;
+	int			ncands;			/* rows of the lists probed, numbered in order */
+	int			nprobed;		/* lists probed (not empty) */
+	int		   *probe_first;	/* per list probed: the number of its row 0 */
+	int		   *probe_list;		/* per list probed: which */
 	MinHeap		candidates;		/* by lower bound of the distance, 1-bit */
 	MinHeap		deferred;		/* candidates not in that heap yet: an array */
 	float		deferred_min;	/* the least key among them */
@@ -469,7 +466,6 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		 */
 		float		bound = segment->header.bits == 1 && so->rerank == 0 ? 0.0f :
 			(float) (BOUND_EPSILON / RABITQ_EPSILON0);
-		int			n = 0;
 		int			nnear = 0;
 		int			nfar = 0;
 
@@ -493,15 +489,8 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("a lance_ivf scan cannot consider more than %d rows", INT_MAX)));
-		if (so->ncands + list->count > so->cands_capacity)
-		{
-			so->cands_capacity = (int) Min((int64) INT_MAX,
-										   Max(so->ncands + list->count,
-											   2 * (int64) so->cands_capacity));
-			so->cands = so->cands == NULL
-				? palloc_extended(sizeof(Candidate) * (Size) so->cands_capacity, MCXT_ALLOC_HUGE)
-				: repalloc_huge(so->cands, sizeof(Candidate) * (Size) so->cands_capacity);
-		}
+		so->probe_first[so->nprobed] = so->ncands;
+		so->probe_list[so->nprobed++] = l;
 		MinHeapReserve(&so->candidates, (int) list->count);
 		MinHeapReserve(&so->deferred, (int) list->count);
 		near = so->candidates.entries + so->candidates.count;
@@ -526,7 +515,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		}
 		for (int64 r = 0; r < list->count; r++)
 		{
-			Candidate  *c;
+			int32		item = so->ncands + (int32) r;
 			float		key;
 			float		upper;
 
@@ -557,25 +546,21 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				key = base - 2 * bound * error[r];
 				upper = base + 2 * bound * error[r];
 			}
-			c = &so->cands[so->ncands + n];
-			c->row = segment->list_start[l] + r;
-			c->tid = list->tids[r];
 			LeastNote(&so->nearest_upper, upper);
 			LeastNote(&so->nearest_estimate, (key + upper) / 2);
 			if (key <= NearestUpper(so))
 			{
 				near[nnear].key = key;
-				near[nnear++].item = so->ncands + n;
+				near[nnear++].item = item;
 			}
 			else
 			{
 				far[nfar].key = key;
-				far[nfar++].item = so->ncands + n;
+				far[nfar++].item = item;
 				so->deferred_min = Min(so->deferred_min, key);
 			}
-			n++;
 		}
-		so->ncands += n;
+		so->ncands += (int) list->count;
 		so->candidates.count += nnear;
 		so->deferred.count += nfar;
 		CHECK_FOR_INTERRUPTS();
@@ -585,53 +570,48 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		pfree(estimate), pfree(error);
 }
 
-/* The list that holds segment row 'row' */
-static int
-ListOfRow(IvfSegment *segment, int64 row)
+/*
+ * Candidate 'item' (see MinHeapEntry): its list, in *list, and its row in
+ * that list.  The lists probed hold consecutive numbers, in probing order.
+ */
+static int64
+CandidateRow(IvfScanOpaque so, int32 item, int *list)
 {
 	int			low = 0;
-	int			high = segment->header.lists - 1;
+	int			high = so->nprobed - 1;
 
-	/* the last list whose start is at or before row (empty lists start there too) */
+	/* the last list probed whose first number is at or before item */
 	while (low < high)
 	{
 		int			mid = low + (high - low + 1) / 2;
 
-		if (segment->list_start[mid] <= row)
+		if (so->probe_first[mid] <= item)
 			low = mid;
 		else
 			high = mid - 1;
 	}
-	return low;
+	*list = so->probe_list[low];
+	return item - so->probe_first[low];
 }
 
-/*
- * List 'l', which holds candidate c, and (in *r) c's row in it, with
- * (in *ex_code) its B-bit code.
- */
-static IvfList *
-CandidateInList(IvfSegment *segment, const Candidate *c, int l, int64 *r,
-				const uint8 **ex_code)
+/* The TID of row r of list l, which was probed (so its TIDs are loaded) */
+static void
+ListRowTid(IvfScanOpaque so, int l, int64 r, ItemPointer tid)
 {
-	IvfList    *list = IvfSegmentList(segment, l);
-
-	*r = c->row - segment->list_start[l];
-	*ex_code = list->ex_codes + (size_t) *r * segment->header.ex_code_bytes;
-	return list;
+	IvfInt64ToTid(IvfSegmentList(so->segment, l)->tids[r], tid);
 }
 
 /*
- * A candidate's key from its B-bit code (as ProbeLists keys from the 1-bit
- * one): the estimate 'bound' error bounds nearer, on the key's scale.  'l'
- * is the list that holds it.
+ * The key of row r of list l from its B-bit code (as ProbeLists keys from
+ * the 1-bit one): the estimate 'bound' error bounds nearer, on the key's
+ * scale.
  */
 static float
-ExKey(IvfScanOpaque so, const Candidate *c, int l, float bound)
+ExKey(IvfScanOpaque so, int l, int64 r, float bound)
 {
 	IvfSegment *segment = so->segment;
-	int64		r;
-	const uint8 *ex_code;
-	IvfList    *list = CandidateInList(segment, c, l, &r, &ex_code);
+	IvfList    *list = IvfSegmentList(segment, l);
+	const uint8 *ex_code = list->ex_codes + (size_t) r * segment->header.ex_code_bytes;
 	const RabitqQuery *query = so->list_query[l];
 	float		qc_norm2 = RabitqQueryResidualNormSquared(query);
 	float		error;
@@ -653,12 +633,11 @@ ExKey(IvfScanOpaque so, const Candidate *c, int l, float bound)
  * overlap instead of stalling one after another.
  */
 static void
-ExPrefetch(IvfScanOpaque so, const Candidate *c, int l)
+ExPrefetch(IvfScanOpaque so, int l, int64 r)
 {
 	IvfSegment *segment = so->segment;
-	int64		r;
-	const uint8 *ex_code;
-	IvfList    *list = CandidateInList(segment, c, l, &r, &ex_code);
+	IvfList    *list = IvfSegmentList(segment, l);
+	const uint8 *ex_code = list->ex_codes + (size_t) r * segment->header.ex_code_bytes;
 
 	for (int offset = 0; offset < segment->header.ex_code_bytes; offset += 64)
 		__builtin_prefetch(ex_code + offset);
@@ -682,11 +661,9 @@ RefineBits(IvfScanOpaque so)
 		MinHeapEntry entry = MinHeapPop(&so->candidates);
 
 		so->refine_entries[n] = entry;
+		so->refine_rows[n] = CandidateRow(so, entry.item, &so->refine_lists[n]);
 		if (!so->null_query)
-		{
-			so->refine_lists[n] = ListOfRow(so->segment, so->cands[entry.item].row);
-			ExPrefetch(so, &so->cands[entry.item], so->refine_lists[n]);
-		}
+			ExPrefetch(so, so->refine_lists[n], so->refine_rows[n]);
 		n++;
 	}
 	if (so->rerank > 0)
@@ -694,20 +671,19 @@ RefineBits(IvfScanOpaque so)
 	for (int i = 0; i < n; i++)
 	{
 		MinHeapEntry entry = so->refine_entries[i];
-		Candidate  *c = &so->cands[entry.item];
+		int			l = so->refine_lists[i];
+		int64		r = so->refine_rows[i];
 
 		if (so->rerank == 0)
 		{
 			ItemPointerData tid;
 
-			IvfInt64ToTid(c->tid, &tid);
-			AddResult(so, &tid,
-					  so->null_query ? 0 : KeyDistance(so, ExKey(so, c, so->refine_lists[i], 0)),
-					  false);
+			ListRowTid(so, l, r, &tid);
+			AddResult(so, &tid, so->null_query ? 0 : KeyDistance(so, ExKey(so, l, r, 0)), false);
 			continue;
 		}
 		entry.key = so->null_query ? 0 :
-			ExKey(so, c, so->refine_lists[i], (float) (BOUND_EPSILON / RABITQ_EPSILON0));
+			ExKey(so, l, r, (float) (BOUND_EPSILON / RABITQ_EPSILON0));
 		so->refined.entries[so->refined.count++] = entry;
 	}
 	MinHeapBuild(&so->refined, from);
@@ -746,12 +722,6 @@ PastFirstRows(IvfScanOpaque so, MinHeap *heap, float key, int n)
 	return key > estimate + FIRST_BATCH_MARGIN * (NearestUpper(so) - estimate);
 }
 
-/*
- * Distances for the best candidates: exact ones for 'rerank' of them (by
- * their B-bit lower bound if the segment has B-bit codes, else their 1-bit
- * one), their vectors read from the segment; without re-ranking (only with
- * 1-bit codes: see RefineBits) their 1-bit estimate, which is their key.
- */
 /*
  * Re-ranked vectors are random pieces of a large file, each a cache miss
  * and, past a page boundary, a TLB miss, which the distance kernel would
@@ -797,6 +767,12 @@ MeasureBatch(IvfScanOpaque so, int n)
 	PG_END_TRY();
 }
 
+/*
+ * Distances for the best candidates: exact ones for 'rerank' of them (by
+ * their B-bit lower bound if the segment has B-bit codes, else their 1-bit
+ * one), their vectors read from the segment; without re-ranking (only with
+ * 1-bit codes: see RefineBits) their 1-bit estimate, which is their key.
+ */
 static void
 Rerank(IvfScanOpaque so)
 {
@@ -807,15 +783,16 @@ Rerank(IvfScanOpaque so)
 		   !(n > 0 && PastFirstRows(so, heap, heap->entries[0].key, n)))
 	{
 		MinHeapEntry entry = MinHeapPop(heap);
-		Candidate  *c = &so->cands[entry.item];
+		int			l;
+		int64		r = CandidateRow(so, entry.item, &l);
 
-		IvfInt64ToTid(c->tid, &so->batch_tids[n]);
+		ListRowTid(so, l, r, &so->batch_tids[n]);
 		if (so->rerank == 0)
 			AddResult(so, &so->batch_tids[n], KeyDistance(so, entry.key), false);
 		else if (so->null_query)
 			AddResult(so, &so->batch_tids[n], 0, true);
 		else
-			so->rows[n] = (uint64) c->row;
+			so->rows[n] = (uint64) (so->segment->list_start[l] + r);
 		n++;
 	}
 	if (so->rerank == 0 || so->null_query)
@@ -844,8 +821,7 @@ StartScan(IndexScanDesc scan)
 	memset(&so->nearest_exact, 0, sizeof(LeastValues));
 	memset(&so->refined, 0, sizeof(MinHeap));
 	memset(&so->lists, 0, sizeof(MinHeap));
-	so->cands = NULL;
-	so->ncands = so->cands_capacity = 0;
+	so->ncands = so->nprobed = 0;
 	so->results = pairingheap_allocate(CompareDistance, NULL);
 	so->null_query = (key->sk_flags & SK_ISNULL) != 0;
 	if (!so->null_query)
@@ -884,6 +860,8 @@ StartScan(IndexScanDesc scan)
 		lists = so->segment->header.lists;
 		distances = palloc(sizeof(float) * lists);
 		so->list_exact = palloc(sizeof(bool) * lists);
+		so->probe_first = palloc(sizeof(int) * lists);
+		so->probe_list = palloc(sizeof(int) * lists);
 		memset(so->list_exact, so->null_query || so->segment->coarse == NULL, sizeof(bool) * lists);
 		if (so->null_query)
 			memset(distances, 0, sizeof(float) * lists);
@@ -940,6 +918,7 @@ StartScan(IndexScanDesc scan)
 			so->list_query = palloc0(sizeof(RabitqQuery *) * lists);
 			so->refine_entries = palloc(sizeof(MinHeapEntry) * so->refine_batch);
 			so->refine_lists = palloc(sizeof(int) * so->refine_batch);
+			so->refine_rows = palloc(sizeof(int64) * so->refine_batch);
 		}
 		ProbeLists(so, so->null_query ? lists : so->probes, INFINITY);
 	}

@@ -336,15 +336,18 @@ TestSmallAndOff(RuntimeMethod method, Runtime *rt, const char *m)
 	close(fd);
 }
 
-/* A runtime like the suite's with resident_ttl_ms 'ttl', or NULL */
+/* A runtime like the suite's with resident_ttl_ms 'ttl', or NULL (a failed test) */
 static Runtime *
-OpenWithTtl(RuntimeMethod method, int ttl)
+OpenWithTtl(RuntimeMethod method, int ttl, const char *m)
 {
 	RuntimeConfig c = ConfigFor(method);
 	Runtime    *rt;
 
 	c.resident_ttl_ms = ttl;
-	return RuntimeOpen(&c, &rt, NULL) == 0 ? rt : NULL;
+	if (RuntimeOpen(&c, &rt, NULL) == 0)
+		return rt;
+	tap_ok(false, "%s: open with resident_ttl_ms %d", m, ttl);
+	return NULL;
 }
 
 /*
@@ -397,10 +400,9 @@ TestSeen(RuntimeMethod method, const char *m)
 	int			i;
 
 	Warm(fd);
-	rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS);
+	rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS, m);
 	if (rt == NULL)
 	{
-		tap_ok(false, "%s: open with resident_ttl_ms %d", m, RUNTIME_MAX_RESIDENT_TTL_MS);
 		close(fd);
 		free(vec);
 		return;
@@ -448,7 +450,7 @@ TestSeen(RuntimeMethod method, const char *m)
 
 	/* seen too long ago */
 	Warm(fd);
-	rt = OpenWithTtl(method, 1);
+	rt = OpenWithTtl(method, 1, m);
 	rc = rt == NULL ? -1 : Sweep(rt, fd, 16, false, 8);
 	if (rt != NULL)
 	{
@@ -460,11 +462,9 @@ TestSeen(RuntimeMethod method, const char *m)
 			   m, rc);
 		RuntimeClose(rt, 5000);
 	}
-	else
-		tap_ok(false, "%s: open with resident_ttl_ms 1", m);
 
 	/* never */
-	rt = OpenWithTtl(method, 0);
+	rt = OpenWithTtl(method, 0, m);
 	rc = rt == NULL ? -1 : Sweep(rt, fd, 16, false, 9);
 	if (rt != NULL)
 	{
@@ -475,8 +475,6 @@ TestSeen(RuntimeMethod method, const char *m)
 			   m, rc);
 		RuntimeClose(rt, 5000);
 	}
-	else
-		tap_ok(false, "%s: open with resident_ttl_ms 0", m);
 	close(fd);
 	free(vec);
 }
@@ -523,29 +521,25 @@ static void
 TestViews(RuntimeMethod method, const char *m)
 {
 	size_t		ps = (size_t) sysconf(_SC_PAGESIZE);
-	unsigned char *vec = malloc((size_t) DATA_SIZE / ps);
+	Runtime    *rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS, m);
 	int64_t		odd[4];
 	int64_t		edge[3] = {DATA_SIZE - 100, DATA_SIZE, 4096};
 	size_t		edge_lens[3] = {3136, 1, 0};
-	int			fd = OpenData();
 	char		want[3136];
 	RuntimeView view;
-	Runtime    *rt;
+	unsigned char *vec;
 	uint64_t	generation;
 	const void *p;
 	int			shown;
+	int			fd;
 	int			i;
 
+	if (rt == NULL)
+		return;
+	vec = malloc((size_t) DATA_SIZE / ps);
+	fd = OpenData();
 	RuntimeViewInit(&view);
 	Warm(fd);
-	rt = OpenWithTtl(method, RUNTIME_MAX_RESIDENT_TTL_MS);
-	if (rt == NULL)
-	{
-		tap_ok(false, "%s: open with resident_ttl_ms %d", m, RUNTIME_MAX_RESIDENT_TTL_MS);
-		close(fd);
-		free(vec);
-		return;
-	}
 	shown = Sweep(rt, fd, 16, false, 11) != 0 ? -1 :
 		ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
 	tap_ok(shown == 4 && Stats(rt).viewed_reads == 4,
@@ -589,7 +583,7 @@ TestViews(RuntimeMethod method, const char *m)
 	/* seen too long ago, never, and no mappings at all */
 	RuntimeViewInit(&view);
 	Warm(fd);
-	rt = OpenWithTtl(method, 1);
+	rt = OpenWithTtl(method, 1, m);
 	shown = rt == NULL || Sweep(rt, fd, 16, false, 13) != 0 ? -1 :
 		(usleep(20000), ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens));
 	tap_ok(shown == 0, "%s: resident_ttl_ms 1: 20 ms after the sweep a view shows nothing (%d)",
@@ -597,7 +591,7 @@ TestViews(RuntimeMethod method, const char *m)
 	if (rt != NULL)
 		RuntimeClose(rt, 5000);
 	RuntimeViewInit(&view);
-	rt = OpenWithTtl(method, 0);
+	rt = OpenWithTtl(method, 0, m);
 	shown = rt == NULL || Sweep(rt, fd, 16, false, 14) != 0 ? -1 :
 		ViewCheck(rt, fd, &view, 4, vector_offs, vector_lens);
 	tap_ok(shown == 0 && view.slot >= 0,

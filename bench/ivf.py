@@ -30,7 +30,9 @@ the HNSW index is in shared_buffers after its build.
 
 Both builds run with the same maintenance_work_mem and
 max_parallel_maintenance_workers (and min_parallel_table_scan_size = 0, so
-that the small heap of TOASTed vectors does not rule out parallel workers).
+that the small heap of TOASTed vectors does not rule out parallel workers),
+each --build-runs times after a checkpoint, the least time counting: one
+build of a few seconds moves by a tenth or more on a shared machine.
 Every case has a session of its own; after a warm-up the cases take turns
 in blocks of --block queries run back to back, in an order that rotates from
 block to block, so that drift in the machine's load spreads over all of them.
@@ -42,6 +44,12 @@ session's server process to another, --placement shared all of them to one,
 so that every case pays the same wake-up.  Figures are printed as ratios against the floor
 and HNSW measured in the same run, and recall-vs-QPS curves are drawn into a
 PNG.  This is not a test: nothing fails on slow figures or low recall.
+
+The 'server us' column is the CPU time of a case's server process per query
+(/proc/<pid>/schedstat: the cluster runs on this machine).  The rest of a
+query's time is the client, the socket and the wake-ups of both processes;
+the goal lines print both parts, of which an index can only shorten the
+first.
 
 recall@10 counts returned rows whose true distance is within the exact 10th
 nearest distance (so ties at the 10th place do not count against an index);
@@ -127,14 +135,25 @@ def plan_shape(cur, literal):
     return " > ".join(nodes)
 
 
-def run_rounds(cursors, literals, warmup, block):
-    """Latencies (s, case x query) and the ids returned, per case and query.
+def server_cpu_ns(pid):
+    """CPU time the server process 'pid' has run, in ns (/proc/<pid>/schedstat), or None."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_rounds(cursors, pids, literals, warmup, block):
+    """Latencies (s, case x query), the ids returned, per case and query, and
+    the server CPU time of each case (s, None where it cannot be read).
 
     After a warm-up of every session, the queries are taken in blocks of
     'block'; every case runs each block in turn, in an order that rotates from
     block to block.  Within a block a session runs queries back to back, as a
     single client would, and drift in the machine's load spreads evenly over
-    the cases instead of favouring one.
+    the cases instead of favouring one.  The server process of a case runs
+    only its queries, so its CPU time over its blocks is theirs.
     """
     for cur in cursors:
         for literal in literals[:warmup]:
@@ -142,17 +161,24 @@ def run_rounds(cursors, literals, warmup, block):
             cur.fetchall()
     latencies = np.empty((len(cursors), len(literals)))
     results = [[None] * len(literals) for _ in cursors]
+    server_ns = [0] * len(cursors)
     for b, start in enumerate(range(0, len(literals), block)):
         for j in range(len(cursors)):
             c = (b + j) % len(cursors)
             cur = cursors[c]
+            before = server_cpu_ns(pids[c])
             for i in range(start, min(start + block, len(literals))):
                 t0 = time.perf_counter()
                 cur.execute("EXECUTE q(%s)", (literals[i],))
                 rows = cur.fetchall()
                 latencies[c, i] = time.perf_counter() - t0
                 results[c][i] = [r[0] for r in rows]
-    return latencies, results
+            after = server_cpu_ns(pids[c])
+            if server_ns[c] is not None and before is not None and after is not None:
+                server_ns[c] += after - before
+            else:
+                server_ns[c] = None
+    return latencies, results, [None if ns is None else ns / 1e9 for ns in server_ns]
 
 
 def recall_at_k(base, queries, truth_dist, results, candidates=None):
@@ -201,13 +227,28 @@ def build_settings(args):
             "min_parallel_table_scan_size": "0"}
 
 
-def timed_build(cur, args, statement):
+def timed_build(cur, args, index, statement, runs=1):
+    """The least time of 'runs' builds of 'index' by 'statement' (CREATE INDEX),
+    each after a checkpoint; the index is dropped between them.  Prints every
+    time, and a lance_ivf build's phases (its DEBUG2 messages)."""
     for name, value in build_settings(args).items():
         cur.execute(f"SET {name} = %s", (str(value),))
-    cur.execute("CHECKPOINT")
-    t0 = time.perf_counter()
-    cur.execute(statement)
-    return time.perf_counter() - t0
+    notices = cur.connection.notices
+    times = []
+    for run in range(runs):
+        if run > 0:
+            cur.execute(f"DROP INDEX {index}")
+        cur.execute("CHECKPOINT")
+        cur.execute("SET client_min_messages = debug2")
+        del notices[:]
+        t0 = time.perf_counter()
+        cur.execute(statement)
+        times.append(time.perf_counter() - t0)
+        cur.execute("RESET client_min_messages")
+        phases = [m.split("lance_ivf build: ", 1)[1].strip() for m in notices if "lance_ivf build: " in m]
+        print(f"  {index} build {run + 1} of {runs}: {times[-1]:.2f} s" +
+              (f" ({', '.join(phases)})" if phases else ""))
+    return min(times)
 
 
 def load(cur, conn, train_images, train_labels):
@@ -292,6 +333,8 @@ def main():
     ap.add_argument("--filter-probes", type=int_list, default=int_list("1,10,32"),
                     help="lance_ivf.probes of the filtered query (rerank at its default)")
     ap.add_argument("--maintenance-work-mem", default="1GB", help="for both index builds")
+    ap.add_argument("--build-runs", type=int, default=2,
+                    help="builds of the lance_ivf and HNSW indexes timed, the least counting")
     ap.add_argument("--maintenance-workers", type=int, default=1,
                     help="max_parallel_maintenance_workers for both index builds")
     ap.add_argument("--placement", choices=("free", "apart", "shared"), default="free",
@@ -331,12 +374,12 @@ def main():
     # -- lance_ivf ------------------------------------------------------------
     load_time = load(cur, conn, train_images, train_labels)
     with_opts = f" WITH (lists = {args.lists})" if args.lists > 0 else ""
-    ivf_build = timed_build(cur, args, f"CREATE INDEX {IVF_INDEX} ON {TABLE} USING lance_ivf "
-                                       f"(embedding vector_l2_ops){with_opts}")
+    ivf_build = timed_build(cur, args, IVF_INDEX, f"CREATE INDEX {IVF_INDEX} ON {TABLE} USING lance_ivf "
+                                                  f"(embedding vector_l2_ops){with_opts}", args.build_runs)
     ivf_pages, ivf_side, ivf_files = ivf_size(cur)
     ivf_total = ivf_pages + ivf_side
     print(f"table loaded and vacuumed in {load_time:.1f} s")
-    print(f"lance_ivf{with_opts or ' (default lists)'}: built in {ivf_build:.2f} s; "
+    print(f"lance_ivf{with_opts or ' (default lists)'}: built in {ivf_build:.2f} s (best of {args.build_runs}); "
           f"size {mib(ivf_total):.1f} MiB = {mib(ivf_pages):.2f} MiB of pages + "
           f"{mib(ivf_side):.1f} MiB in {ivf_files} side file(s)")
 
@@ -348,8 +391,8 @@ def main():
         cur.execute(f"CREATE TABLE {table} AS SELECT * FROM {TABLE}")
         cur.execute(f"VACUUM ANALYZE {table}")
         opts = f"bits = {b}" + (f", lists = {args.lists}" if args.lists > 0 else "")
-        build = timed_build(cur, args, f"CREATE INDEX {index} ON {table} USING lance_ivf "
-                                       f"(embedding vector_l2_ops) WITH ({opts})")
+        build = timed_build(cur, args, index, f"CREATE INDEX {index} ON {table} USING lance_ivf "
+                                              f"(embedding vector_l2_ops) WITH ({opts})")
         pages, side, files = ivf_size(cur, index)
         print(f"lance_ivf WITH ({opts}) on a copy of the table: built in {build:.2f} s "
               f"({build / ivf_build:.2f} x the 1-bit build); size {mib(pages + side):.1f} MiB "
@@ -370,12 +413,13 @@ def main():
         pcur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         pgvector = pcur.fetchone()[0]
         load(pcur, pconn, train_images, train_labels)
-        hnsw_build = timed_build(pcur, args, f"CREATE INDEX {HNSW_INDEX} ON {TABLE} USING hnsw "
-                                             "(embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)")
+        hnsw_build = timed_build(pcur, args, HNSW_INDEX, f"CREATE INDEX {HNSW_INDEX} ON {TABLE} USING hnsw "
+                                                         "(embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+                                 args.build_runs)
         pcur.execute(f"SELECT pg_relation_size('{HNSW_INDEX}')")
         hnsw_size = pcur.fetchone()[0]
         print(f"pgvector {pgvector} HNSW (m = 16, ef_construction = 64) in database {args.pgvector_dbname}: "
-              f"built in {hnsw_build:.2f} s; size {mib(hnsw_size):.1f} MiB")
+              f"built in {hnsw_build:.2f} s (best of {args.build_runs}); size {mib(hnsw_size):.1f} MiB")
         pconn.close()
     else:
         print("pgvector: not available in this cluster (no 'vector' in pg_available_extensions); "
@@ -448,15 +492,21 @@ def main():
     placement = place(args.placement, [scur for _, scur in sessions])
     print(f"placement: {placement}")
     t0 = time.perf_counter()
-    latencies, results = run_rounds([scur for _, scur in sessions], literals, args.warmup, args.block)
+    pids = []
+    for _, scur in sessions:
+        scur.execute("SELECT pg_backend_pid()")
+        pids.append(scur.fetchone()[0])
+    latencies, results, server_times = run_rounds([scur for _, scur in sessions], pids, literals,
+                                                  args.warmup, args.block)
     print(f"timed {len(cases)} x {len(literals)} queries, in turns of {args.block}, in {time.perf_counter() - t0:.1f} s")
     for sconn, _ in sessions:
         sconn.close()
 
     floor_qps = None
-    for c, lat, res in zip(cases, latencies, results):
+    for c, lat, res, server in zip(cases, latencies, results, server_times):
         c["qps"] = len(lat) / lat.sum()
         c["lat"] = lat
+        c["server_us"] = float("nan") if server is None else server / len(lat) * 1e6
         if c["system"] in ("floor", "floor_rows"):
             if c["system"] == "floor":
                 floor_qps = c["qps"]
@@ -471,14 +521,15 @@ def main():
 
     print()
     header = (f"{'case':<46} {'QPS':>8} {'p50 ms':>7} {'p99 ms':>7} {'recall@10':>9} {'min rec':>7} "
-              f"{'<10 rows':>8} {'unsorted':>8} {'QPS/floor':>9}")
+              f"{'<10 rows':>8} {'unsorted':>8} {'QPS/floor':>9} {'server us':>9}")
     print(header)
     print("-" * len(header))
     for c in cases:
         p50, p99 = np.percentile(c["lat"], [50, 99]) * 1000
         rec = "" if c["system"] in ("floor", "floor_rows") else (f"{c['recall']:9.4f} {c['min_recall']:7.2f} {c['short']:8d} "
                                                  f"{c['unsorted']:8d}")
-        print(f"{c['label']:<46} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>35} {c['qps'] / floor_qps:9.3f}")
+        print(f"{c['label']:<46} {c['qps']:8.1f} {p50:7.3f} {p99:7.3f} {rec:>35} {c['qps'] / floor_qps:9.3f} "
+              f"{c['server_us']:9.1f}")
     print()
 
     # -- goals ----------------------------------------------------------------------
@@ -486,6 +537,8 @@ def main():
         return "met" if ok else "NOT met"
 
     sweep = [c for c in cases if not c.get("filtered")]
+    floor_case = next(c for c in cases if c["system"] == "floor")
+    rows_floor = next(c for c in cases if c["system"] == "floor_rows")
     print("goal checks (ratios of figures measured in this run):")
     for t in GOAL_RECALLS:
         ivf = best_at(sweep, "lance_ivf", t)
@@ -497,6 +550,10 @@ def main():
         print(line)
         ratio = ivf["qps"] / floor_qps
         print(f"    lance_ivf / floor QPS = {ratio:.3f} (goal >= 0.5: {verdict(ratio >= 0.5)})")
+        print("    a query's time, server CPU + the rest of the round trip (client, socket, wake-ups): "
+              + "; ".join(f"{name} {1e6 / c['qps']:.0f} us = {c['server_us']:.0f} + {1e6 / c['qps'] - c['server_us']:.0f}"
+                          for name, c in (("lance_ivf", ivf), ("floor", floor_case),
+                                          (f"floor + {K} rows", rows_floor))))
         if pgvector:
             hnsw = best_at(sweep, "hnsw", t)
             if hnsw is None:
@@ -514,7 +571,6 @@ def main():
             if hnsw is not None:
                 line += f"; / HNSW = {best['qps'] / hnsw['qps']:.3f}"
             print(line + f"; / floor = {best['qps'] / floor_qps:.3f}")
-    rows_floor = next(c for c in cases if c["system"] == "floor_rows")
     print(f"  (no index reaches the floor: parsing the vector and fetching {K} rows by primary key, "
           f"without any index search, is {rows_floor['qps'] / floor_qps:.3f} of it)")
     if pgvector:

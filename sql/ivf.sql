@@ -68,6 +68,17 @@ EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id < 10;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]';
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_t WHERE id BETWEEN 5 AND 9
 ORDER BY v <-> '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]' LIMIT 3;
+-- a scan without ORDER BY <distance> cannot run at all: never planned, not
+-- even where enable_seqscan = off leaves only the index (an index-only scan
+-- of no columns for a count(*))
+CREATE TABLE ivf_only (v vector(3));
+INSERT INTO ivf_only SELECT ARRAY[i, i % 5, 1]::vector FROM generate_series(1, 40) i;
+CREATE INDEX ivf_only_i ON ivf_only USING lance_ivf (v) WITH (lists = 2);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ivf_only;
+SELECT count(*) AS rows_counted FROM ivf_only;
+RESET enable_seqscan;
+DROP TABLE ivf_only;
 
 -- at full probes every operator class agrees with exact search, 10 rows
 -- deep and 60: past the 10 rows whose candidates a scan orders first (the

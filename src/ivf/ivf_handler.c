@@ -15,6 +15,7 @@
 #include "ivf/ivf_math.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -236,12 +237,18 @@ IvfCostEstimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		ratio;
 
 	/*
-	 * Only ORDER BY <distance> with a LIMIT: without a limit the query wants
-	 * every row in exact order, which only a sort of an exact search gives.
+	 * A scan without ORDER BY <distance> cannot run (IvfGetTuple refuses
+	 * it), so it must never win, not even against a sequential scan that
+	 * enable_seqscan = off made cost disable_cost: a count(*) would plan an
+	 * index-only scan of no columns.  Infinity, as pgvector's indexes do.
+	 * Otherwise only ORDER BY <distance> with a LIMIT: without a limit the
+	 * query wants every row in exact order, which only a sort of an exact
+	 * search gives (the scan still works where nothing else may run).
 	 */
 	if (path->indexorderbys == NIL || root->limit_tuples < 0)
 	{
-		*startup_cost = *total_cost = disable_cost;
+		*startup_cost = *total_cost =
+			path->indexorderbys == NIL ? get_float8_infinity() : disable_cost;
 		*selectivity = 0;
 		*correlation = 0;
 		*pages = 0;

@@ -332,6 +332,13 @@ CREATE FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) RETURNS flo
 COMMENT ON FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) IS
 	'the distance, exact or estimated, a lance_ivf scan ordered the row it returned last by, when it is the row at this ctid and the query is this one; else NULL';
 
+CREATE FUNCTION lancedb_debug_ivf_segments(OUT storage_id bigint, OUT name text, OUT pins integer)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION lancedb_debug_ivf_segments() FROM PUBLIC;
+COMMENT ON FUNCTION lancedb_debug_ivf_segments() IS
+	'internal, for tests: the lance_ivf segments this backend caches, and how many holders pin each';
+
 CREATE FUNCTION lance_ivf_fold(index regclass, recluster boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION lance_ivf_fold(regclass, boolean) IS

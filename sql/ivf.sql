@@ -472,6 +472,114 @@ DROP TABLE ivf_swept;
 RESET maintenance_work_mem;
 RESET lance_ivf.probes;
 
+-- a scan keeps its segment while scans of other indexes come and go: a
+-- backend caches 8 segments, and a cursor on one of them kept reading it
+-- after a ninth had pushed it out and freed it (rows lost, or read from
+-- another index's file); a segment stays pinned while any scan holds it
+CREATE TABLE ivf_cur (id int, v vector(32));
+INSERT INTO ivf_cur
+SELECT g, array_fill(((g * 7) % 997)::real, ARRAY[32])::vector FROM generate_series(1, 20000) g;
+CREATE INDEX ivf_cur_i ON ivf_cur USING lance_ivf (v) WITH (lists = 2);
+DO $$
+BEGIN
+	FOR i IN 1..9 LOOP
+		EXECUTE format('CREATE TABLE ivf_other%s (id int, v vector(32))', i);
+		EXECUTE format('INSERT INTO ivf_other%s SELECT g, array_fill(((g * %s) %% 97)::real, '
+					   'ARRAY[32])::vector FROM generate_series(1, 100) g', i, i);
+		EXECUTE format('CREATE INDEX ivf_other%s_i ON ivf_other%s USING lance_ivf (v) '
+					   'WITH (lists = 2)', i, i);
+	END LOOP;
+END $$;
+CREATE TEMP TABLE ivf_cur_rows (id int);
+CREATE TEMP TABLE ivf_cur_pins (pins int, cached int);
+SET lance_ivf.probes = 1;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivf_cur ORDER BY v <-> array_fill(3::real, ARRAY[32])::vector;
+DO $$
+DECLARE
+	c refcursor;
+	r record;
+	x int;
+	k int := 0;
+BEGIN
+	OPEN c FOR SELECT id FROM ivf_cur ORDER BY v <-> array_fill(3::real, ARRAY[32])::vector;
+	LOOP
+		FETCH c INTO r;
+		EXIT WHEN NOT FOUND;
+		k := k + 1;
+		IF k = 3 THEN
+			FOR i IN 1..9 LOOP
+				EXECUTE format('SELECT id FROM ivf_other%s ORDER BY v <-> '
+							   'array_fill(3::real, ARRAY[32])::vector LIMIT 1', i) INTO x;
+			END LOOP;
+			INSERT INTO ivf_cur_pins
+			SELECT sum(pins) FILTER (WHERE storage_id = (SELECT storage_id FROM lancedb_catalog.storage
+														 WHERE relid = 'ivf_cur_i'::regclass)),
+				   count(*)
+			FROM lancedb_debug_ivf_segments();
+		END IF;
+		INSERT INTO ivf_cur_rows VALUES (r.id);
+	END LOOP;
+END $$;
+SELECT pins AS cursor_pins_its_segment, cached AS segments_cached FROM ivf_cur_pins;
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_rows FROM ivf_cur_rows;
+SELECT coalesce(sum(pins), 0) AS pins_after_the_statement FROM lancedb_debug_ivf_segments();
+-- a scan that an error ends lets go too
+BEGIN;
+DECLARE ivf_c CURSOR FOR SELECT id FROM ivf_cur ORDER BY v <-> array_fill(3::real, ARRAY[32])::vector;
+MOVE 5 FROM ivf_c;
+SELECT sum(pins) AS pinned_by_the_cursor FROM lancedb_debug_ivf_segments();
+SELECT 1 / 0;
+ROLLBACK;
+SELECT coalesce(sum(pins), 0) AS pins_after_the_error FROM lancedb_debug_ivf_segments();
+-- ten scans open at once keep ten segments, past the cache's 8, and each
+-- reads all its rows; once they end the cache goes back to 8
+CREATE TEMP TABLE ivf_open_scans (cached int, pinned int, rows_read int, rows_in_tables int);
+DO $$
+DECLARE
+	tables text[] := ARRAY['ivf_cur', 'ivf_other1', 'ivf_other2', 'ivf_other3', 'ivf_other4',
+						   'ivf_other5', 'ivf_other6', 'ivf_other7', 'ivf_other8', 'ivf_other9'];
+	cursors refcursor[];
+	c refcursor;
+	r record;
+	cached int;
+	pinned int;
+	total int := 0;
+	expected int := 0;
+	n int;
+BEGIN
+	FOR i IN 1..10 LOOP
+		c := format('ivf_scan%s', i);
+		OPEN c FOR EXECUTE format('SELECT id FROM %I ORDER BY v <-> array_fill(3::real, ARRAY[32])::vector',
+								  tables[i]);
+		FETCH c INTO r;
+		total := total + 1;
+		cursors := cursors || c;
+	END LOOP;
+	SELECT count(*), sum(pins) INTO cached, pinned FROM lancedb_debug_ivf_segments();
+	FOR i IN 1..10 LOOP
+		c := cursors[i];
+		LOOP
+			FETCH c INTO r;
+			EXIT WHEN NOT FOUND;
+			total := total + 1;
+		END LOOP;
+		CLOSE c;
+		EXECUTE format('SELECT count(*) FROM %I', tables[i]) INTO n;
+		expected := expected + n;
+	END LOOP;
+	INSERT INTO ivf_open_scans VALUES (cached, pinned, total, expected);
+END $$;
+SELECT cached AS segments_cached, pinned, rows_read = rows_in_tables AS every_row_read
+FROM ivf_open_scans;
+SELECT count(*) AS rows_found FROM (SELECT id FROM ivf_other1 ORDER BY v <-> array_fill(3::real, ARRAY[32])::vector LIMIT 2) s;
+SELECT count(*) AS segments_cached, sum(pins) AS pinned FROM lancedb_debug_ivf_segments();
+DROP TABLE ivf_open_scans;
+RESET lance_ivf.probes;
+RESET enable_seqscan;
+DROP TABLE ivf_cur, ivf_cur_rows, ivf_cur_pins;
+DO $$ BEGIN FOR i IN 1..9 LOOP EXECUTE format('DROP TABLE ivf_other%s', i); END LOOP; END $$;
+
 DROP TABLE ivf_t, ivf_wide;
 SELECT lancedb_collect_garbage() > 0 AS collected;
 SELECT count(*) AS side_files_left FROM lancedb_catalog.side_file;

@@ -10,14 +10,24 @@
  * lists' TIDs, codes and factors (about 16 bytes plus dims / 8 per row, and
  * 8 plus dims * bits / 8 more with B-bit codes);
  * vectors for re-ranking are read from the file on demand, through the I/O
- * runtime.  At most SEGMENT_CACHE_SIZE segments are kept, least recently
- * used first out.
+ * runtime.
+ *
+ * A segment IvfSegmentGet hands out is pinned until the memory context that
+ * was current then is reset or deleted: a scan's at its rescan or its end,
+ * a statement's at its end or its abort.  A pinned segment is never freed,
+ * since its holder may still read it (a cursor open on one index while
+ * queries on eight others come and go).  Past SEGMENT_CACHE_SIZE segments
+ * the least recently used unpinned ones are freed; a backend that holds
+ * more pinned ones keeps them all until it lets go.
  */
 #include "postgres.h"
 
+#include "compat.h"
+#include "funcapi.h"
 #include "ivf/ivf_segment.h"
 #include "miscadmin.h"
 #include "storage/side_storage.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #define SEGMENT_CACHE_SIZE 8
@@ -202,12 +212,15 @@ IvfVisibleSegment(Relation index, Snapshot snapshot)
 	return pstrdup(((SideFileEntry *) linitial(files))->name);
 }
 
-static IvfSegment *cache[SEGMENT_CACHE_SIZE];
+static IvfSegment **cache;		/* cache_count of them, in TopMemoryContext */
+static int	cache_count;
+static int	cache_capacity;
 static uint64 cache_clock;
 
 static void
 SegmentFree(IvfSegment *segment)
 {
+	Assert(segment->pins == 0);
 	if (segment->rotation != NULL)
 		RabitqRotationFree(segment->rotation);
 	IvfCoarseFree(segment->coarse);
@@ -330,33 +343,79 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 	return segment;
 }
 
+static void
+SegmentUnpin(void *arg)
+{
+	IvfSegment *segment = (IvfSegment *) arg;
+
+	Assert(segment->pins > 0);
+	segment->pins--;
+}
+
+/* Pins a cached segment for the life of CurrentMemoryContext (see above) */
+static IvfSegment *
+SegmentPin(IvfSegment *segment)
+{
+	MemoryContextCallback *callback = MemoryContextAlloc(CurrentMemoryContext,
+														 sizeof(MemoryContextCallback));
+
+	callback->func = SegmentUnpin;
+	callback->arg = segment;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, callback);
+	segment->pins++;
+	segment->last_used = ++cache_clock;
+	return segment;
+}
+
+/* Frees least recently used unpinned segments until fewer than 'keep' are cached */
+static void
+SegmentCacheTrim(int keep)
+{
+	while (cache_count > 0 && cache_count >= keep)
+	{
+		int			victim = -1;
+
+		for (int i = 0; i < cache_count; i++)
+			if (cache[i]->pins == 0 &&
+				(victim < 0 || cache[i]->last_used < cache[victim]->last_used))
+				victim = i;
+		if (victim < 0)
+			return;
+		SegmentFree(cache[victim]);
+		cache[victim] = cache[--cache_count];
+	}
+}
+
 IvfSegment *
 IvfSegmentGet(Relation index, const char *name)
 {
 	uint64		storage_id = SideStorageGetId(index);
-	int			victim = 0;
 
-	for (int i = 0; i < SEGMENT_CACHE_SIZE; i++)
+	for (int i = 0; i < cache_count; i++)
 	{
 		IvfSegment *s = cache[i];
 
-		if (s != NULL && s->dboid == MyDatabaseId && s->storage_id == storage_id &&
-			strcmp(s->name, name) == 0)
+		if (s->dboid == MyDatabaseId && s->storage_id == storage_id && strcmp(s->name, name) == 0)
 		{
-			s->last_used = ++cache_clock;
+			/* pinned first, so that it stays while what others let go goes */
+			SegmentPin(s);
+			SegmentCacheTrim(SEGMENT_CACHE_SIZE + 1);
 			return s;
 		}
-		if (s == NULL || (cache[victim] != NULL && s->last_used < cache[victim]->last_used))
-			victim = i;
 	}
-	if (cache[victim] != NULL)
+	SegmentCacheTrim(SEGMENT_CACHE_SIZE);
+	/* room first: once opened, the segment must have its slot */
+	if (cache_count == cache_capacity)
 	{
-		SegmentFree(cache[victim]);
-		cache[victim] = NULL;
+		int			capacity = Max(SEGMENT_CACHE_SIZE, 2 * cache_capacity);
+
+		cache = cache == NULL ?
+			MemoryContextAlloc(TopMemoryContext, sizeof(IvfSegment *) * capacity) :
+			repalloc(cache, sizeof(IvfSegment *) * capacity);
+		cache_capacity = capacity;
 	}
-	cache[victim] = SegmentOpen(index, name, storage_id);
-	cache[victim]->last_used = ++cache_clock;
-	return cache[victim];
+	cache[cache_count] = SegmentOpen(index, name, storage_id);
+	return SegmentPin(cache[cache_count++]);
 }
 
 /*
@@ -446,4 +505,28 @@ IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, const flo
 	for (int i = 0; i < n; i++)
 		if (vectors[i] == NULL)
 			Corrupt(segment, "a vector is null");
+}
+
+/*
+ * lancedb_debug_ivf_segments() -> (storage_id, name, pins): this backend's
+ * cached segments, for the tests of pinning.
+ */
+LANCEDB_FUNCTION(lancedb_debug_ivf_segments);
+Datum
+lancedb_debug_ivf_segments(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < cache_count; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum((int64) cache[i]->storage_id);
+		values[1] = CStringGetTextDatum(cache[i]->name);
+		values[2] = Int32GetDatum(cache[i]->pins);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -88,12 +88,17 @@ typedef struct IvfSegment
 	IvfCoarse  *coarse;			/* bounds of the lists' keys; NULL: exact keys only */
 	IvfList    *lists;
 	uint64		last_used;
+	int			pins;			/* holders; see IvfSegmentGet */
 } IvfSegment;
 
 /* The name of the segment 'snapshot' sees (palloc'd), or NULL if none. */
 extern char *IvfVisibleSegment(Relation index, Snapshot snapshot);
 
-/* The segment 'name' of 'index', from this backend's cache or opened now. */
+/*
+ * The segment 'name' of 'index', from this backend's cache or opened now,
+ * valid until CurrentMemoryContext is reset or deleted (it stays pinned in
+ * the cache until then).
+ */
 extern IvfSegment *IvfSegmentGet(Relation index, const char *name);
 extern IvfList *IvfSegmentList(IvfSegment *segment, int list);
 /*

@@ -7,7 +7,7 @@
  * Segments are immutable, so a cached one never goes stale: a scan asks
  * the catalog which segment its snapshot sees and finds it here by name.
  * The cache keeps each segment's centroids and, once a scan probed them, its
- * lists' TIDs, codes and factors (about 16 bytes plus dims / 8 per row, and
+ * lists' TIDs, codes and factors (about 20 bytes plus dims / 8 per row, and
  * 8 plus dims * bits / 8 more with B-bit codes);
  * vectors for re-ranking are read from the file on demand, through the I/O
  * runtime.

@@ -352,6 +352,41 @@ CREATE UNLOGGED TABLE ivf_unlogged (v vector(2));
 SELECT error_of($$CREATE INDEX ON ivf_unlogged USING lance_ivf (v)$$);
 DROP TABLE ivf_bad, ivf_unlogged;
 
+-- vectors of huge magnitude: squared distances past FLT_MAX are infinite and
+-- inner products of them may be NaN, as the operators compute them; keys
+-- made of such terms were NaN, compared false with everything, and their rows
+-- never came back (every scan of these 85 rows returned none).  Now every row
+-- comes back, in the operator's order (NaN last, as for float8)
+CREATE TABLE ivf_huge (id int, v vector(3));
+INSERT INTO ivf_huge
+SELECT i, ARRAY[((i % 3) * 1e38)::real, (-1e38)::real, 1]::vector FROM generate_series(1, 40) i;
+INSERT INTO ivf_huge SELECT i, ARRAY[i, 2, 3]::vector FROM generate_series(41, 80) i;
+INSERT INTO ivf_huge
+SELECT i, ARRAY[(3e38)::real, (3e38)::real, (-3e38)::real]::vector FROM generate_series(81, 85) i;
+CREATE INDEX ivf_huge_l2 ON ivf_huge USING lance_ivf (v) WITH (lists = 4);
+CREATE INDEX ivf_huge_ip ON ivf_huge USING lance_ivf (v vector_ip_ops) WITH (lists = 4);
+CREATE TABLE ivf_huge4 AS SELECT * FROM ivf_huge;
+CREATE INDEX ivf_huge4_l2 ON ivf_huge4 USING lance_ivf (v) WITH (lists = 4, bits = 4);
+CREATE INDEX ivf_huge4_ip ON ivf_huge4 USING lance_ivf (v vector_ip_ops) WITH (lists = 4, bits = 4);
+CREATE FUNCTION ivf_huge_knn(tbl text, op text, q text, index bool) RETURNS float8[]
+LANGUAGE plpgsql AS $$
+DECLARE
+	result float8[];
+BEGIN
+	PERFORM set_config('enable_seqscan', CASE WHEN index THEN 'off' ELSE 'on' END, true);
+	PERFORM set_config('enable_indexscan', CASE WHEN index THEN 'on' ELSE 'off' END, true);
+	EXECUTE format('SELECT array_agg(d) FROM (SELECT v %s %L AS d FROM %I ORDER BY v %s %L LIMIT 85) s',
+				   op, q, tbl, op, q) INTO result;
+	RETURN result;
+END $$;
+SELECT t, op, q, cardinality(ivf_huge_knn(t, op, q, true)) AS rows,
+	   ivf_huge_knn(t, op, q, true) = ivf_huge_knn(t, op, q, false) AS as_exact_search
+FROM (VALUES ('ivf_huge'), ('ivf_huge4')) t(t), (VALUES ('<->'), ('<#>')) o(op),
+	 (VALUES ('[1,2,3]'), ('[1e38,-1e38,1]'), ('[3e38,3e38,-3e38]')) q(q)
+ORDER BY 1, 2, 3;
+DROP TABLE ivf_huge, ivf_huge4;
+DROP FUNCTION ivf_huge_knn;
+
 -- 16,000 dimensions (pgvector's indexes stop at 2,000)
 CREATE TABLE ivf_wide (id int, v vector(16000));
 INSERT INTO ivf_wide SELECT i, array_fill((i % 5)::real + i * 0.001, ARRAY[16000])::vector

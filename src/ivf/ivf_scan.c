@@ -289,7 +289,13 @@ CompareDistance(const pairingheap_node *a, const pairingheap_node *b, void *arg)
 	const ResultRow *y = pairingheap_const_container(ResultRow, node, b);
 
 	(void) arg;
-	/* pairingheap keeps the largest first: invert for a min-heap */
+	/*
+	 * pairingheap keeps the largest first: invert for a min-heap.  NaN (an
+	 * inner product of infinities) comes after every number, as float8's
+	 * ordering has it.
+	 */
+	if (isnan(x->distance) || isnan(y->distance))
+		return isnan(x->distance) ? (isnan(y->distance) ? 0 : -1) : 1;
 	return x->distance < y->distance ? 1 : x->distance > y->distance ? -1 : 0;
 }
 
@@ -353,6 +359,25 @@ static inline double
 KeyDistance(IvfScanOpaque so, float key)
 {
 	return so->metric == IVF_METRIC_INNER_PRODUCT ? key : FromSquaredL2(so->metric, key);
+}
+
+/*
+ * Keys from vectors of huge magnitude: a distance past FLT_MAX is infinite,
+ * and a key that adds and subtracts infinities is NaN, which compares false
+ * with everything and would leave its row in the heap for good.  A NaN
+ * lower bound says nothing, so it is minus infinity (the row is re-ranked
+ * first and gets its exact distance); a NaN list key sends the list last.
+ */
+static inline float
+LowerKey(float key)
+{
+	return isnan(key) ? -INFINITY : key;
+}
+
+static inline float
+UpperKey(float key)
+{
+	return isnan(key) ? INFINITY : key;
 }
 
 static void
@@ -430,9 +455,9 @@ ExactFrontList(IvfScanOpaque so)
 		int			l = so->lists.entries[0].item;
 		const float *centroid = so->segment->centroids + (size_t) l * so->dims;
 
-		so->lists.entries[0].key = so->metric == IVF_METRIC_INNER_PRODUCT ?
-			-vector_kernels->inner_product(so->query, centroid, so->dims) :
-			vector_kernels->l2_squared(so->query, centroid, so->dims);
+		so->lists.entries[0].key = UpperKey(so->metric == IVF_METRIC_INNER_PRODUCT ?
+											-vector_kernels->inner_product(so->query, centroid, so->dims) :
+											vector_kernels->l2_squared(so->query, centroid, so->dims));
 		so->list_exact[l] = true;
 		MinHeapSiftDown(&so->lists, 0);
 	}
@@ -535,16 +560,16 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				/* the largest the inner product can be gives the smallest -<o, q> */
 				float		base = list->factors[r].centroid_dot + qc_dot + estimate[r];
 
-				key = -(base + bound * error[r]);
-				upper = -(base - bound * error[r]);
+				key = LowerKey(-(base + bound * error[r]));
+				upper = UpperKey(-(base - bound * error[r]));
 			}
 			else
 			{
 				float		rn = list->factors[r].residual_norm;
 				float		base = rn * rn + qc_norm2 - 2 * estimate[r];
 
-				key = base - 2 * bound * error[r];
-				upper = base + 2 * bound * error[r];
+				key = LowerKey(base - 2 * bound * error[r]);
+				upper = UpperKey(base + 2 * bound * error[r]);
 			}
 			LeastNote(&so->nearest_upper, upper);
 			LeastNote(&so->nearest_estimate, (key + upper) / 2);
@@ -621,10 +646,10 @@ ExKey(IvfScanOpaque so, int l, int64 r, float bound)
 								RabitqQueryRotatedResidual(query), qc_norm2, ex_code,
 								&list->ex_factors[r], &error);
 	if (so->metric == IVF_METRIC_INNER_PRODUCT)
-		return -(estimate + bound * error + list->factors[r].centroid_dot +
-				 RabitqQueryCentroidDot(query));
-	return list->factors[r].residual_norm * list->factors[r].residual_norm +
-		qc_norm2 - 2 * (estimate + bound * error);
+		return LowerKey(-(estimate + bound * error + list->factors[r].centroid_dot +
+						  RabitqQueryCentroidDot(query)));
+	return LowerKey(list->factors[r].residual_norm * list->factors[r].residual_norm +
+					qc_norm2 - 2 * (estimate + bound * error));
 }
 
 /*
@@ -888,7 +913,7 @@ StartScan(IndexScanDesc scan)
 		MinHeapReserve(&so->lists, lists);
 		for (int i = 0; i < lists; i++)
 		{
-			so->lists.entries[i].key = distances[i];
+			so->lists.entries[i].key = UpperKey(distances[i]);
 			so->lists.entries[i].item = i;
 		}
 		so->lists.count = lists;
@@ -1005,6 +1030,10 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 		double		best = have_results ?
 			pairingheap_container(ResultRow, node, pairingheap_first(so->results))->distance :
 			INFINITY;
+
+		/* a NaN result comes after every candidate, which must go first */
+		if (isnan(best))
+			best = INFINITY;
 
 		/* the 1-bit stage, then with B-bit codes the B-bit one, then exact */
 		if (NextCandidates(so) &&

@@ -384,6 +384,14 @@ SELECT t, op, q, cardinality(ivf_huge_knn(t, op, q, true)) AS rows,
 FROM (VALUES ('ivf_huge'), ('ivf_huge4')) t(t), (VALUES ('<->'), ('<#>')) o(op),
 	 (VALUES ('[1,2,3]'), ('[1e38,-1e38,1]'), ('[3e38,3e38,-3e38]')) q(q)
 ORDER BY 1, 2, 3;
+-- without re-ranking the order is the estimates', whatever they are worth at
+-- these magnitudes, but no row is lost
+SET lance_ivf.rerank = 0;
+SET enable_seqscan = off;
+SELECT (SELECT count(*) FROM (SELECT id FROM ivf_huge ORDER BY v <-> '[1,2,3]' LIMIT 85) s) AS rows_1_bit,
+	   (SELECT count(*) FROM (SELECT id FROM ivf_huge4 ORDER BY v <-> '[1,2,3]' LIMIT 85) s) AS rows_4_bits;
+RESET enable_seqscan;
+RESET lance_ivf.rerank;
 DROP TABLE ivf_huge, ivf_huge4;
 DROP FUNCTION ivf_huge_knn;
 

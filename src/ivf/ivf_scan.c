@@ -366,12 +366,14 @@ KeyDistance(IvfScanOpaque so, float key)
  * and a key that adds and subtracts infinities is NaN, which compares false
  * with everything and would leave its row in the heap for good.  A NaN
  * lower bound says nothing, so it is minus infinity (the row is re-ranked
- * first and gets its exact distance); a NaN list key sends the list last.
+ * first and gets its exact distance); a NaN list key sends the list last,
+ * and so does a NaN estimate that is a row's key without re-ranking (bound
+ * 0: the row comes back last, its distance unknown).
  */
 static inline float
-LowerKey(float key)
+LowerKey(float key, float bound)
 {
-	return isnan(key) ? -INFINITY : key;
+	return isnan(key) ? (bound > 0 ? -INFINITY : INFINITY) : key;
 }
 
 static inline float
@@ -560,7 +562,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				/* the largest the inner product can be gives the smallest -<o, q> */
 				float		base = list->factors[r].centroid_dot + qc_dot + estimate[r];
 
-				key = LowerKey(-(base + bound * error[r]));
+				key = LowerKey(-(base + bound * error[r]), bound);
 				upper = UpperKey(-(base - bound * error[r]));
 			}
 			else
@@ -568,7 +570,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				float		rn = list->factors[r].residual_norm;
 				float		base = rn * rn + qc_norm2 - 2 * estimate[r];
 
-				key = LowerKey(base - 2 * bound * error[r]);
+				key = LowerKey(base - 2 * bound * error[r], bound);
 				upper = UpperKey(base + 2 * bound * error[r]);
 			}
 			LeastNote(&so->nearest_upper, upper);
@@ -647,9 +649,9 @@ ExKey(IvfScanOpaque so, int l, int64 r, float bound)
 								&list->ex_factors[r], &error);
 	if (so->metric == IVF_METRIC_INNER_PRODUCT)
 		return LowerKey(-(estimate + bound * error + list->factors[r].centroid_dot +
-						  RabitqQueryCentroidDot(query)));
+						  RabitqQueryCentroidDot(query)), bound);
 	return LowerKey(list->factors[r].residual_norm * list->factors[r].residual_norm +
-					qc_norm2 - 2 * (estimate + bound * error));
+					qc_norm2 - 2 * (estimate + bound * error), bound);
 }
 
 /*
@@ -1030,15 +1032,25 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 		double		best = have_results ?
 			pairingheap_container(ResultRow, node, pairingheap_first(so->results))->distance :
 			INFINITY;
+		/*
+		 * Whether the first result may go before candidates whose keys are
+		 * not below it.  Not while there is none, nor when it is NaN (it goes
+		 * after every candidate): then every candidate is looked at first,
+		 * even one whose key is infinite (a distance past FLT_MAX, or an
+		 * estimate that was NaN), which no comparison would let through.
+		 */
+		bool		settled = have_results && !isnan(best);
+		bool		candidates = NextCandidates(so);
+		double		refined_key = so->refined.count > 0 ?
+			KeyDistance(so, so->refined.entries[0].key) : INFINITY;
 
-		/* a NaN result comes after every candidate, which must go first */
-		if (isnan(best))
+		if (!settled)
 			best = INFINITY;
 
 		/* the 1-bit stage, then with B-bit codes the B-bit one, then exact */
-		if (NextCandidates(so) &&
-			KeyDistance(so, so->candidates.entries[0].key) <
-			(so->refined.count > 0 ? Min(best, KeyDistance(so, so->refined.entries[0].key)) : best))
+		if (candidates &&
+			(KeyDistance(so, so->candidates.entries[0].key) < Min(best, refined_key) ||
+			 (!settled && so->refined.count == 0)))
 		{
 			if (so->segment->header.bits > 1)
 				RefineBits(so);
@@ -1046,7 +1058,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 				Rerank(so);
 			continue;
 		}
-		if (so->refined.count > 0 && KeyDistance(so, so->refined.entries[0].key) < best)
+		if (so->refined.count > 0 && (refined_key < best || !settled))
 		{
 			Rerank(so);
 			continue;

@@ -1,17 +1,18 @@
 -- lance_ivf: builds, scans in distance order with exact distances, agrees
 -- with exact search at full probes, finds fresh rows, forgets deleted ones.
 
--- The k nearest rows of ivf_t by the given operator, through a lance_ivf
--- index (index => true; it fails if the plan does not use one) or by exact
--- search: their ids (ties by id), or with distances => true their distances
--- as the operator computes them, to 6 places (so that rows whose distances
--- differ only in float rounding cannot make two equally good answers differ).
+-- The k nearest rows of ivf_t (or of tbl) by the given operator, through a
+-- lance_ivf index (index => true; it fails if the plan does not use one) or
+-- by exact search: their ids (ties by id), or with distances => true their
+-- distances as the operator computes them, to 6 places (so that rows whose
+-- distances differ only in float rounding cannot make two equally good
+-- answers differ).
 CREATE FUNCTION ivf_knn(op text, q vector, k int, index bool, filter text DEFAULT 'true',
-						distances bool DEFAULT false)
+						distances bool DEFAULT false, tbl text DEFAULT 'ivf_t')
 RETURNS numeric[] LANGUAGE plpgsql AS $$
 DECLARE
-	query text := format('SELECT id, v %s $1 AS d FROM ivf_t WHERE %s ORDER BY v %s $1 LIMIT %s',
-						 op, filter, op, k);
+	query text := format('SELECT id, v %s $1 AS d FROM %I WHERE %s ORDER BY v %s $1 LIMIT %s',
+						 op, tbl, filter, op, k);
 	plan text;
 	result numeric[];
 	agg text := CASE WHEN distances THEN 'array_agg(round(d::numeric, 6) ORDER BY d, id)'
@@ -368,19 +369,11 @@ CREATE INDEX ivf_huge_ip ON ivf_huge USING lance_ivf (v vector_ip_ops) WITH (lis
 CREATE TABLE ivf_huge4 AS SELECT * FROM ivf_huge;
 CREATE INDEX ivf_huge4_l2 ON ivf_huge4 USING lance_ivf (v) WITH (lists = 4, bits = 4);
 CREATE INDEX ivf_huge4_ip ON ivf_huge4 USING lance_ivf (v vector_ip_ops) WITH (lists = 4, bits = 4);
-CREATE FUNCTION ivf_huge_knn(tbl text, op text, q text, index bool) RETURNS float8[]
-LANGUAGE plpgsql AS $$
-DECLARE
-	result float8[];
-BEGIN
-	PERFORM set_config('enable_seqscan', CASE WHEN index THEN 'off' ELSE 'on' END, true);
-	PERFORM set_config('enable_indexscan', CASE WHEN index THEN 'on' ELSE 'off' END, true);
-	EXECUTE format('SELECT array_agg(d) FROM (SELECT v %s %L AS d FROM %I ORDER BY v %s %L LIMIT 85) s',
-				   op, q, tbl, op, q) INTO result;
-	RETURN result;
-END $$;
-SELECT t, op, q, cardinality(ivf_huge_knn(t, op, q, true)) AS rows,
-	   ivf_huge_knn(t, op, q, true) = ivf_huge_knn(t, op, q, false) AS as_exact_search
+SELECT t, op, q,
+	   ivf_knn(op, q::vector, 10, true, distances => true, tbl => t) =
+	   ivf_knn(op, q::vector, 10, false, distances => true, tbl => t) AS first_10_as_exact,
+	   ivf_knn(op, q::vector, 85, true, distances => true, tbl => t) =
+	   ivf_knn(op, q::vector, 85, false, distances => true, tbl => t) AS all_85_as_exact
 FROM (VALUES ('ivf_huge'), ('ivf_huge4')) t(t), (VALUES ('<->'), ('<#>')) o(op),
 	 (VALUES ('[1,2,3]'), ('[1e38,-1e38,1]'), ('[3e38,3e38,-3e38]')) q(q)
 ORDER BY 1, 2, 3;
@@ -393,7 +386,6 @@ SELECT (SELECT count(*) FROM (SELECT id FROM ivf_huge ORDER BY v <-> '[1,2,3]' L
 RESET enable_seqscan;
 RESET lance_ivf.rerank;
 DROP TABLE ivf_huge, ivf_huge4;
-DROP FUNCTION ivf_huge_knn;
 
 -- 16,000 dimensions (pgvector's indexes stop at 2,000)
 CREATE TABLE ivf_wide (id int, v vector(16000));

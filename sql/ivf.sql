@@ -246,6 +246,7 @@ SELECT count(*) AS files_after_collection FROM lancedb_catalog.side_file f
 JOIN lancedb_catalog.storage s USING (storage_id) WHERE s.relid = 'ivf_l2'::regclass;
 SELECT error_of($$SELECT lance_ivf_fold('ivf_t_pkey')$$);
 SELECT error_of($$SELECT lance_ivf_fold('ivf_t')$$);
+SELECT error_of($$SELECT lance_ivf_fold(0)$$);
 
 -- the table grows past twice its size: VACUUM folds and trains new centroids,
 -- and recall at the default probes holds

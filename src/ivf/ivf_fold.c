@@ -188,9 +188,18 @@ lance_ivf_fold(PG_FUNCTION_ARGS)
 	int64		rows;
 
 	if (!OidIsValid(heapoid))
+	{
+		char	   *name = get_rel_name(indexoid);
+
+		/* a regclass given as a number names no relation unless one has it */
+		if (name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", indexoid)));
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+				 errmsg("\"%s\" is not an index", name)));
+	}
 	/* as VACUUM: no other VACUUM or fold at the same time, reads and writes go on */
 	heap = table_open(heapoid, ShareUpdateExclusiveLock);
 	if (!pg_class_ownercheck(heapoid, GetUserId()))

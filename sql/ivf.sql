@@ -352,7 +352,10 @@ SELECT error_of($$CREATE INDEX ON ivf_bad USING lance_ivf (id)$$);
 SELECT error_of($$CREATE INDEX ON ivf_bad USING lance_ivf (v) WITH (lists = -1)$$);
 CREATE UNLOGGED TABLE ivf_unlogged (v vector(2));
 SELECT error_of($$CREATE INDEX ON ivf_unlogged USING lance_ivf (v)$$);
-DROP TABLE ivf_bad, ivf_unlogged;
+CREATE TEMP TABLE ivf_temp (v vector(2));
+INSERT INTO ivf_temp VALUES ('[1,2]');
+SELECT error_of($$CREATE INDEX ON ivf_temp USING lance_ivf (v)$$);
+DROP TABLE ivf_bad, ivf_unlogged, ivf_temp;
 
 -- vectors of huge magnitude: squared distances past FLT_MAX are infinite and
 -- inner products of them may be NaN, as the operators compute them; keys

@@ -79,6 +79,7 @@ CREATE TABLE side_plain (id int);
 CREATE INDEX side_plain_i ON side_plain (id);
 SELECT error_of($$SELECT lancedb_debug_side_files('side_plain_i')$$);
 SELECT error_of($$CREATE UNLOGGED TABLE side_u (id int); CREATE INDEX ON side_u USING lancedb_side_debug (id)$$);
+SELECT error_of($$CREATE TEMP TABLE side_t (id int); CREATE INDEX ON side_t USING lancedb_side_debug (id)$$);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM side_t WHERE id = 1;
 RESET enable_seqscan;

@@ -116,6 +116,13 @@ SideStorageCreate(Relation rel)
 	SideMetaPageData *meta;
 
 	SideStorageCheckPreloaded();
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary relation \"%s\" cannot have side storage",
+						RelationGetRelationName(rel)),
+				 errdetail("Side files are listed in a catalog every session shares and are logged "
+						   "to WAL, which a temporary relation is not.")));
 	if (RelationGetNumberOfBlocks(rel) != 0)
 		elog(ERROR, "relation \"%s\" already has a metapage", RelationGetRelationName(rel));
 

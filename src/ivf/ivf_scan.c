@@ -1040,7 +1040,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 		 * estimate that was NaN), which no comparison would let through.
 		 */
 		bool		settled = have_results && !isnan(best);
-		bool		candidates = NextCandidates(so);
+		bool		have_candidates = NextCandidates(so);
 		double		refined_key = so->refined.count > 0 ?
 			KeyDistance(so, so->refined.entries[0].key) : INFINITY;
 
@@ -1048,7 +1048,7 @@ IvfGetTuple(IndexScanDesc scan, ScanDirection dir)
 			best = INFINITY;
 
 		/* the 1-bit stage, then with B-bit codes the B-bit one, then exact */
-		if (candidates &&
+		if (have_candidates &&
 			(KeyDistance(so, so->candidates.entries[0].key) < Min(best, refined_key) ||
 			 (!settled && so->refined.count == 0)))
 		{

@@ -367,11 +367,11 @@ SegmentPin(IvfSegment *segment)
 	return segment;
 }
 
-/* Frees least recently used unpinned segments until fewer than 'keep' are cached */
+/* Frees least recently used unpinned segments until at most 'most' are cached */
 static void
-SegmentCacheTrim(int keep)
+SegmentCacheTrim(int most)
 {
-	while (cache_count > 0 && cache_count >= keep)
+	while (cache_count > most)
 	{
 		int			victim = -1;
 
@@ -399,11 +399,11 @@ IvfSegmentGet(Relation index, const char *name)
 		{
 			/* pinned first, so that it stays while what others let go goes */
 			SegmentPin(s);
-			SegmentCacheTrim(SEGMENT_CACHE_SIZE + 1);
+			SegmentCacheTrim(SEGMENT_CACHE_SIZE);
 			return s;
 		}
 	}
-	SegmentCacheTrim(SEGMENT_CACHE_SIZE);
+	SegmentCacheTrim(SEGMENT_CACHE_SIZE - 1);
 	/* room first: once opened, the segment must have its slot */
 	if (cache_count == cache_capacity)
 	{

@@ -594,6 +594,7 @@ RuntimeGetStats(Runtime *rt, RuntimeStats *stats)
 	stats->seen_reads = rt->seen_reads;
 	stats->viewed_reads = rt->viewed_reads;
 	stats->mappings = rt->nmaps;
+	stats->descriptors = rt->nown_fds;
 	memcpy(stats->fallback_reason, rt->fallback_reason, sizeof(stats->fallback_reason));
 	pthread_mutex_unlock(&rt->mu);
 	return 0;

@@ -185,6 +185,7 @@ typedef struct RuntimeStats
 	uint64_t	seen_reads;		/* of resident_reads: without mincore (resident_ttl_ms) */
 	uint64_t	viewed_reads;	/* ranges views showed in place (not in reads_done) */
 	int			mappings;		/* files mapped by the resident-page cache */
+	int			descriptors;	/* fds it holds open itself (ring, eventfd) */
 	/* why AUTO fell back to the pread pool, or "" */
 	char		fallback_reason[RUNTIME_ERROR_MESSAGE_SIZE];
 } RuntimeStats;

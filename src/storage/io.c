@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/io.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -71,6 +72,7 @@ static int	io_pid;
 static RuntimeConfig io_config; /* what the process runtime was made with */
 static int	io_eventfd = -1;
 static int	io_views_pinned;	/* LanceIoViewPin not yet unpinned */
+static int	io_runtime_fds;		/* the runtime's own fds, counted by fd.c */
 static WaitEventSet *io_wait_set;
 
 struct LanceIoBatch
@@ -159,15 +161,30 @@ EnsureWaitSet(void)
 {
 	if (io_wait_set != NULL)
 		return;
+	/* kept for the life of the process: fd.c makes room for it */
+	ReserveExternalFD();
 	io_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (io_eventfd < 0)
+	{
+		int			save_errno = errno;
+
+		ReleaseExternalFD();
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not create an eventfd for I/O waits: %m")));
+	}
 	io_wait_set = CreateWaitEventSet(TopMemoryContext, 3);
 	AddWaitEventToSet(io_wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(io_wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(io_wait_set, WL_SOCKET_READABLE, io_eventfd, NULL, NULL);
+}
+
+static void
+ReleaseRuntimeFds(void)
+{
+	for (; io_runtime_fds > 0; io_runtime_fds--)
+		ReleaseExternalFD();
 }
 
 Runtime *
@@ -185,6 +202,8 @@ LanceIoRuntime(void)
 		io_wait_set = NULL;
 		io_eventfd = -1;
 		io_views_pinned = 0;
+		/* the parent's runtime fds were closed in this child (runtime.c) */
+		ReleaseRuntimeFds();
 		memset(&io_config, 0, sizeof(io_config));
 		if (IsUnderPostmaster)
 			on_proc_exit(AtExit, (Datum) 0);
@@ -199,16 +218,29 @@ LanceIoRuntime(void)
 		/* a setting changed: start over, unless batches or views are open */
 		if (RuntimeGetStats(rt, &st) == 0 && st.live_batches == 0 && io_views_pinned == 0)
 		{
-			(void) RuntimeProcessClose(EXIT_CLOSE_TIMEOUT_MS);
+			/* EBUSY leaves its fds to the process: they stay counted */
+			if (RuntimeProcessClose(EXIT_CLOSE_TIMEOUT_MS) == 0)
+				ReleaseRuntimeFds();
 			rt = NULL;
 		}
 	}
 	if (rt == NULL)
 	{
+		RuntimeStats st;
+
 		rc = RuntimeProcessGet(&want, &rt, &err);
 		if (rc != 0)
 			ReportRuntimeError(rc, &err, "could not start the I/O runtime");
 		io_config = want;
+
+		/*
+		 * The ring and its eventfd live as long as the runtime; fd.c counts
+		 * them, as it counts the wait set's epoll fd, so that the backend's
+		 * own files leave room for them under its descriptor limit.
+		 */
+		if (RuntimeGetStats(rt, &st) == 0)
+			for (; io_runtime_fds < st.descriptors; io_runtime_fds++)
+				ReserveExternalFD();
 	}
 	return rt;
 }

@@ -176,6 +176,15 @@ ViewThroughRuntime(void *ctx, uint64_t offset, size_t length)
 	return file->viewing ? RuntimeViewBytes(&file->view, offset, length) : NULL;
 }
 
+/* A cached file's own fd, and fd.c's count of it */
+static void
+CloseCachedFd(SideLanceFile *file)
+{
+	close(file->fd);
+	file->fd = -1;
+	ReleaseExternalFD();
+}
+
 SideLanceFile *
 SideLanceOpen(Relation rel, const char *name, bool cached)
 {
@@ -191,13 +200,31 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 	file->fd = SideFileOpen(rel, name, &size);
 	if (cached)
 	{
-		/* a plain fd of our own, not the transaction's */
-		int			fd = fcntl(file->fd, F_DUPFD_CLOEXEC, 0);
+		/*
+		 * A plain fd of our own, not the transaction's.  fd.c counts it
+		 * (closing its own least recently used files to make room), so that
+		 * many cached files cannot push the backend past its descriptor
+		 * limit; it refuses once a third of max_safe_fds are held this way.
+		 */
+		int			fd;
 
+		if (!AcquireExternalFD())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("could not keep side file \"%s\" open: too many files are kept open in this backend",
+							name),
+					 errhint("Close cursors over other indexes, or raise max_files_per_process.")));
+		fd = fcntl(file->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
+		{
+			int			save_errno = errno;
+
+			ReleaseExternalFD();
+			errno = save_errno;
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not duplicate a descriptor of side file \"%s\": %m", name)));
+		}
 		CloseTransientFile(file->fd);
 		file->fd = fd;
 	}
@@ -206,9 +233,20 @@ SideLanceOpen(Relation rel, const char *name, bool cached)
 	io.view = ViewThroughRuntime;
 	io.size = (uint64_t) size;
 	io.ctx = file;
-	rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);
+	PG_TRY();
+	{
+		/* its reads may raise an ERROR (a query cancel) */
+		rc = LanceFileReaderOpen(&file->reader, &io, SideLanceAllocator(), &error);
+	}
+	PG_CATCH();
+	{
+		if (cached)
+			CloseCachedFd(file);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	if (rc != 0 && cached)
-		close(file->fd);
+		CloseCachedFd(file);
 	SideLanceCheck(rc, &error, psprintf("could not open side file \"%s\"", name));
 	return file;
 }
@@ -238,7 +276,7 @@ SideLanceClose(SideLanceFile *file)
 	SideLanceEndViews(file);
 	LanceFileReaderClose(file->reader);
 	if (file->cached)
-		close(file->fd);
+		CloseCachedFd(file);
 	else
 		CloseTransientFile(file->fd);
 	pfree(file);

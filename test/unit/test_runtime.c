@@ -360,6 +360,7 @@ Suite(RuntimeMethod method)
 	Runtime    *rt;
 	RuntimeStats st;
 	int			rc;
+	int			fds_before = CountFds(NULL);
 
 	hang_test = m;
 	rc = RuntimeOpen(&c, &rt, NULL);
@@ -367,6 +368,9 @@ Suite(RuntimeMethod method)
 	RuntimeGetStats(rt, &st);
 	tap_ok(st.method == method && st.creator_pid == (int) getpid(),
 		   "%s: stats name the method and this process", m);
+	tap_ok(st.descriptors == CountFds(NULL) - fds_before &&
+		   st.descriptors == (method == RUNTIME_METHOD_IO_URING ? 2 : 0),
+		   "%s: stats count the %d fds it opened", m, st.descriptors);
 	tap_ok(st.threads == (method == RUNTIME_METHOD_IO_URING ? 1 : c.workers),
 		   "%s: %d thread(s) running", m, st.threads);
 	TestReads(rt, m);

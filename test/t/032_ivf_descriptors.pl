@@ -23,6 +23,9 @@ my $node = side_node('descriptors');
 $node->append_conf('postgresql.conf', qq{
 max_files_per_process = 80
 autovacuum = off
+# enable_seqscan = off would make every count(*) JIT-compile, and LLVM opens
+# files of its own
+jit = off
 });
 $node->start;
 

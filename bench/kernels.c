@@ -12,6 +12,13 @@
  * The goal checked at the end: with AVX2, l2_squared and inner_product (single
  * and batch) reach at least 70% of read bandwidth, i.e. they are bound by
  * memory, not arithmetic.  The benchmark is informational and exits 0.
+ *
+ * Re-ranking reads vectors at random instead (lance_ivf: about 33 per query),
+ * where one core's latency, not its bandwidth, bounds a kernel that takes
+ * them one at a time.  The "random" rows take RANDOM_PICKS vectors of the
+ * block per query, the same ones for every row, one by one with the single
+ * form or all at once with the gather form; their GB/s count the bytes of
+ * the picked vectors, and the last line compares the two.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +36,8 @@
 #define DIM 784
 #define REPS 11
 #define GOAL 0.70
+#define RANDOM_QUERIES 2000
+#define RANDOM_PICKS 33
 
 _Static_assert(NVEC * DIM % 32 == 0, "the read loops take 32 floats a step");
 
@@ -36,6 +45,7 @@ static const float *block;
 static float query[DIM];
 static float *out;
 static volatile float sink;		/* keeps the passes from being optimised out */
+static const float *picks[RANDOM_QUERIES * RANDOM_PICKS];	/* random vectors of block */
 
 /* splitmix64, fixed seed */
 static uint64_t rng = 42;
@@ -156,6 +166,29 @@ IpBatch(const VectorKernels *ks)
 	return out[0] + out[NVEC - 1];
 }
 
+static float
+L2Random(const VectorKernels *ks)
+{
+	float		s = 0.0f;
+
+	for (size_t i = 0; i < RANDOM_QUERIES * RANDOM_PICKS; i++)
+		s += ks->l2_squared(query, picks[i], DIM);
+	return s;
+}
+
+static float
+L2GatherRandom(const VectorKernels *ks)
+{
+	float		s = 0.0f;
+
+	for (size_t q = 0; q < RANDOM_QUERIES; q++)
+	{
+		ks->l2_squared_gather(query, picks + q * RANDOM_PICKS, RANDOM_PICKS, DIM, out);
+		s += out[0] + out[RANDOM_PICKS - 1];
+	}
+	return s;
+}
+
 /* ---- measurement ---- */
 
 typedef float (*PassFn) (const VectorKernels *ks);
@@ -166,16 +199,17 @@ typedef struct Row
 	const VectorKernels *ks;	/* NULL for the read loops */
 	PassFn		pass;
 	bool		goal;			/* must reach GOAL of read bandwidth */
+	bool		random;			/* reads the picked vectors, not the block */
 	double		best;			/* shortest pass, seconds */
 } Row;
 
-static Row	rows[16];
+static Row	rows[20];
 static int	nrows;
 
 static void
 AddRow(const char *name, const VectorKernels *ks, PassFn pass, bool goal)
 {
-	rows[nrows++] = (Row) {name, ks, pass, goal, 1e30};
+	rows[nrows++] = (Row) {name, ks, pass, goal, false, 1e30};
 }
 
 /* The read loops, then every kernel for each available set */
@@ -194,6 +228,8 @@ AddRows(bool avx2)
 		{"cosine_parts", CosineSingle, false},
 		{"l2_squared_batch", L2Batch, true},
 		{"inner_product_batch", IpBatch, true},
+		{"l2_squared, random", L2Random, false},
+		{"l2_squared_gather, random", L2GatherRandom, false},
 	};
 
 	AddRow("read (uint64 loop)", NULL, ReadUint64, false);
@@ -208,6 +244,8 @@ AddRows(bool avx2)
 			AddRow(kernels[k].name, &VectorKernelsAvx2, kernels[k].pass,
 				   kernels[k].goal);
 	}
+	for (int i = 0; i < nrows; i++)
+		rows[i].random = rows[i].pass == L2Random || rows[i].pass == L2GatherRandom;
 }
 
 /*
@@ -234,13 +272,15 @@ MeasureRows(void)
 static double
 GBps(const Row *row)
 {
-	return (double) NVEC * DIM * sizeof(float) / row->best / 1e9;
+	double		vectors = row->random ? RANDOM_QUERIES * RANDOM_PICKS : NVEC;
+
+	return vectors * DIM * sizeof(float) / row->best / 1e9;
 }
 
 static void
 PrintRow(const char *name, const char *set, double gbps, double read_bw)
 {
-	printf("%-22s %-7s %8.2f %7.0f%%", name, set, gbps, 100.0 * gbps / read_bw);
+	printf("%-26s %-7s %8.2f %7.0f%%", name, set, gbps, 100.0 * gbps / read_bw);
 }
 
 static void
@@ -253,7 +293,7 @@ PrintResults(bool avx2)
 		if (GBps(&rows[i]) > read_bw)
 			read_bw = GBps(&rows[i]);
 
-	printf("%-22s %-7s %8s %8s %10s\n", "kernel", "set", "GB/s", "of read",
+	printf("%-26s %-7s %8s %8s %10s\n", "kernel", "set", "GB/s", "of read",
 		   "vs scalar");
 	for (i = 0; i < nrows && rows[i].ks == NULL; i++)
 	{
@@ -271,6 +311,16 @@ PrintResults(bool avx2)
 		PrintRow(rows[i].name, rows[i].ks->name, GBps(&rows[i]), read_bw);
 		printf(" %9.2fx\n", GBps(&rows[i]) / GBps(scalar));
 	}
+
+	printf("\n");
+	for (i = 0; i < nrows; i++)
+		for (int j = 0; j < nrows; j++)
+			if (rows[i].pass == L2Random && rows[j].pass == L2GatherRandom &&
+				rows[i].ks == rows[j].ks)
+				printf("re-ranking (%d random vectors a query), %s: one by one %.1f us, "
+					   "gathered %.1f us a query (%.2fx)\n", RANDOM_PICKS, rows[i].ks->name,
+					   rows[i].best / RANDOM_QUERIES * 1e6, rows[j].best / RANDOM_QUERIES * 1e6,
+					   rows[i].best / rows[j].best);
 
 	printf("\ngoal: avx2 l2_squared and inner_product reach >= %.0f%% of "
 		   "one core's read bandwidth\n", 100.0 * GOAL);
@@ -301,6 +351,8 @@ main(void)
 	for (int i = 0; i < DIM; i++)
 		query[i] = Uniform();
 	block = data;
+	for (size_t i = 0; i < RANDOM_QUERIES * RANDOM_PICKS; i++)
+		picks[i] = block + BenchNext(&rng) % NVEC * DIM;
 
 	printf("distance kernels: %d x %d float32 (%.0f MB), one query, "
 		   "best of %d passes\n", NVEC, DIM, nfloats * sizeof(float) / 1e6, REPS);

@@ -141,6 +141,13 @@ extern bool IvfPrepareVector(IvfMetric metric, const float *in, int dims, float 
 /* Distance as the operator returns it, from the stored (prepared) forms. */
 extern double IvfDistance(IvfMetric metric, const float *a, const float *b, int dims);
 
+/*
+ * IvfDistance of 'a' to each of n vectors, the same values, computed several
+ * vectors at a time: re-ranking's vectors are cache misses, fetched together.
+ */
+extern void IvfDistanceMany(IvfMetric metric, const float *a, const float *const vectors[],
+							int n, int dims, double *out);
+
 /* ivf_meta.c: the IVF metapage */
 extern void IvfMetaInit(Relation index, ForkNumber fork, IvfMetric metric);
 extern void IvfMetaRead(Relation index, IvfMetaPageData *meta);

@@ -200,24 +200,52 @@ IvfPrepareVector(IvfMetric metric, const float *in, int dims, float *out)
 	return true;
 }
 
-double
-IvfDistance(IvfMetric metric, const float *a, const float *b, int dims)
+/* The distance from the kernel's sum: l2_squared for L2, else inner_product */
+static inline double
+DistanceFromSum(IvfMetric metric, float sum)
 {
 	switch (metric)
 	{
 		case IVF_METRIC_L2:
-			return sqrt((double) vector_kernels->l2_squared(a, b, dims));
+			return sqrt((double) sum);
 		case IVF_METRIC_INNER_PRODUCT:
-			return -(double) vector_kernels->inner_product(a, b, dims);
+			return -(double) sum;
 		case IVF_METRIC_COSINE:
 			{
 				/* both normalised: 1 - cos = 1 - <a, b>, clamped as pgvector does */
-				double		d = 1.0 - (double) vector_kernels->inner_product(a, b, dims);
+				double		d = 1.0 - (double) sum;
 
 				return d < 0 ? 0 : d > 2 ? 2 : d;
 			}
 	}
 	return 0;
+}
+
+double
+IvfDistance(IvfMetric metric, const float *a, const float *b, int dims)
+{
+	return DistanceFromSum(metric, metric == IVF_METRIC_L2 ?
+						   vector_kernels->l2_squared(a, b, dims) :
+						   vector_kernels->inner_product(a, b, dims));
+}
+
+void
+IvfDistanceMany(IvfMetric metric, const float *a, const float *const vectors[], int n,
+				int dims, double *out)
+{
+	float		sums[64];
+
+	for (int done = 0; done < n; done += lengthof(sums))
+	{
+		int			count = Min(n - done, (int) lengthof(sums));
+
+		if (metric == IVF_METRIC_L2)
+			vector_kernels->l2_squared_gather(a, vectors + done, count, dims, sums);
+		else
+			vector_kernels->inner_product_gather(a, vectors + done, count, dims, sums);
+		for (int i = 0; i < count; i++)
+			out[done + i] = DistanceFromSum(metric, sums[i]);
+	}
 }
 
 /*

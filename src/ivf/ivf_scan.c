@@ -783,9 +783,8 @@ MeasureBatch(IvfScanOpaque so, int n)
 	{
 		IvfSegmentFetchVectors(so->segment, so->rows, n, so->batch_vectors, &so->vectors);
 		PrefetchVectors(so->batch_vectors, n, so->dims);
-		for (int i = 0; i < n; i++)
-			so->batch_distances[i] = IvfDistance(so->metric, so->query, so->batch_vectors[i],
-												 so->dims);
+		IvfDistanceMany(so->metric, so->query, so->batch_vectors, n, so->dims,
+						so->batch_distances);
 	}
 	PG_FINALLY();
 	{

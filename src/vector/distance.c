@@ -107,6 +107,23 @@ l2_squared_matrix_scalar(const float *x, size_t nx, const float *y, size_t ny,
 														y + j * (size_t) dim, dim);
 }
 
+/* The gather forms, vector by vector */
+static void
+l2_squared_gather_scalar(const float *q, const float *const vectors[], size_t n, int dim,
+						 float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = l2_squared_scalar(q, vectors[i], dim);
+}
+
+static void
+inner_product_gather_scalar(const float *q, const float *const vectors[], size_t n, int dim,
+							float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = inner_product_scalar(q, vectors[i], dim);
+}
+
 const VectorKernels VectorKernelsScalar = {
 	.name = "scalar",
 	.l2_squared = l2_squared_scalar,
@@ -116,6 +133,8 @@ const VectorKernels VectorKernelsScalar = {
 	.l2_squared_batch = l2_squared_batch_scalar,
 	.inner_product_batch = inner_product_batch_scalar,
 	.l2_squared_matrix = l2_squared_matrix_scalar,
+	.l2_squared_gather = l2_squared_gather_scalar,
+	.inner_product_gather = inner_product_gather_scalar,
 };
 
 #if !defined(__x86_64__)
@@ -134,6 +153,8 @@ const VectorKernels VectorKernelsAvx2 = {
 	.l2_squared_batch = l2_squared_batch_scalar,
 	.inner_product_batch = inner_product_batch_scalar,
 	.l2_squared_matrix = l2_squared_matrix_scalar,
+	.l2_squared_gather = l2_squared_gather_scalar,
+	.inner_product_gather = inner_product_gather_scalar,
 };
 
 bool

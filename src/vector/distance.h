@@ -29,7 +29,8 @@
  * 'block' (vector i starts at block + i * dim) and write n results to 'out'
  * (n may be 0).
  * They give the same result as calling the single form n times, bit for bit.
- * So does the matrix form (l2_squared_matrix) over every pair of two sets.
+ * So do the matrix form (l2_squared_matrix) over every pair of two sets and
+ * the gather forms over vectors anywhere.
  *
  * Different kernel sets may round differently; each stays within the error
  * bound stated in test/unit/test_distance.c of the exact result.
@@ -65,6 +66,17 @@ typedef struct VectorKernels
 	void		(*l2_squared_matrix) (const float *x, size_t nx, const float *y,
 									  size_t ny, int dim, float *out,
 									  size_t out_stride);
+
+	/*
+	 * Gather forms: one query 'q' against n vectors anywhere in memory
+	 * (vectors[i]), out[i] the single form's result bit for bit.  For
+	 * vectors that are cache misses, as re-ranking reads them: several are
+	 * fetched at once instead of one after another.
+	 */
+	void		(*l2_squared_gather) (const float *q, const float *const vectors[],
+									  size_t n, int dim, float *out);
+	void		(*inner_product_gather) (const float *q, const float *const vectors[],
+										 size_t n, int dim, float *out);
 } VectorKernels;
 
 /* The portable reference, always available. */

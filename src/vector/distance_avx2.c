@@ -290,20 +290,32 @@ inner_product_batch_avx2(const float *q, const float *block, int dim, size_t n,
  *
  * 3 x 3: nine accumulators, three row vectors, one column vector and one
  * difference fill 14 of the 16 ymm registers.
+ *
+ * The gather forms use the same tile, one query row against GATHER_COLS
+ * vectors anywhere in memory (eight accumulators, the query, a vector and a
+ * difference: 11 registers).  Re-ranking reads such vectors at random from
+ * a large file, each a chain of cache misses; one at a time, the memory
+ * system follows a single stream, while a tile walks eight together.  Pass
+ * 0 reads the first cache line of every 128 bytes, and asks for the second
+ * with a prefetch, so that pass 2 finds it (measured on 33 random
+ * 784-float vectors of a mapped file: 9 us against 15 us one at a time).
  */
 #define MATRIX_ROWS 3
 #define MATRIX_COLS 3
+#define GATHER_COLS 8
+#define TILE_COLS GATHER_COLS	/* the widest tile */
 
 /*
  * One tile: rows x cols pairs (constants after inlining, at most
- * MATRIX_ROWS x MATRIX_COLS), x[r] and y[c] the vectors, results to
- * out[r * stride + c].
+ * MATRIX_ROWS x TILE_COLS), x[r] and y[c] the vectors, results to
+ * out[r * stride + c].  'stream' (a constant too): y's vectors come from
+ * memory, not cache; prefetch their second lines in pass 0.
  */
 AVX2_INLINE void
-MatrixTile(int rows, int cols, const float *const x[], const float *const y[],
-		   int dim, float *out, size_t stride)
+Tile(SumOp op, int rows, int cols, const float *const x[], const float *const y[],
+	 int dim, float *out, size_t stride, bool stream)
 {
-	Sum4		sums[MATRIX_ROWS][MATRIX_COLS];
+	Sum4		sums[MATRIX_ROWS][TILE_COLS];
 	int			blocks32 = dim / 32 * 32;
 	int			blocks8 = dim / 8 * 8;
 
@@ -315,12 +327,12 @@ MatrixTile(int rows, int cols, const float *const x[], const float *const y[],
 #pragma GCC unroll 4
 	for (int m = 0; m < 4; m++)
 	{
-		__m256		acc[MATRIX_ROWS][MATRIX_COLS];
+		__m256		acc[MATRIX_ROWS][TILE_COLS];
 		int			i;
 
 #pragma GCC unroll 4
 		for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 			for (int c = 0; c < cols; c++)
 				acc[r][c] = _mm256_setzero_ps();
 
@@ -331,14 +343,16 @@ MatrixTile(int rows, int cols, const float *const x[], const float *const y[],
 #pragma GCC unroll 4
 			for (int r = 0; r < rows; r++)
 				xv[r] = _mm256_loadu_ps(x[r] + i);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 			for (int c = 0; c < cols; c++)
 			{
 				__m256		yv = _mm256_loadu_ps(y[c] + i);
 
+				if (stream && m == 0)
+					__builtin_prefetch(y[c] + i + 16);
 #pragma GCC unroll 4
 				for (int r = 0; r < rows; r++)
-					acc[r][c] = SumStep(SUM_L2, acc[r][c], xv[r], yv);
+					acc[r][c] = SumStep(op, acc[r][c], xv[r], yv);
 			}
 		}
 		if (m == 0)
@@ -346,14 +360,14 @@ MatrixTile(int rows, int cols, const float *const x[], const float *const y[],
 			/* the whole 8-float blocks after the 32-float ones */
 			for (i = blocks32; i < blocks8; i += 8)
 			{
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 				for (int c = 0; c < cols; c++)
 				{
 					__m256		yv = _mm256_loadu_ps(y[c] + i);
 
 #pragma GCC unroll 4
 					for (int r = 0; r < rows; r++)
-						acc[r][c] = SumStep(SUM_L2, acc[r][c],
+						acc[r][c] = SumStep(op, acc[r][c],
 											_mm256_loadu_ps(x[r] + i), yv);
 				}
 			}
@@ -364,21 +378,21 @@ MatrixTile(int rows, int cols, const float *const x[], const float *const y[],
 			__m256i		tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(dim - blocks8),
 												  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 			for (int c = 0; c < cols; c++)
 			{
 				__m256		yv = _mm256_maskload_ps(y[c] + blocks8, tail);
 
 #pragma GCC unroll 4
 				for (int r = 0; r < rows; r++)
-					acc[r][c] = SumStep(SUM_L2, acc[r][c],
+					acc[r][c] = SumStep(op, acc[r][c],
 										_mm256_maskload_ps(x[r] + blocks8, tail), yv);
 			}
 		}
 
 #pragma GCC unroll 4
 		for (int r = 0; r < rows; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
 			for (int c = 0; c < cols; c++)
 				sums[r][c].s[m] = acc[r][c];
 	}
@@ -408,13 +422,13 @@ MatrixStrip(int rows, const float *x, const float *y, size_t ny, int dim,
 
 		for (int c = 0; c < MATRIX_COLS; c++)
 			yc[c] = y + (j + c) * (size_t) dim;
-		MatrixTile(rows, MATRIX_COLS, xr, yc, dim, out + j, stride);
+		Tile(SUM_L2, rows, MATRIX_COLS, xr, yc, dim, out + j, stride, false);
 	}
 	for (; j < ny; j++)
 	{
 		const float *yc[1] = {y + j * (size_t) dim};
 
-		MatrixTile(rows, 1, xr, yc, dim, out + j, stride);
+		Tile(SUM_L2, rows, 1, xr, yc, dim, out + j, stride, false);
 	}
 }
 
@@ -432,6 +446,48 @@ l2_squared_matrix_avx2(const float *x, size_t nx, const float *y, size_t ny,
 					out + i * out_stride, out_stride);
 }
 
+/*
+ * The gather form: tiles of GATHER_COLS vectors, then the rest in tiles of
+ * 4, 2 and 1 (each width its own constant, so each tile keeps its
+ * accumulators in registers).
+ */
+AVX2_INLINE void
+Gather(SumOp op, const float *q, const float *const vectors[], size_t n, int dim,
+	   float *out)
+{
+	const float *x[1] = {q};
+	size_t		j = 0;
+
+	for (; j + GATHER_COLS <= n; j += GATHER_COLS)
+		Tile(op, 1, GATHER_COLS, x, vectors + j, dim, out + j, 0, true);
+	if (j + 4 <= n)
+	{
+		Tile(op, 1, 4, x, vectors + j, dim, out + j, 0, true);
+		j += 4;
+	}
+	if (j + 2 <= n)
+	{
+		Tile(op, 1, 2, x, vectors + j, dim, out + j, 0, true);
+		j += 2;
+	}
+	if (j < n)
+		Tile(op, 1, 1, x, vectors + j, dim, out + j, 0, true);
+}
+
+AVX2_FUNC void
+l2_squared_gather_avx2(const float *q, const float *const vectors[], size_t n, int dim,
+					   float *out)
+{
+	Gather(SUM_L2, q, vectors, n, dim, out);
+}
+
+AVX2_FUNC void
+inner_product_gather_avx2(const float *q, const float *const vectors[], size_t n, int dim,
+						  float *out)
+{
+	Gather(SUM_PRODUCT, q, vectors, n, dim, out);
+}
+
 const VectorKernels VectorKernelsAvx2 = {
 	.name = "avx2",
 	.l2_squared = l2_squared_avx2,
@@ -441,6 +497,8 @@ const VectorKernels VectorKernelsAvx2 = {
 	.l2_squared_batch = l2_squared_batch_avx2,
 	.inner_product_batch = inner_product_batch_avx2,
 	.l2_squared_matrix = l2_squared_matrix_avx2,
+	.l2_squared_gather = l2_squared_gather_avx2,
+	.inner_product_gather = inner_product_gather_avx2,
 };
 
 #endif							/* __x86_64__ */

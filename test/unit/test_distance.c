@@ -44,6 +44,7 @@
 #define TRIALS 3				/* vector pairs per dimension; see MakePair */
 #define BATCH_MAX 5				/* batch sizes 0..5: pairs and a leftover */
 #define MATRIX_MAX 7			/* matrix sides 0..7: two 3 x 3 tiles and leftovers */
+#define GATHER_MAX 19			/* gathers of 0..19: two tiles of 8, then 2 and 1 */
 #define EDGE 40					/* one-hot positions at each end of a long vector */
 
 typedef enum Op
@@ -417,6 +418,77 @@ CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
 }
 
 /*
+ * The gather form of op equals the single form bit for bit, for n =
+ * 0..GATHER_MAX vectors, and writes nothing past out[n - 1].  Each vector
+ * sits in an allocation of its own, at an offset of 0..3 floats (so
+ * unaligned), in an order unrelated to its address, and is followed by 8
+ * NaN floats, so a read past its end would show in the results.
+ */
+static bool
+CheckGather(const VectorKernels *ks, const DimClass *dc, Op op)
+{
+	const float sentinel = -12345.0f;
+	int			failures = 0;
+
+	for (int c = 0; c < dc->count; c++)
+	{
+		int			dim = dc->dims[c];
+		float	   *q = NewVector(dim);
+		float	   *storage[GATHER_MAX];
+		const float *vectors[GATHER_MAX];
+
+		Seed(dim, TRIALS + 4);
+		for (int i = 0; i < dim; i++)
+			q[i] = Mixed();
+		for (int v = 0; v < GATHER_MAX; v++)
+		{
+			int			offset = v % 4;
+
+			storage[v] = NewVector(offset + dim + 8);
+			for (int i = 0; i < dim; i++)
+				storage[v][offset + i] = Mixed();
+			for (int i = 0; i < 8; i++)
+				storage[v][offset + dim + i] = NAN;
+		}
+		/* vector v is allocation 7 v mod GATHER_MAX (19 is prime) */
+		for (int v = 0; v < GATHER_MAX; v++)
+		{
+			int			a = (7 * v) % GATHER_MAX;
+
+			vectors[v] = storage[a] + a % 4;
+		}
+
+		for (size_t n = 0; n <= GATHER_MAX; n++)
+		{
+			float		out[GATHER_MAX + 1];
+
+			for (size_t i = 0; i <= n; i++)
+				out[i] = sentinel;
+			if (op == OP_L2)
+				ks->l2_squared_gather(q, vectors, n, dim, out);
+			else
+				ks->inner_product_gather(q, vectors, n, dim, out);
+
+			for (size_t i = 0; i < n; i++)
+			{
+				float		single = CallSingle(ks, op, q, vectors[i], dim);
+
+				if (memcmp(&out[i], &single, sizeof(float)) != 0 &&
+					failures++ < 3)
+					tap_diag("dim %d, n %zu: out[%zu] = %.9g, single form %.9g",
+							 dim, n, i, out[i], single);
+			}
+			if (out[n] != sentinel && failures++ < 3)
+				tap_diag("dim %d, n %zu: out[%zu] overwritten", dim, n, n);
+		}
+		free(q);
+		for (int v = 0; v < GATHER_MAX; v++)
+			free(storage[v]);
+	}
+	return failures == 0;
+}
+
+/*
  * Each element is counted exactly once and nothing outside the vector is
  * read: a = 3 and b = -2 at one position p, 0 elsewhere, NaN in the 8 floats
  * on either side of both vectors.  The results are exact.  All positions of
@@ -557,6 +629,8 @@ static const Check checks[] = {
 	{"l2_squared_batch equals l2_squared", CheckBatch, OP_L2},
 	{"inner_product_batch equals inner_product", CheckBatch, OP_IP},
 	{"l2_squared_matrix equals l2_squared", CheckMatrix, OP_L2},
+	{"l2_squared_gather equals l2_squared", CheckGather, OP_L2},
+	{"inner_product_gather equals inner_product", CheckGather, OP_IP},
 	{"every element counted once, nothing outside read", CheckOneHot, OP_IP},
 	{"cosine distance of equal, (anti)parallel and zero vectors", CheckCosine, OP_IP},
 };

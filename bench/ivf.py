@@ -53,7 +53,8 @@ first.
 
 recall@10 counts returned rows whose true distance is within the exact 10th
 nearest distance (so ties at the 10th place do not count against an index);
-'unsorted' counts queries whose rows did not come back in distance order.
+'unsorted' counts queries whose rows did not come back in distance order
+(beyond float32 rounding).
 """
 
 import argparse
@@ -72,6 +73,8 @@ TABLE = "fashion"
 IVF_INDEX = "fashion_ivf"
 HNSW_INDEX = "fashion_hnsw"
 K = 10
+UNSORTED_TOLERANCE = 1e-6  # relative; see recall_at_k
+ROUNDING_SWAPS = []  # relative size of each swap within it, over all cases
 
 KNN = f"SELECT id FROM {TABLE} ORDER BY embedding <-> $1 LIMIT {K}"
 FLOOR = "SELECT vector_dims($1)"
@@ -197,8 +200,14 @@ def recall_at_k(base, queries, truth_dist, results, candidates=None):
         ids = np.array(ids, dtype=np.int64)
         if len(ids) > 1:
             dist = fm.l2_distances(base, queries[i], ids)
-            if np.any(np.diff(dist) < -1e-9 * dist[1:]):
+            # float64 here, float32 sums in the operator: rows whose distances
+            # lie within its rounding (a few 1e-7 relative at 784 dims) may
+            # come back in either order, and are not counted
+            swap = np.min(np.diff(dist) / np.maximum(dist[1:], 1e-30))
+            if swap < -UNSORTED_TOLERANCE:
                 unsorted += 1
+            elif swap < 0:
+                ROUNDING_SWAPS.append(-swap)
         if candidates is not None:
             ids = ids[np.isin(ids, candidates)]
         ids = np.unique(ids)
@@ -571,6 +580,9 @@ def main():
             if hnsw is not None:
                 line += f"; / HNSW = {best['qps'] / hnsw['qps']:.3f}"
             print(line + f"; / floor = {best['qps'] / floor_qps:.3f}")
+    if ROUNDING_SWAPS:
+        print(f"  ({len(ROUNDING_SWAPS)} queries over all cases returned two rows swapped within float32 "
+              f"rounding, by at most {max(ROUNDING_SWAPS):.1e} of their distance: not counted as unsorted)")
     print(f"  (no index reaches the floor: parsing the vector and fetching {K} rows by primary key, "
           f"without any index search, is {rows_floor['qps'] / floor_qps:.3f} of it)")
     if pgvector:

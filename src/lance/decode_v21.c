@@ -160,15 +160,19 @@ emit_dict(LanceOut *out, const Dict *d, const LanceDecoded *idx, uint64_t r, Lan
 	return LanceOutAppendFixed(out, d->fixed.values + i * (d->fixed.bits_per_value / 8), true, error);
 }
 
-typedef struct ChunkMap
+struct LanceChunkMap
 {
 	uint64_t	num_chunks;
 	uint64_t   *byte_start;		/* num_chunks + 1 */
 	uint64_t   *row_start;		/* num_chunks + 1 */
-} ChunkMap;
+};
 
+typedef LanceChunkMap ChunkMap;
+
+/* Decodes the page's chunk map into 'map', its arrays from allocator 'a' */
 static int
-load_chunk_map(const LancePageRead *req, uint64_t num_items, ChunkMap *map, LanceError *error)
+load_chunk_map(const LancePageRead *req, const LanceAllocator *a, uint64_t num_items,
+			   ChunkMap *map, LanceError *error)
 {
 	const LancePageInfo *page = req->page;
 	uint8_t    *meta = NULL;
@@ -188,8 +192,8 @@ load_chunk_map(const LancePageRead *req, uint64_t num_items, ChunkMap *map, Lanc
 						req->allocator, &meta, error);
 	if (rc != 0)
 		return rc;
-	map->byte_start = LanceAlloc(req->allocator, (size_t) (n + 1) * sizeof(uint64_t));
-	map->row_start = LanceAlloc(req->allocator, (size_t) (n + 1) * sizeof(uint64_t));
+	map->byte_start = LanceAlloc(a, (size_t) (n + 1) * sizeof(uint64_t));
+	map->row_start = LanceAlloc(a, (size_t) (n + 1) * sizeof(uint64_t));
 	map->num_chunks = n;
 	if (map->byte_start == NULL || map->row_start == NULL)
 		rc = LanceErrorSet(error, ENOMEM, "out of memory");
@@ -226,10 +230,74 @@ load_chunk_map(const LancePageRead *req, uint64_t num_items, ChunkMap *map, Lanc
 }
 
 static void
-free_chunk_map(const LancePageRead *req, ChunkMap *map)
+free_chunk_map(const LanceAllocator *a, ChunkMap *map)
 {
-	LanceFree(req->allocator, map->byte_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
-	LanceFree(req->allocator, map->row_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
+	LanceFree(a, map->byte_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
+	LanceFree(a, map->row_start, (size_t) (map->num_chunks + 1) * sizeof(uint64_t));
+}
+
+void
+LanceChunkMapFree(const LanceAllocator *allocator, LanceChunkMap *map)
+{
+	if (map == NULL)
+		return;
+	free_chunk_map(allocator, map);
+	LanceFree(allocator, map, sizeof(*map));
+}
+
+/*
+ * The page's chunk map in *map: the one the page keeps, decoded now if this
+ * is its first read.  A read that reads part of a page (a lance_ivf list, a
+ * range of a scan) would otherwise read and decode the whole page's map
+ * every time, which costs as much as the rows it wants.  Two threads that
+ * both find no map decode one each; the first to publish it wins and the
+ * other frees its own.  A page that keeps nothing (not 'cached') decodes
+ * into 'local', which put_chunk_map then frees.
+ */
+static int
+get_chunk_map(const LancePageRead *req, uint64_t num_items, ChunkMap *local,
+			  const ChunkMap **map, LanceError *error)
+{
+	/* the page's cache slot is the one part of it a read may change */
+	LancePageInfo *page = (LancePageInfo *) req->page;
+	const LanceAllocator *keep = page->cache_allocator;
+	ChunkMap   *fresh;
+	ChunkMap   *published = NULL;
+	int			rc;
+
+	*map = __atomic_load_n(&page->chunk_map, __ATOMIC_ACQUIRE);
+	if (*map != NULL)
+		return 0;
+	if (!page->cached)
+	{
+		*map = local;
+		return load_chunk_map(req, req->allocator, num_items, local, error);
+	}
+	fresh = LanceAllocZero(keep, sizeof(ChunkMap));
+	if (fresh == NULL)
+		return LanceErrorSet(error, ENOMEM, "out of memory");
+	rc = load_chunk_map(req, keep, num_items, fresh, error);
+	if (rc != 0)
+	{
+		LanceChunkMapFree(keep, fresh);
+		return rc;
+	}
+	if (!__atomic_compare_exchange_n(&page->chunk_map, &published, fresh, false,
+									 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	{
+		LanceChunkMapFree(keep, fresh);
+		fresh = published;
+	}
+	*map = fresh;
+	return 0;
+}
+
+/* Ends a read's use of the map get_chunk_map gave it */
+static void
+put_chunk_map(const LancePageRead *req, const ChunkMap *map, ChunkMap *local)
+{
+	if (map == local)
+		free_chunk_map(req->allocator, local);
 }
 
 static uint64_t
@@ -366,7 +434,8 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 				 LanceOut *out, LanceError *error)
 {
 	const LancePageInfo *page = req->page;
-	ChunkMap	map;
+	ChunkMap	local = {0};
+	const ChunkMap *map = NULL;
 	Dict		dict;
 	uint64_t	k = 0;
 	uint8_t    *span = NULL;
@@ -388,17 +457,17 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 							 (unsigned long long) mb->num_items, (unsigned long long) page->num_rows);
 	memset(&dict, 0, sizeof(dict));
 	LanceDecodedInit(&dict.fixed, req->allocator);
-	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) != 0 ||
+	if ((rc = get_chunk_map(req, mb->num_items, &local, &map, error)) != 0 ||
 		(mb->dictionary != NULL && (rc = load_dict(req, mb, out, &dict, error)) != 0))
 	{
-		free_chunk_map(req, &map);
+		put_chunk_map(req, map, &local);
 		LanceDecodedReset(&dict.fixed);
 		LanceFree(req->allocator, dict.bytes, dict.bytes_len);
 		return rc;
 	}
 	while (rc == 0 && k < req->n)
 	{
-		uint64_t	c0 = find_chunk(&map, req_row(req, k));
+		uint64_t	c0 = find_chunk(map, req_row(req, k));
 		uint64_t	c1 = c0;
 		uint64_t	bytes;
 		/*
@@ -409,17 +478,17 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 		{
 			uint64_t	r = req_row(req, j);
 
-			if (r < map.row_start[c1 + 1])
+			if (r < map->row_start[c1 + 1])
 				continue;
-			if (c1 + 1 < map.num_chunks && r < map.row_start[c1 + 2] &&
-				map.byte_start[c1 + 2] - map.byte_start[c0] <= MAX_READ_SPAN)
+			if (c1 + 1 < map->num_chunks && r < map->row_start[c1 + 2] &&
+				map->byte_start[c1 + 2] - map->byte_start[c0] <= MAX_READ_SPAN)
 			{
 				c1++;
 				continue;
 			}
 			break;
 		}
-		bytes = map.byte_start[c1 + 1] - map.byte_start[c0];
+		bytes = map->byte_start[c1 + 1] - map->byte_start[c0];
 		if (bytes > span_cap)
 		{
 			LanceFree(req->allocator, span, span_cap);
@@ -431,7 +500,7 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 				break;
 			}
 		}
-		rc = req->io->read(req->io->ctx, page->buffer_offsets[1] + map.byte_start[c0],
+		rc = req->io->read(req->io->ctx, page->buffer_offsets[1] + map->byte_start[c0],
 						   (size_t) bytes, span);
 		if (rc != 0)
 		{
@@ -442,16 +511,16 @@ decode_miniblock(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 		{
 			uint64_t	r = req_row(req, k);
 
-			if (r < map.row_start[c] || r >= map.row_start[c + 1])
+			if (r < map->row_start[c] || r >= map->row_start[c + 1])
 				continue;
 			rc = decode_chunk(req, mb, mb->dictionary ? &dict : NULL,
-							  span + (map.byte_start[c] - map.byte_start[c0]),
-							  map.byte_start[c + 1] - map.byte_start[c], map.row_start[c],
-							  map.row_start[c + 1] - map.row_start[c], &k, out, error);
+							  span + (map->byte_start[c] - map->byte_start[c0]),
+							  map->byte_start[c + 1] - map->byte_start[c], map->row_start[c],
+							  map->row_start[c + 1] - map->row_start[c], &k, out, error);
 		}
 	}
 	LanceFree(req->allocator, span, span_cap);
-	free_chunk_map(req, &map);
+	put_chunk_map(req, map, &local);
 	LanceDecodedReset(&dict.fixed);
 	LanceFree(req->allocator, dict.bytes, dict.bytes_len);
 	return rc;
@@ -515,7 +584,8 @@ decode_list_page(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 				 LanceOut *items, uint64_t *row_end, uint8_t *row_valid, LanceError *error)
 {
 	const LancePageInfo *page = req->page;
-	ChunkMap	map;
+	ChunkMap	local = {0};
+	const ChunkMap *map = NULL;
 	ListLevels	lv = {-1, -1, -1};
 	uint8_t    *data = NULL;
 	uint64_t	data_len = 0;
@@ -533,16 +603,16 @@ decode_list_page(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 	if (mb->num_buffers < 1 || mb->num_buffers > 8 || page->num_buffers < 2)
 		return LanceErrorSet(error, EINVAL, "malformed list page (%llu value buffers, %zu page buffers)",
 							 (unsigned long long) mb->num_buffers, page->num_buffers);
-	if ((rc = load_chunk_map(req, mb->num_items, &map, error)) == 0)
+	if ((rc = get_chunk_map(req, mb->num_items, &local, &map, error)) == 0)
 	{
-		data_len = map.byte_start[map.num_chunks];
+		data_len = map->byte_start[map->num_chunks];
 		rc = LanceReadBytes(req->io, page->buffer_offsets[1], data_len, req->allocator, &data, error);
 	}
-	for (uint64_t c = 0; rc == 0 && c < map.num_chunks; c++)
+	for (uint64_t c = 0; rc == 0 && c < map->num_chunks; c++)
 	{
-		const uint8_t *p = data + map.byte_start[c];
-		uint64_t	len = map.byte_start[c + 1] - map.byte_start[c];
-		uint64_t	nvals = map.row_start[c + 1] - map.row_start[c];
+		const uint8_t *p = data + map->byte_start[c];
+		uint64_t	len = map->byte_start[c + 1] - map->byte_start[c];
+		uint64_t	nvals = map->row_start[c + 1] - map->row_start[c];
 		uint64_t	nb = mb->num_buffers;
 		uint64_t	hdr = 4 + (has_def ? 2 : 0) + 2 * nb;
 		uint64_t	off,
@@ -671,7 +741,7 @@ decode_list_page(const LancePageRead *req, const Lance__Encodings21__MiniBlockLa
 	if (rc == 0)
 		row_end[row] = items->length;
 	LanceFree(req->allocator, data, (size_t) data_len);
-	free_chunk_map(req, &map);
+	put_chunk_map(req, map, &local);
 	return rc;
 }
 

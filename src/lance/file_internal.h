@@ -94,6 +94,8 @@ extern int	LanceEncodePageV20(const LancePageValues *pv, LanceEncodedPage *out,
  * ------------------------------------------------------------------------- */
 
 /* One page of a column as the reader keeps it after Open (read-only). */
+typedef struct LanceChunkMap LanceChunkMap;
+
 typedef struct LancePageInfo
 {
 	uint64_t	first_row;
@@ -103,6 +105,18 @@ typedef struct LancePageInfo
 	const uint64_t *buffer_sizes;
 	Lance__Encodings21__PageLayout *layout; /* 2.1 */
 	Lance__Encodings__ArrayEncoding *array; /* 2.0 */
+
+	/*
+	 * A 2.1 mini-block page's chunk map, decoded at the page's first read
+	 * and kept until the reader closes, in memory of 'cache_allocator' (the
+	 * reader's).  The one part of a page that changes after Open: it is
+	 * published atomically (decode_v21.c), so concurrent reads stay safe.
+	 * A page that is not 'cached' (a copy made for one read) decodes its
+	 * map at every read.
+	 */
+	bool		cached;
+	LanceChunkMap *chunk_map;
+	const LanceAllocator *cache_allocator;	/* NULL: the default, as elsewhere */
 } LancePageInfo;
 
 typedef struct LanceColumnInfo
@@ -193,6 +207,8 @@ typedef struct LancePageRead
 } LancePageRead;
 
 extern int	LanceDecodePageV21(const LancePageRead *req, LanceOut *out, LanceError *error);
+/* Frees a chunk map a page kept (LancePageInfo.chunk_map); NULL is fine. */
+extern void LanceChunkMapFree(const LanceAllocator *allocator, LanceChunkMap *map);
 extern bool LancePagePlainRows(const LancePageInfo *page, uint64_t value_bytes);
 /* Reads what 'pending' gathered into 'out' with one read_many call; empties it. */
 extern int	LanceReadsFlush(const LanceFileIo *io, LancePendingReads *pending, LanceOut *out,

@@ -477,6 +477,7 @@ free_columns(LanceFileReader *r)
 
 		for (size_t p = 0; p < ci->num_pages && ci->pages; p++)
 		{
+			LanceChunkMapFree(r->allocator, ci->pages[p].chunk_map);
 			if (ci->pages[p].layout)
 				lance__encodings21__page_layout__free_unpacked(ci->pages[p].layout, &r->pb.pb);
 			if (ci->pages[p].array)
@@ -585,6 +586,8 @@ load_column(LanceFileReader *r, int32_t c, const uint8_t *bytes, uint64_t len,
 		pi->num_buffers = pg->n_buffer_offsets;
 		pi->buffer_offsets = pg->buffer_offsets;
 		pi->buffer_sizes = pg->buffer_sizes;
+		pi->cached = true;
+		pi->cache_allocator = r->allocator;
 		if (!LanceAddU64(rows, pg->length, &rows))
 			return LanceErrorSet(error, EINVAL, "column %d: page lengths overflow", c);
 		if ((rc = unpack_page_encoding(r, pg->encoding, pi, error)) != 0)

@@ -59,6 +59,8 @@ page_offsets(const LanceFileIo *io, const LanceAllocator *a, const LancePageInfo
 	int			rc;
 
 	inner.array = list->offsets;
+	inner.cached = false;		/* the copy is not the page: it keeps nothing */
+	inner.chunk_map = NULL;
 	memset(raw, 0, sizeof(*raw));
 	raw->type = LANCE_TYPE_UINT64;
 	raw->bits_per_value = 64;

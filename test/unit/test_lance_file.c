@@ -853,6 +853,158 @@ test_threads(void)
 	free_data(&d);
 }
 
+/* A read over memory that counts its calls (atomically: threads share it) */
+typedef struct CountCtx
+{
+	LanceMemoryFile *mem;
+	int			calls;
+} CountCtx;
+
+static int
+count_read(void *ctx, uint64_t offset, size_t length, void *dest)
+{
+	CountCtx   *c = ctx;
+
+	__atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+	if (offset > c->mem->size || length > c->mem->size - offset)
+		return EINVAL;
+	memcpy(dest, c->mem->data + offset, length);
+	return 0;
+}
+
+typedef struct RangeArg
+{
+	const LanceFileReader *r;
+	const uint8_t *want;
+	int			seed;
+	int			bad;
+} RangeArg;
+
+#define CODE_ROWS 20000
+#define CODE_BYTES 104
+
+/* ReadRange of 'count' rows of the code column at 'first', checked */
+static bool
+read_codes(const LanceFileReader *r, const uint8_t *want, uint64_t first, uint64_t count)
+{
+	LanceArray	a;
+	LanceError	e;
+	bool		ok;
+
+	LanceArrayInit(&a, NULL);
+	ok = LanceFileReaderReadRange(r, 0, first, count, &a, &e) == 0 &&
+		(uint64_t) a.column.length == count &&
+		memcmp(LanceArrayListItems(&a), want + first * CODE_BYTES, count * CODE_BYTES) == 0;
+	LanceArrayReset(&a);
+	return ok;
+}
+
+static void *
+range_thread(void *p)
+{
+	RangeArg   *t = p;
+	uint64_t	s = 0x9e3779b97f4a7c15ull * (uint64_t) (t->seed + 1);
+
+	for (int iter = 0; iter < 200; iter++)
+	{
+		uint64_t	first;
+
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		first = (s >> 33) % (CODE_ROWS - 300);
+		if (!read_codes(t->r, t->want, first, 1 + (s >> 20) % 300))
+			t->bad++;
+	}
+	return NULL;
+}
+
+/*
+ * A mini-block page's chunk map is decoded once per reader: reading a part
+ * of the page (as a lance_ivf list is read) costs the same read calls the
+ * second time as the hundredth, and fewer than the first, which also read
+ * the map.  Four threads that start on a fresh reader at once (racing to
+ * publish the map) all read the right rows.
+ */
+static void
+test_chunk_map_cache(void)
+{
+	LanceField	f = field_of("code", 0, LANCE_TYPE_FIXED_SIZE_LIST, false);
+	LanceSchema s;
+	LanceFileWriter *w;
+	LanceFileWriterOptions o;
+	Data		d;
+	Sink		sink = {0};
+	LanceMemoryFile mem;
+	CountCtx	count = {&mem, 0};
+	LanceFileIo io = {0};
+	LanceFileReader *r = NULL;
+	int			first_calls,
+				second_calls,
+				later_calls = 0;
+	bool		ok = true;
+	pthread_t	th[4];
+	RangeArg	args[4];
+	int			bad = 0;
+
+	f.item_type = LANCE_TYPE_UINT8;
+	f.list_size = CODE_BYTES;
+	LanceSchemaInit(&s, NULL);
+	LanceSchemaAddField(&s, &f, NULL);
+	make_data(&d, &f, CODE_ROWS, 0, 0, 0);
+	LanceFileWriterOptionsInit(&o);
+	o.page_bytes = 8 * 1024 * 1024;	/* one page, many chunks */
+	LanceFileWriterOpen(&w, sink_write, &sink, &s, &o, NULL);
+	LanceFileWriterWrite(w, &d.col, 1, NULL);
+	LanceFileWriterFinish(w, NULL, NULL);
+	LanceFileWriterClose(w);
+	LanceSchemaReset(&s);
+
+	mem.data = sink.data;
+	mem.size = sink.len;
+	io.read = count_read;
+	io.ctx = &count;
+	io.size = sink.len;
+	tap_ok(LanceFileReaderOpen(&r, &io, NULL, NULL) == 0, "a one-page file of 104-byte codes opens");
+	count.calls = 0;
+	ok &= read_codes(r, d.values, 100, 245);
+	first_calls = count.calls;
+	count.calls = 0;
+	ok &= read_codes(r, d.values, 9000, 245);
+	second_calls = count.calls;
+	for (int i = 0; i < 100; i++)
+	{
+		count.calls = 0;
+		ok &= read_codes(r, d.values, (uint64_t) (i * 197) % (CODE_ROWS - 245), 245);
+		if (count.calls > later_calls)
+			later_calls = count.calls;
+	}
+	tap_ok(ok, "ranges of the page read back");
+	tap_ok(second_calls < first_calls && later_calls == second_calls,
+		   "the chunk map is read once: %d read calls the first time, %d the second, at most %d later",
+		   first_calls, second_calls, later_calls);
+	LanceFileReaderClose(r);
+
+	r = NULL;
+	if (LanceFileReaderOpen(&r, &io, NULL, NULL) == 0)
+	{
+		for (int i = 0; i < 4; i++)
+		{
+			args[i] = (RangeArg) {r, d.values, i, 0};
+			pthread_create(&th[i], NULL, range_thread, &args[i]);
+		}
+		for (int i = 0; i < 4; i++)
+		{
+			pthread_join(th[i], NULL);
+			bad += args[i].bad;
+		}
+	}
+	else
+		bad = 1;
+	tap_ok(bad == 0, "4 threads reading ranges of a fresh reader's page at once agree (%d bad)", bad);
+	LanceFileReaderClose(r);
+	free(sink.data);
+	free_data(&d);
+}
+
 /* A read_many over memory that counts its calls and ranges. */
 typedef struct ManyCtx
 {
@@ -1530,6 +1682,7 @@ main(void)
 	test_misc();
 	test_fd();
 	test_threads();
+	test_chunk_map_cache();
 	test_read_many();
 	test_take_views();
 	test_lancedb_files();

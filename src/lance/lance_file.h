@@ -199,8 +199,11 @@ extern const void *LanceArrayListItems(const LanceArray *array);
 /*
  * Open a file: validate the footer, version, offset tables and every page's
  * buffer ranges; decode the schema and column metadata.  'io' is copied
- * (its ctx must outlive the reader).  After Open the reader holds no
- * mutable state: any number of threads may read from it at once.
+ * (its ctx must outlive the reader).  After Open the reader changes only
+ * what it caches for later reads (a page's chunk map, at the page's first
+ * read, published atomically): any number of threads may read from it at
+ * once, and then 'allocator', which the caches come from, must be safe
+ * to call from all of them.
  */
 extern int	LanceFileReaderOpen(LanceFileReader **reader, const LanceFileIo *io,
 								const LanceAllocator *allocator, LanceError *error);

@@ -296,6 +296,29 @@ CheckCosineParts(const VectorKernels *ks, const DimClass *dc, Op unused)
 	return t.failures == 0;
 }
 
+#define SENTINEL -12345.0f
+
+/*
+ * Whether out[0..n) of a many-vector form equal the single form of op for
+ * q and vectors[i] bit for bit, and out[n] still holds SENTINEL; counts
+ * the differences into *failures, describing the first few.
+ */
+static void
+CompareWithSingle(const VectorKernels *ks, Op op, const float *q, const float *const vectors[],
+				  size_t n, int dim, const float *out, int *failures)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		float		single = CallSingle(ks, op, q, vectors[i], dim);
+
+		if (memcmp(&out[i], &single, sizeof(float)) != 0 && (*failures)++ < 3)
+			tap_diag("dim %d, n %zu: out[%zu] = %.9g, single form %.9g",
+					 dim, n, i, out[i], single);
+	}
+	if (out[n] != SENTINEL && (*failures)++ < 3)
+		tap_diag("dim %d, n %zu: out[%zu] overwritten", dim, n, n);
+}
+
 /*
  * The batch form of op equals the single form bit for bit, for n = 0..5
  * vectors, and writes nothing past out[n - 1].  Equality makes the bound of
@@ -304,7 +327,6 @@ CheckCosineParts(const VectorKernels *ks, const DimClass *dc, Op unused)
 static bool
 CheckBatch(const VectorKernels *ks, const DimClass *dc, Op op)
 {
-	const float sentinel = -12345.0f;
 	int			failures = 0;
 
 	for (int c = 0; c < dc->count; c++)
@@ -312,35 +334,27 @@ CheckBatch(const VectorKernels *ks, const DimClass *dc, Op op)
 		int			dim = dc->dims[c];
 		float	   *q = NewVector(dim);
 		float	   *block = NewVector(dim * BATCH_MAX);
+		const float *vectors[BATCH_MAX];
 
 		Seed(dim, TRIALS);
 		for (int i = 0; i < dim; i++)
 			q[i] = Mixed();
 		for (int i = 0; i < dim * BATCH_MAX; i++)
 			block[i] = Mixed();
+		for (int i = 0; i < BATCH_MAX; i++)
+			vectors[i] = block + i * dim;
 
 		for (size_t n = 0; n <= BATCH_MAX; n++)
 		{
 			float		out[BATCH_MAX + 1];
 
 			for (size_t i = 0; i <= n; i++)
-				out[i] = sentinel;
+				out[i] = SENTINEL;
 			if (op == OP_L2)
 				ks->l2_squared_batch(q, block, dim, n, out);
 			else
 				ks->inner_product_batch(q, block, dim, n, out);
-
-			for (size_t i = 0; i < n; i++)
-			{
-				float		single = CallSingle(ks, op, q, block + i * dim, dim);
-
-				if (memcmp(&out[i], &single, sizeof(float)) != 0 &&
-					failures++ < 3)
-					tap_diag("dim %d, n %zu: out[%zu] = %.9g, single form %.9g",
-							 dim, n, i, out[i], single);
-			}
-			if (out[n] != sentinel && failures++ < 3)
-				tap_diag("dim %d, n %zu: out[%zu] overwritten", dim, n, n);
+			CompareWithSingle(ks, op, q, vectors, n, dim, out, &failures);
 		}
 		free(q);
 		free(block);
@@ -358,7 +372,6 @@ CheckBatch(const VectorKernels *ks, const DimClass *dc, Op op)
 static bool
 CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
 {
-	const float sentinel = -12345.0f;
 	const size_t stride = MATRIX_MAX + 2;
 	int			failures = 0;
 
@@ -384,7 +397,7 @@ CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
 				for (int i = 0; i < 8; i++)
 					x[nx * dim + i] = y[ny * dim + i] = NAN;
 				for (size_t i = 0; i < stride * (MATRIX_MAX + 1); i++)
-					out[i] = sentinel;
+					out[i] = SENTINEL;
 
 				ks->l2_squared_matrix(x, nx, y, ny, dim, out, stride);
 
@@ -392,7 +405,7 @@ CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
 					for (size_t j = 0; j < stride; j++)
 					{
 						float		got = out[i * stride + j];
-						float		want = sentinel;
+						float		want = SENTINEL;
 
 						if (i < nx && j < ny)
 							want = ks->l2_squared(x + i * dim, y + j * dim, dim);
@@ -427,7 +440,6 @@ CheckMatrix(const VectorKernels *ks, const DimClass *dc, Op unused)
 static bool
 CheckGather(const VectorKernels *ks, const DimClass *dc, Op op)
 {
-	const float sentinel = -12345.0f;
 	int			failures = 0;
 
 	for (int c = 0; c < dc->count; c++)
@@ -463,23 +475,12 @@ CheckGather(const VectorKernels *ks, const DimClass *dc, Op op)
 			float		out[GATHER_MAX + 1];
 
 			for (size_t i = 0; i <= n; i++)
-				out[i] = sentinel;
+				out[i] = SENTINEL;
 			if (op == OP_L2)
 				ks->l2_squared_gather(q, vectors, n, dim, out);
 			else
 				ks->inner_product_gather(q, vectors, n, dim, out);
-
-			for (size_t i = 0; i < n; i++)
-			{
-				float		single = CallSingle(ks, op, q, vectors[i], dim);
-
-				if (memcmp(&out[i], &single, sizeof(float)) != 0 &&
-					failures++ < 3)
-					tap_diag("dim %d, n %zu: out[%zu] = %.9g, single form %.9g",
-							 dim, n, i, out[i], single);
-			}
-			if (out[n] != sentinel && failures++ < 3)
-				tap_diag("dim %d, n %zu: out[%zu] overwritten", dim, n, n);
+			CompareWithSingle(ks, op, q, vectors, n, dim, out, &failures);
 		}
 		free(q);
 		for (int v = 0; v < GATHER_MAX; v++)

@@ -743,10 +743,39 @@ test_fd(void)
 typedef struct ThreadArg
 {
 	const LanceFileReader *r;
-	const float *want;
+	const void *want;			/* the column's values as written */
 	int			seed;
 	int			bad;
 } ThreadArg;
+
+/* A thread's own random numbers (rnd() is not thread-safe): the next of *s */
+static uint64_t
+thread_rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return *s >> 33;
+}
+
+/* 4 threads running 'fn' on one reader at once; the wrong reads of all, or 1 */
+static int
+run_readers(const LanceFileReader *r, const void *want, void *(*fn) (void *))
+{
+	pthread_t	th[4];
+	ThreadArg	args[4];
+	int			bad = 0;
+
+	for (int i = 0; i < 4; i++)
+	{
+		args[i] = (ThreadArg) {r, want, i, 0};
+		pthread_create(&th[i], NULL, fn, &args[i]);
+	}
+	for (int i = 0; i < 4; i++)
+	{
+		pthread_join(th[i], NULL);
+		bad += args[i].bad;
+	}
+	return bad;
+}
 
 static void *
 reader_thread(void *p)
@@ -761,20 +790,19 @@ reader_thread(void *p)
 		LanceError	e;
 
 		for (int i = 0; i < 64; i++)
-		{
-			s = s * 6364136223846793005ull + 1442695040888963407ull;
-			rows[i] = (s >> 33) % 3000;
-		}
+			rows[i] = thread_rnd(&s) % 3000;
 		LanceArrayInit(&a, NULL);
 		if (LanceFileReaderTake(t->r, 0, rows, 64, &a, &e) != 0)
 			t->bad++;
 		else
 			for (int i = 0; i < 64; i++)
-				if (memcmp((const float *) a.column.child->values + i * 96, t->want + rows[i] * 96, 96 * 4) != 0)
+				if (memcmp((const float *) a.column.child->values + i * 96,
+						   (const float *) t->want + rows[i] * 96, 96 * 4) != 0)
 					t->bad++;
 		LanceArrayReset(&a);
 		if (LanceFileReaderReadRange(t->r, 0, rows[0], 100 > 3000 - rows[0] ? 3000 - rows[0] : 100, &a, &e) != 0 ||
-			memcmp(a.column.child->values, t->want + rows[0] * 96, (size_t) a.column.length * 96 * 4) != 0)
+			memcmp(a.column.child->values, (const float *) t->want + rows[0] * 96,
+				   (size_t) a.column.length * 96 * 4) != 0)
 			t->bad++;
 		LanceArrayReset(&a);
 	}
@@ -823,30 +851,12 @@ test_threads(void)
 	Sink		sink = {0};
 	LanceFileIo io;
 	LanceMemoryFile mem;
-	pthread_t	th[4];
-	ThreadArg	args[4];
-	int			bad = 0;
+	int			bad = 1;
 
 	write_vector_file(&sink, &d, 3000);
 	LanceFileIoInitMemory(&io, &mem, sink.data, sink.len);
 	if (LanceFileReaderOpen(&r, &io, NULL, NULL) == 0)
-	{
-		for (int i = 0; i < 4; i++)
-		{
-			args[i].r = r;
-			args[i].want = (const float *) d.values;
-			args[i].seed = i;
-			args[i].bad = 0;
-			pthread_create(&th[i], NULL, reader_thread, &args[i]);
-		}
-		for (int i = 0; i < 4; i++)
-		{
-			pthread_join(th[i], NULL);
-			bad += args[i].bad;
-		}
-	}
-	else
-		bad = 1;
+		bad = run_readers(r, d.values, reader_thread);
 	tap_ok(bad == 0, "4 threads taking and scanning one reader at once agree with the data (%d bad)", bad);
 	LanceFileReaderClose(r);
 	free(sink.data);
@@ -872,14 +882,6 @@ count_read(void *ctx, uint64_t offset, size_t length, void *dest)
 	return 0;
 }
 
-typedef struct RangeArg
-{
-	const LanceFileReader *r;
-	const uint8_t *want;
-	int			seed;
-	int			bad;
-} RangeArg;
-
 #define CODE_ROWS 20000
 #define CODE_BYTES 104
 
@@ -902,16 +904,14 @@ read_codes(const LanceFileReader *r, const uint8_t *want, uint64_t first, uint64
 static void *
 range_thread(void *p)
 {
-	RangeArg   *t = p;
+	ThreadArg  *t = p;
 	uint64_t	s = 0x9e3779b97f4a7c15ull * (uint64_t) (t->seed + 1);
 
 	for (int iter = 0; iter < 200; iter++)
 	{
-		uint64_t	first;
+		uint64_t	first = thread_rnd(&s) % (CODE_ROWS - 300);
 
-		s = s * 6364136223846793005ull + 1442695040888963407ull;
-		first = (s >> 33) % (CODE_ROWS - 300);
-		if (!read_codes(t->r, t->want, first, 1 + (s >> 20) % 300))
+		if (!read_codes(t->r, t->want, first, 1 + thread_rnd(&s) % 300))
 			t->bad++;
 	}
 	return NULL;
@@ -941,9 +941,7 @@ test_chunk_map_cache(void)
 				second_calls,
 				later_calls = 0;
 	bool		ok = true;
-	pthread_t	th[4];
-	RangeArg	args[4];
-	int			bad = 0;
+	int			bad = 1;
 
 	f.item_type = LANCE_TYPE_UINT8;
 	f.list_size = CODE_BYTES;
@@ -985,20 +983,7 @@ test_chunk_map_cache(void)
 
 	r = NULL;
 	if (LanceFileReaderOpen(&r, &io, NULL, NULL) == 0)
-	{
-		for (int i = 0; i < 4; i++)
-		{
-			args[i] = (RangeArg) {r, d.values, i, 0};
-			pthread_create(&th[i], NULL, range_thread, &args[i]);
-		}
-		for (int i = 0; i < 4; i++)
-		{
-			pthread_join(th[i], NULL);
-			bad += args[i].bad;
-		}
-	}
-	else
-		bad = 1;
+		bad = run_readers(r, d.values, range_thread);
 	tap_ok(bad == 0, "4 threads reading ranges of a fresh reader's page at once agree (%d bad)", bad);
 	LanceFileReaderClose(r);
 	free(sink.data);

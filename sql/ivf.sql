@@ -432,7 +432,9 @@ SELECT count(*) FILTER (WHERE ivf_knn('<->', q, 10, true, distances => true)
 FROM (SELECT v AS q FROM ivf_t WHERE id % 1000 = 3 OR id > 20090) q;
 -- a scan finds its index's side files through lancedb_catalog's index on
 -- side_file, not by reading the whole catalog, which grows with every side
--- file of the database
+-- file of the database (after a commit, so that its snapshot is not one the
+-- backend has looked them up for already)
+SELECT txid_current() > 0 AS committed;
 SELECT pg_stat_force_next_flush();
 SELECT idx_scan AS file_lookups FROM pg_stat_all_indexes
 WHERE schemaname = 'lancedb_catalog' AND indexrelname = 'side_file_storage_id_name' \gset

@@ -19,7 +19,9 @@
  * storage_id and name), as PostgreSQL's own catalog lookups do: every
  * lance_ivf scan lists its index's files, and reading the whole of
  * side_file instead cost 95 us a query with 5,000 rows in it.  The name is
- * indexed COLLATE "C", the collation ScanKeyInit gives text keys.
+ * indexed COLLATE "C", the collation ScanKeyInit gives text keys.  A
+ * listing for a snapshot that sees just what an earlier one saw comes from
+ * a small per-backend cache (SideCatalogListFiles).
  */
 #include "postgres.h"
 

@@ -751,10 +751,11 @@ PastFirstRows(IvfScanOpaque so, MinHeap *heap, float key, int n)
 
 /*
  * Re-ranked vectors are random pieces of a large file, each a cache miss
- * and, past a page boundary, a TLB miss, which the distance kernel would
- * meet one after the other.  Touching the first line of each vector and of
- * each page it crosses first lets the memory system fetch them all at once;
- * the hardware prefetcher follows each page from there.
+ * and, past a page boundary, a TLB miss.  The gather kernel walks eight of
+ * them at a time (IvfDistanceMany); touching the first line of every vector
+ * of the batch and of each page it crosses first lets the memory system
+ * start on all of them at once, and the kernel's own prefetches and the
+ * hardware prefetcher follow each vector from there.
  */
 static void
 PrefetchVectors(const float **vectors, int n, int dims)

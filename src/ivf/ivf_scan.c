@@ -495,6 +495,9 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			(float) (BOUND_EPSILON / RABITQ_EPSILON0);
 		int			nnear = 0;
 		int			nfar = 0;
+		float		upper_cut;
+		float		estimate_cut;
+		float		deferred_min;
 
 		ExactFrontList(so);
 		if (so->lists.count == 0 || so->lists.entries[0].key > max_key)
@@ -540,11 +543,19 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			qc_norm2 = RabitqQueryResidualNormSquared(prepared);
 			qc_dot = RabitqQueryCentroidDot(prepared);
 		}
+		/*
+		 * The cuts live in locals: every row compares with them, few change
+		 * them, and through 'so' each store would reload them.
+		 */
+		upper_cut = NearestUpper(so);
+		estimate_cut = LeastLast(&so->nearest_estimate);
+		deferred_min = so->deferred_min;
 		for (int64 r = 0; r < list->count; r++)
 		{
 			int32		item = so->ncands + (int32) r;
 			float		key;
 			float		upper;
+			float		middle;
 
 			if (so->ntombs > 0)
 			{
@@ -573,9 +584,18 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 				key = LowerKey(base - 2 * bound * error[r], bound);
 				upper = UpperKey(base + 2 * bound * error[r]);
 			}
-			LeastNote(&so->nearest_upper, upper);
-			LeastNote(&so->nearest_estimate, (key + upper) / 2);
-			if (key <= NearestUpper(so))
+			if (upper < upper_cut)
+			{
+				LeastNote(&so->nearest_upper, upper);
+				upper_cut = NearestUpper(so);
+			}
+			middle = (key + upper) / 2;
+			if (middle < estimate_cut)
+			{
+				LeastNote(&so->nearest_estimate, middle);
+				estimate_cut = LeastLast(&so->nearest_estimate);
+			}
+			if (key <= upper_cut)
 			{
 				near[nnear].key = key;
 				near[nnear++].item = item;
@@ -584,9 +604,10 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			{
 				far[nfar].key = key;
 				far[nfar++].item = item;
-				so->deferred_min = Min(so->deferred_min, key);
+				deferred_min = Min(deferred_min, key);
 			}
 		}
+		so->deferred_min = deferred_min;
 		so->ncands += (int) list->count;
 		so->candidates.count += nnear;
 		so->deferred.count += nfar;

@@ -332,12 +332,18 @@ CREATE FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) RETURNS flo
 COMMENT ON FUNCTION lance_ivf_scan_order_distance(tid, regclass, vector) IS
 	'the distance, exact or estimated, a lance_ivf scan ordered the row it returned last by, when it is the row at this ctid and the query is this one; else NULL';
 
-CREATE FUNCTION lancedb_debug_ivf_segments(OUT storage_id bigint, OUT name text, OUT pins integer)
+CREATE FUNCTION lancedb_debug_ivf_segments(OUT storage_id bigint, OUT name text, OUT pins integer,
+                                           OUT list_bytes bigint, OUT list_reads bigint)
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION lancedb_debug_ivf_segments() FROM PUBLIC;
+CREATE FUNCTION lancedb_debug_ivf_list_peak() RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION lancedb_debug_ivf_list_peak() FROM PUBLIC;
+COMMENT ON FUNCTION lancedb_debug_ivf_list_peak() IS
+	'internal, for tests: the most memory the lists of this backend''s cached lance_ivf segments took since the last call';
 COMMENT ON FUNCTION lancedb_debug_ivf_segments() IS
-	'internal, for tests: the lance_ivf segments this backend caches, and how many holders pin each';
+	'internal, for tests: the lance_ivf segments this backend caches, how many holders pin each, the bytes of its lists in memory and how many lists were read';
 
 CREATE FUNCTION lance_ivf_fold(index regclass, recluster boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;

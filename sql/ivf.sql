@@ -621,6 +621,89 @@ RESET enable_seqscan;
 DROP TABLE ivf_cur, ivf_cur_rows, ivf_cur_pins;
 DO $$ BEGIN FOR i IN 1..9 LOOP EXECUTE format('DROP TABLE ivf_other%s', i); END LOOP; END $$;
 
+-- lance_ivf.cache_size bounds the lists a backend keeps between scans: past
+-- it, the least recently used lists of segments no scan holds are freed
+CREATE TABLE ivf_cache (id int, v vector(32));
+INSERT INTO ivf_cache
+SELECT g, array_fill((g % 8 * 1000 + g / 8 * 0.01)::real, ARRAY[32])::vector
+FROM generate_series(1, 16000) g;
+CREATE INDEX ivf_cache_i ON ivf_cache USING lance_ivf (v) WITH (lists = 8);
+CREATE TEMP VIEW ivf_cache_state AS
+	SELECT list_bytes, list_reads FROM lancedb_debug_ivf_segments()
+	WHERE storage_id = (SELECT storage_id FROM lancedb_catalog.storage
+						WHERE relid = 'ivf_cache_i'::regclass);
+CREATE FUNCTION ivf_cache_near(x real, probes int) RETURNS bigint LANGUAGE sql AS $$
+	SELECT set_config('lance_ivf.probes', probes::text, false);
+	SELECT count(*) FROM (SELECT id FROM ivf_cache
+						  ORDER BY v <-> array_fill(x, ARRAY[32])::vector LIMIT 10) s $$;
+SET lance_ivf.probe_radius = 0;
+CREATE TEMP TABLE ivf_cache_rows AS
+SELECT id FROM ivf_cache ORDER BY v <-> array_fill(3000::real, ARRAY[32])::vector LIMIT 10;
+SELECT ivf_cache_near(3000, 8) AS rows;
+SELECT list_reads AS lists_read, list_bytes AS all_lists FROM ivf_cache_state \gset
+CREATE TEMP VIEW ivf_cache_accounted AS
+	SELECT (SELECT sum(list_bytes) FROM lancedb_debug_ivf_segments()) =
+		   (SELECT coalesce(sum(total_bytes), 0) FROM pg_backend_memory_contexts
+			WHERE name = 'lance_ivf list') AS memory_accounted;
+SELECT :lists_read AS lists_read, memory_accounted FROM ivf_cache_accounted;
+-- the lists near 0, 1000 and 2000 used last; then room for about three and a half lists
+SELECT ivf_cache_near(0, 1) + ivf_cache_near(1000, 1) + ivf_cache_near(2000, 1) AS rows;
+SELECT set_config('lance_ivf.cache_size', (:all_lists * 7 / 16 / 1024) || 'kB', false) IS NOT NULL AS set;
+SELECT ivf_cache_near(2000, 1) AS rows;
+SELECT list_bytes <= :all_lists * 7 / 16 AS within_the_budget, list_bytes > 0 AS some_kept,
+	   (SELECT memory_accounted FROM ivf_cache_accounted), list_reads - :lists_read AS lists_read
+FROM ivf_cache_state;
+-- those three stayed; the others went
+SELECT ivf_cache_near(0, 1) + ivf_cache_near(1000, 1) AS rows;
+SELECT list_reads - :lists_read AS lists_read_near_recent FROM ivf_cache_state;
+SELECT ivf_cache_near(5000, 1) AS rows;
+SELECT list_reads - :lists_read AS lists_read_near_another FROM ivf_cache_state;
+-- the same rows, whatever the cache kept
+SET lance_ivf.probes = 8;
+SELECT count(*) AS same_rows FROM (
+	(SELECT id FROM ivf_cache ORDER BY v <-> array_fill(3000::real, ARRAY[32])::vector LIMIT 10)
+	INTERSECT SELECT id FROM ivf_cache_rows) s;
+-- a scan keeps what it holds past the budget until it ends
+SET enable_seqscan = off;
+BEGIN;
+DECLARE ivf_cache_c CURSOR FOR
+	SELECT id FROM ivf_cache ORDER BY v <-> array_fill(3000::real, ARRAY[32])::vector;
+MOVE 3 FROM ivf_cache_c;
+SELECT list_bytes = :all_lists AS all_held FROM ivf_cache_state;
+CLOSE ivf_cache_c;
+SELECT list_bytes <= :all_lists * 7 / 16 AS within_the_budget FROM ivf_cache_state;
+COMMIT;
+-- and when an error ends it
+BEGIN;
+DECLARE ivf_cache_c CURSOR FOR
+	SELECT id FROM ivf_cache ORDER BY v <-> array_fill(3000::real, ARRAY[32])::vector;
+MOVE 3 FROM ivf_cache_c;
+SELECT 1 / 0;
+ROLLBACK;
+SELECT list_bytes <= :all_lists * 7 / 16 AS within_the_budget_after_the_error FROM ivf_cache_state;
+RESET enable_seqscan;
+-- VACUUM and lance_ivf_fold go through every list, holding at most one more than the budget
+DELETE FROM ivf_cache WHERE id % 2 = 0;
+SELECT lancedb_debug_ivf_list_peak() > 0 AS peak_reset;
+VACUUM ivf_cache;
+SELECT lancedb_debug_ivf_list_peak() <= :all_lists * 9 / 16 AS vacuum_within_a_list_of_the_budget;
+INSERT INTO ivf_cache SELECT g, array_fill(g::real, ARRAY[32])::vector FROM generate_series(1, 100) g;
+SELECT ivf_cache_near(3000, 8) AS rows;
+SELECT lancedb_debug_ivf_list_peak() > 0 AS peak_reset;
+SELECT lance_ivf_fold('ivf_cache_i') AS rows_folded;
+SELECT lancedb_debug_ivf_list_peak() <= :all_lists * 9 / 16 AS fold_within_a_list_of_the_budget;
+-- 0: nothing is kept once a scan ends
+SET lance_ivf.cache_size = 0;
+SELECT ivf_cache_near(3000, 8) AS rows;
+SELECT sum(list_bytes) AS kept, (SELECT memory_accounted FROM ivf_cache_accounted)
+FROM lancedb_debug_ivf_segments();
+RESET lance_ivf.cache_size;
+RESET lance_ivf.probe_radius;
+RESET lance_ivf.probes;
+DROP VIEW ivf_cache_state, ivf_cache_accounted;
+DROP TABLE ivf_cache, ivf_cache_rows;
+DROP FUNCTION ivf_cache_near;
+
 DROP TABLE ivf_t, ivf_wide;
 SELECT lancedb_collect_garbage() > 0 AS collected;
 SELECT count(*) AS side_files_left FROM lancedb_catalog.side_file;

@@ -122,6 +122,7 @@ extern int	ivf_probes;
 extern int	ivf_rerank;
 extern int	ivf_max_candidates;
 extern double ivf_probe_radius;
+extern int	ivf_cache_size;
 
 /* ivf_handler.c */
 extern void IvfInit(void);

@@ -112,6 +112,7 @@ FoldScanSource(void *arg, IvfRowSink sink, void *state)
 			LanceArrayReset(&vectors);
 			CHECK_FOR_INTERRUPTS();
 		}
+		IvfSegmentTrim(old);
 	}
 	if (source->meta.dims > 0)
 		IvfDeltaScan(source->index, &source->meta, source->meta.dims, source->delta_from,

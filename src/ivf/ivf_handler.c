@@ -27,6 +27,7 @@
 int			ivf_probes = 10;
 int			ivf_rerank = 16;
 int			ivf_max_candidates = 0;
+int			ivf_cache_size = 256 * 1024;
 double		ivf_probe_radius = 1.5;
 
 static relopt_kind ivf_relopt_kind;
@@ -75,6 +76,15 @@ IvfInit(void)
 							 "returns come from farther away; lists out there are probed "
 							 "first so that their rows come back in order.  L2 and cosine only.",
 							 &ivf_probe_radius, 1.5, 0, 100, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lance_ivf.cache_size",
+							"Memory each backend keeps for the lists of lance_ivf indexes "
+							"it has scanned.",
+							"A scan reads the codes of the lists it probes from the index's "
+							"side file into the backend's memory, where later scans find "
+							"them.  Past this size the least recently used are freed when "
+							"no scan holds them (0: after every scan).",
+							&ivf_cache_size, 256 * 1024, 0, MAX_KILOBYTES, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("lance_ivf");
 }
 

@@ -19,6 +19,16 @@
  * queries on eight others come and go).  Past SEGMENT_CACHE_SIZE segments
  * the least recently used unpinned ones are freed; a backend that holds
  * more pinned ones keeps them all until it lets go.
+ *
+ * The lists are most of the memory (a million rows of 784 dimensions take
+ * about 180 MB), and a backend that scanned a large index would keep them
+ * for good.  So each list is read into a memory context of its own, and
+ * once the lists of all cached segments take more than lance_ivf.cache_size
+ * the least recently used lists of unpinned segments are freed
+ * (ListCacheTrim): when a segment's last holder lets go, when a segment is
+ * handed out, and as VACUUM or a fold goes through an index
+ * (IvfSegmentTrim).  What running scans hold stays, like the segments
+ * themselves.
  */
 #include "postgres.h"
 
@@ -216,11 +226,31 @@ static IvfSegment **cache;		/* cache_count of them, in TopMemoryContext */
 static int	cache_count;
 static int	cache_capacity;
 static uint64 cache_clock;
+static Size cache_list_bytes;	/* of the loaded lists of all cached segments */
+static Size cache_list_peak;	/* the most it was since the last debug call */
+static uint64 list_clock;
+
+/* A loaded list, for ListCacheTrim */
+typedef struct ListRef
+{
+	IvfSegment *segment;
+	int			list;
+	uint64		last_used;
+} ListRef;
+
+/*
+ * Room for every list of the cached segments, made as segments are opened:
+ * ListCacheTrim runs when a holder lets go, also during an abort, where it
+ * should not allocate.
+ */
+static ListRef *trim_refs;
+static int	trim_capacity;
 
 static void
 SegmentFree(IvfSegment *segment)
 {
 	Assert(segment->pins == 0);
+	cache_list_bytes -= segment->list_bytes;	/* their contexts are cxt's children */
 	if (segment->rotation != NULL)
 		RabitqRotationFree(segment->rotation);
 	IvfCoarseFree(segment->coarse);
@@ -253,7 +283,6 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 	const LanceSchema *schema;
 
 	segment->cxt = cxt;
-	segment->allocator = SideLanceAllocator();	/* of cxt, the current context */
 	segment->dboid = MyDatabaseId;
 	segment->storage_id = storage_id;
 	strlcpy(segment->name, name, sizeof(segment->name));
@@ -344,12 +373,73 @@ SegmentOpen(Relation index, const char *name, uint64 storage_id)
 }
 
 static void
+ListFree(IvfSegment *segment, IvfList *list)
+{
+	MemoryContextDelete(list->cxt);
+	segment->list_bytes -= list->bytes;
+	cache_list_bytes -= list->bytes;
+	memset(list, 0, sizeof(IvfList));
+}
+
+static int
+CompareLastUsed(const void *a, const void *b)
+{
+	uint64		x = ((const ListRef *) a)->last_used;
+	uint64		y = ((const ListRef *) b)->last_used;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Past lance_ivf.cache_size, frees the least recently used lists of the
+ * segments nobody holds (and of 'also', held only by a caller that keeps
+ * none of its lists), down to nine tenths of it, so that a backend that
+ * scans an index larger than that sorts its lists every so often, not at
+ * every scan.
+ */
+static void
+ListCacheTrim(IvfSegment *also)
+{
+	Size		budget = (Size) ivf_cache_size * 1024;
+	ListRef    *refs = trim_refs;
+	int			n = 0;
+
+	if (cache_list_bytes <= budget)
+		return;
+	for (int i = 0; i < cache_count; i++)
+	{
+		IvfSegment *s = cache[i];
+
+		if (s->list_bytes == 0 || !(s->pins == 0 || (s == also && s->pins == 1)))
+			continue;
+		/* (short of room only after an out-of-memory error in TrimRoom) */
+		for (int l = 0; l < s->header.lists && n < trim_capacity; l++)
+			if (s->lists[l].cxt != NULL)
+			{
+				refs[n].segment = s;
+				refs[n].list = l;
+				refs[n++].last_used = s->lists[l].last_used;
+			}
+	}
+	qsort(refs, n, sizeof(ListRef), CompareLastUsed);
+	for (int i = 0; i < n && cache_list_bytes > budget - budget / 10; i++)
+		ListFree(refs[i].segment, &refs[i].segment->lists[refs[i].list]);
+}
+
+void
+IvfSegmentTrim(IvfSegment *segment)
+{
+	ListCacheTrim(segment);
+}
+
+static void
 SegmentUnpin(void *arg)
 {
 	IvfSegment *segment = (IvfSegment *) arg;
 
 	Assert(segment->pins > 0);
-	segment->pins--;
+	if (--segment->pins == 0)
+		ListCacheTrim(NULL);
 }
 
 /* Pins a cached segment for the life of CurrentMemoryContext (see above) */
@@ -386,6 +476,22 @@ SegmentCacheTrim(int most)
 	}
 }
 
+/* Makes trim_refs hold the lists of the cached segments */
+static void
+TrimRoom(void)
+{
+	int			total = 0;
+
+	for (int i = 0; i < cache_count; i++)
+		total += cache[i]->header.lists;
+	if (total <= trim_capacity)
+		return;
+	trim_refs = trim_refs == NULL ?
+		MemoryContextAllocHuge(TopMemoryContext, sizeof(ListRef) * total) :
+		repalloc_huge(trim_refs, sizeof(ListRef) * total);
+	trim_capacity = total;
+}
+
 IvfSegment *
 IvfSegmentGet(Relation index, const char *name)
 {
@@ -400,6 +506,7 @@ IvfSegmentGet(Relation index, const char *name)
 			/* pinned first, so that it stays while what others let go goes */
 			SegmentPin(s);
 			SegmentCacheTrim(SEGMENT_CACHE_SIZE);
+			ListCacheTrim(NULL);
 			return s;
 		}
 	}
@@ -415,23 +522,26 @@ IvfSegmentGet(Relation index, const char *name)
 		cache_capacity = capacity;
 	}
 	cache[cache_count] = SegmentOpen(index, name, storage_id);
-	return SegmentPin(cache[cache_count++]);
+	cache_count++;
+	TrimRoom();
+	return SegmentPin(cache[cache_count - 1]);
 }
 
 /*
  * Rows [first, first + count) of a column (a fixed-size list of list_size
- * items, or a plain column with list_size 0), read into the segment's
- * context where they stay: the array's own buffer, not a copy of it.  (A
- * list read this way costs page faults on fresh memory once, not twice.)
+ * items, or a plain column with list_size 0), read with 'allocator' (of a
+ * list's context) where they stay: the array's own buffer, not a copy of
+ * it.  (A list read this way costs page faults on fresh memory once, not
+ * twice.)
  */
 static void *
-ReadColumn(IvfSegment *segment, int column, int64 first, int64 count, int32 list_size,
-		   const char *what)
+ReadColumn(IvfSegment *segment, const LanceAllocator *allocator, int column, int64 first,
+		   int64 count, int32 list_size, const char *what)
 {
 	LanceArray	array;
 	LanceError	error;
 
-	LanceArrayInit(&array, segment->allocator);
+	LanceArrayInit(&array, allocator);
 	SideLanceCheck(LanceFileReaderReadRange(segment->file->reader, column, first, count,
 											&array, &error), &error, what);
 	if (array.column.length != count ||
@@ -449,7 +559,11 @@ IvfSegmentList(IvfSegment *segment, int list)
 	IvfList    *l = &segment->lists[list];
 	int64		first = segment->list_start[list];
 	int64		count = segment->list_start[list + 1] - first;
+	MemoryContext cxt;
+	MemoryContext old;
+	const LanceAllocator *allocator;
 
+	l->last_used = ++list_clock;
 	if (l->loaded)
 		return l;
 	if (count == 0)
@@ -457,22 +571,42 @@ IvfSegmentList(IvfSegment *segment, int list)
 		l->loaded = true;
 		return l;
 	}
-	l->tids = ReadColumn(segment, IVF_COL_TID, first, count, 0,
-						 "could not read lance_ivf tids");
-	l->codes = ReadColumn(segment, IVF_COL_CODE, first, count, segment->header.code_bytes,
-						  "could not read lance_ivf codes");
-	l->factors = ReadColumn(segment, IVF_COL_FACTORS, first, count,
-							sizeof(RabitqFactors) / sizeof(float),
-							"could not read lance_ivf factors");
-	if (segment->header.bits > 1)
+	cxt = AllocSetContextCreate(segment->cxt, "lance_ivf list", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	allocator = SideLanceAllocator();	/* of cxt */
+	MemoryContextSwitchTo(old);
+	PG_TRY();
 	{
-		l->ex_codes = ReadColumn(segment, IVF_COL_EX_CODE, first, count,
-								 segment->header.ex_code_bytes,
-								 "could not read lance_ivf codes");
-		l->ex_factors = ReadColumn(segment, IVF_COL_EX_FACTORS, first, count,
-								   sizeof(RabitqExFactors) / sizeof(float),
-								   "could not read lance_ivf factors");
+		l->tids = ReadColumn(segment, allocator, IVF_COL_TID, first, count, 0,
+							 "could not read lance_ivf tids");
+		l->codes = ReadColumn(segment, allocator, IVF_COL_CODE, first, count,
+							  segment->header.code_bytes, "could not read lance_ivf codes");
+		l->factors = ReadColumn(segment, allocator, IVF_COL_FACTORS, first, count,
+								sizeof(RabitqFactors) / sizeof(float),
+								"could not read lance_ivf factors");
+		if (segment->header.bits > 1)
+		{
+			l->ex_codes = ReadColumn(segment, allocator, IVF_COL_EX_CODE, first, count,
+									 segment->header.ex_code_bytes,
+									 "could not read lance_ivf codes");
+			l->ex_factors = ReadColumn(segment, allocator, IVF_COL_EX_FACTORS, first, count,
+									   sizeof(RabitqExFactors) / sizeof(float),
+									   "could not read lance_ivf factors");
+		}
 	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		memset(l, 0, sizeof(IvfList));
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	l->cxt = cxt;
+	l->bytes = MemoryContextMemAllocated(cxt, false);
+	segment->list_bytes += l->bytes;
+	cache_list_bytes += l->bytes;
+	cache_list_peak = Max(cache_list_peak, cache_list_bytes);
+	segment->list_reads++;
 	l->count = count;
 	l->loaded = true;
 	return l;
@@ -508,8 +642,9 @@ IvfSegmentFetchVectors(IvfSegment *segment, const uint64 *rows, int n, const flo
 }
 
 /*
- * lancedb_debug_ivf_segments() -> (storage_id, name, pins): this backend's
- * cached segments, for the tests of pinning.
+ * lancedb_debug_ivf_segments() -> (storage_id, name, pins, list_bytes,
+ * list_reads): this backend's cached segments, for the tests of pinning and
+ * of lance_ivf.cache_size.
  */
 LANCEDB_FUNCTION(lancedb_debug_ivf_segments);
 Datum
@@ -520,13 +655,30 @@ lancedb_debug_ivf_segments(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < cache_count; i++)
 	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = Int64GetDatum((int64) cache[i]->storage_id);
 		values[1] = CStringGetTextDatum(cache[i]->name);
 		values[2] = Int32GetDatum(cache[i]->pins);
+		values[3] = Int64GetDatum((int64) cache[i]->list_bytes);
+		values[4] = Int64GetDatum(cache[i]->list_reads);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * lancedb_debug_ivf_list_peak() -> bigint: the most memory the lists of
+ * this backend's cached segments took since the last call (which starts
+ * again from what they take now), for the tests of lance_ivf.cache_size.
+ */
+LANCEDB_FUNCTION(lancedb_debug_ivf_list_peak);
+Datum
+lancedb_debug_ivf_list_peak(PG_FUNCTION_ARGS)
+{
+	Size		peak = cache_list_peak;
+
+	cache_list_peak = cache_list_bytes;
+	PG_RETURN_INT64((int64) peak);
 }

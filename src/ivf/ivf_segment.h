@@ -64,6 +64,9 @@ extern char *IvfSegmentFinish(IvfSegmentWriter *writer);
 typedef struct IvfList
 {
 	bool		loaded;
+	MemoryContext cxt;			/* holds what was read, if anything */
+	Size		bytes;			/* of cxt */
+	uint64		last_used;		/* for lance_ivf.cache_size */
 	int64		count;
 	int64	   *tids;
 	uint8	   *codes;
@@ -78,7 +81,6 @@ typedef struct IvfSegment
 	uint64		storage_id;
 	char		name[64];
 	MemoryContext cxt;
-	const LanceAllocator *allocator;	/* of cxt: lists are read into it */
 	SideLanceFile *file;
 	IvfSegmentHeader header;
 	float	   *centroids;
@@ -87,6 +89,8 @@ typedef struct IvfSegment
 	float	   *rotated_centroids;	/* lists * RabitqPaddedDims: queries rotate once */
 	IvfCoarse  *coarse;			/* bounds of the lists' keys; NULL: exact keys only */
 	IvfList    *lists;
+	Size		list_bytes;		/* of the lists loaded */
+	int64		list_reads;		/* lists read since it was opened */
 	uint64		last_used;
 	int			pins;			/* holders; see IvfSegmentGet */
 } IvfSegment;
@@ -100,7 +104,17 @@ extern char *IvfVisibleSegment(Relation index, Snapshot snapshot);
  * the cache until then).
  */
 extern IvfSegment *IvfSegmentGet(Relation index, const char *name);
+/*
+ * A list, read from the file unless cached.  Valid while the caller holds
+ * the segment and has not called IvfSegmentTrim since.
+ */
 extern IvfList *IvfSegmentList(IvfSegment *segment, int list);
+/*
+ * For a holder that goes through many lists (VACUUM) and keeps no IvfList
+ * of 'segment' now: frees lists past lance_ivf.cache_size, this segment's
+ * too unless somebody else holds it.
+ */
+extern void IvfSegmentTrim(IvfSegment *segment);
 /*
  * The vectors of n segment rows (file row numbers): vectors[i] points at
  * the dims floats of rows[i].  Between IvfSegmentBeginViews and

@@ -74,6 +74,7 @@ IvfBulkDelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				}
 				dead[ndead++] = tid;
 			}
+			IvfSegmentTrim(segment);
 		}
 		IvfTombAdd(index, dead, ndead);
 		removed += ndead;

@@ -391,6 +391,35 @@ RESET enable_seqscan;
 RESET lance_ivf.rerank;
 DROP TABLE ivf_huge, ivf_huge4;
 
+-- cosine: the operator sums squares in single precision, so past a squared
+-- norm of FLT_MAX its distances are 1 or NaN, and below dims * FLT_MIN they
+-- lose their precision; the index normalises in double and ordered such rows
+-- by their true cosine, not as the operator does (rows of distance 1 before
+-- rows of 0.006).  Such vectors now get an error, in a build, an insert or a
+-- query; a zero vector is still skipped, and L2 takes them all
+CREATE TABLE ivf_cos_range (id int, v vector(4));
+INSERT INTO ivf_cos_range SELECT i, ARRAY[i % 7 + 1, i % 5 + 1, i % 3, i % 11]::vector
+FROM generate_series(1, 200) i;
+INSERT INTO ivf_cos_range VALUES (201, '[0,0,0,0]'), (202, '[1e18,2e18,3e18,1e18]'),
+	(203, '[1e-18,2e-18,3e-18,1e-18]');
+CREATE INDEX ivf_cos_range_i ON ivf_cos_range USING lance_ivf (v vector_cosine_ops) WITH (lists = 2);
+SELECT error_of($$INSERT INTO ivf_cos_range VALUES (204, '[3e37,1e37,2e37,3e37]')$$);
+SELECT error_of($$INSERT INTO ivf_cos_range VALUES (204, '[1e-20,3e-20,2e-20,1e-20]')$$);
+SET enable_seqscan = off;
+SELECT error_of($$SELECT id FROM ivf_cos_range ORDER BY v <=> '[3e37,1e37,2e37,3e37]' LIMIT 1$$);
+SELECT error_of($$SELECT id FROM ivf_cos_range ORDER BY v <=> '[1e-20,3e-20,2e-20,1e-20]' LIMIT 1$$);
+-- rows of squared norm 1.5e37 and 1.5e-35 are in range: nearest to their direction
+SELECT q, ivf_knn('<=>', q::vector, 10, true, tbl => 'ivf_cos_range') AS ids,
+	   ivf_knn('<=>', q::vector, 10, true, distances => true, tbl => 'ivf_cos_range') =
+	   ivf_knn('<=>', q::vector, 10, false, distances => true, tbl => 'ivf_cos_range') AS first_10_as_exact
+FROM (VALUES ('[3,1,2,3]'), ('[1,2,3,1]')) q(q);
+RESET enable_seqscan;
+CREATE TABLE ivf_cos_huge AS SELECT * FROM ivf_cos_range;
+INSERT INTO ivf_cos_huge VALUES (204, '[3e37,1e37,2e37,3e37]');
+SELECT error_of($$CREATE INDEX ON ivf_cos_huge USING lance_ivf (v vector_cosine_ops) WITH (lists = 2)$$);
+SELECT error_of($$CREATE INDEX ON ivf_cos_huge USING lance_ivf (v) WITH (lists = 2)$$);
+DROP TABLE ivf_cos_range, ivf_cos_huge;
+
 -- 16,000 dimensions (pgvector's indexes stop at 2,000)
 CREATE TABLE ivf_wide (id int, v vector(16000));
 INSERT INTO ivf_wide SELECT i, array_fill((i % 5)::real + i * 0.001, ARRAY[16000])::vector

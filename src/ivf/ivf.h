@@ -133,9 +133,10 @@ extern int	IvfOptionLists(Relation index);
 extern int	IvfOptionBits(Relation index);
 
 /*
- * A vector as the index stores it: checked (no NaN or infinity), and
- * normalised for cosine; false if the index skips it (a zero vector under
- * cosine).  'out' has dims floats.
+ * A vector as the index stores it: checked (no NaN or infinity; under
+ * cosine, a squared norm in the range where the operator's distances are
+ * accurate), and normalised for cosine; false if the index skips it (a zero
+ * vector under cosine).  'out' has dims floats.
  */
 extern bool IvfPrepareVector(IvfMetric metric, const float *in, int dims, float *out);
 

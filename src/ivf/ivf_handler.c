@@ -5,6 +5,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/reloptions.h"
@@ -204,6 +205,23 @@ IvfPrepareVector(IvfMetric metric, const float *in, int dims, float *out)
 	norm[0] = (norm[0] + norm[1]) + (norm[2] + norm[3]);
 	if (norm[0] == 0)
 		return false;			/* cosine distance is undefined: not indexed */
+
+	/*
+	 * The operator sums the squares in single precision: past FLT_MAX / 2
+	 * (with room for rounding, and for the inner product, which the two
+	 * norms bound) a sum overflows and its distances are 1 or NaN; below
+	 * dims * FLT_MIN, squares that are subnormal floats cost it more than a
+	 * float's precision.  The index normalises in double and would order such
+	 * rows by their true cosine, an order the operator does not give.
+	 */
+	if (norm[0] > FLT_MAX / 2 || norm[0] < (double) FLT_MIN * dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("lance_ivf cannot use a vector of squared norm %g for cosine distance",
+						norm[0]),
+				 errdetail("Cosine distances in single precision are accurate for squared norms "
+						   "from %g to %g at %d dimensions.",
+						   (double) FLT_MIN * dims, (double) (FLT_MAX / 2), dims)));
 	norm[0] = sqrt(norm[0]);
 	for (i = 0; i < dims; i++)
 		out[i] = (float) (in[i] / norm[0]);

@@ -275,6 +275,7 @@ typedef struct IvfScanOpaqueData
 	pairingheap *results;		/* ResultRows by distance, smallest first */
 	LanceArray	vectors;		/* re-ranked vectors read, not in place */
 	uint64	   *rows;			/* the re-ranked batch (so->batch at most) */
+	int		   *batch_lists;	/* the list of each */
 	ItemPointerData *batch_tids;
 	const float **batch_vectors;
 	double	   *batch_distances;
@@ -820,11 +821,17 @@ MeasureBatch(IvfScanOpaque so, int n)
  * their B-bit lower bound if the segment has B-bit codes, else their 1-bit
  * one), their vectors read from the segment; without re-ranking (only with
  * 1-bit codes: see RefineBits) their 1-bit estimate, which is their key.
+ *
+ * The candidates' TIDs are as scattered as their vectors, and nothing of
+ * a probe read them: each was a cache miss of its own, most of this
+ * function's time when it waited on them one by one.  They are asked for
+ * first and read after the vectors were measured.
  */
 static void
 Rerank(IvfScanOpaque so)
 {
 	MinHeap    *heap = so->segment->header.bits > 1 ? &so->refined : &so->candidates;
+	bool		measure = so->rerank > 0 && !so->null_query;
 	int			n = 0;
 
 	while (n < so->batch && (heap == &so->refined ? heap->count > 0 : NextCandidates(so)) &&
@@ -834,20 +841,30 @@ Rerank(IvfScanOpaque so)
 		int			l;
 		int64		r = CandidateRow(so, entry.item, &l);
 
-		ListRowTid(so, l, r, &so->batch_tids[n]);
-		if (so->rerank == 0)
-			AddResult(so, &so->batch_tids[n], KeyDistance(so, entry.key), false);
-		else if (so->null_query)
-			AddResult(so, &so->batch_tids[n], 0, true);
-		else
+		if (measure)
+		{
+			__builtin_prefetch(&IvfSegmentList(so->segment, l)->tids[r]);
+			so->batch_lists[n] = l;
 			so->rows[n] = (uint64) (so->segment->list_start[l] + r);
+		}
+		else
+		{
+			ListRowTid(so, l, r, &so->batch_tids[n]);
+			AddResult(so, &so->batch_tids[n],
+					  so->null_query ? 0 : KeyDistance(so, entry.key), so->rerank > 0);
+		}
 		n++;
 	}
-	if (so->rerank == 0 || so->null_query)
+	if (!measure)
 		return;
 	MeasureBatch(so, n);
 	for (int i = 0; i < n; i++)
+	{
+		int			l = so->batch_lists[i];
+
+		ListRowTid(so, l, (int64) so->rows[i] - so->segment->list_start[l], &so->batch_tids[i]);
 		AddResult(so, &so->batch_tids[i], so->batch_distances[i], true);
+	}
 }
 
 static void
@@ -958,6 +975,7 @@ StartScan(IndexScanDesc scan)
 		so->batch = so->rerank == 0 ? REFINE_BATCH :
 			so->segment->header.bits > 1 ? Min(so->rerank, REFINE_BATCH) : so->rerank;
 		so->rows = palloc(sizeof(uint64) * so->batch);
+		so->batch_lists = palloc(sizeof(int) * so->batch);
 		so->batch_tids = palloc(sizeof(ItemPointerData) * so->batch);
 		so->batch_vectors = palloc(sizeof(float *) * so->batch);
 		so->batch_distances = palloc(sizeof(double) * so->batch);

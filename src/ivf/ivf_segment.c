@@ -21,7 +21,7 @@
  * more pinned ones keeps them all until it lets go.
  *
  * The lists are most of the memory (a million rows of 784 dimensions take
- * about 180 MB), and a backend that scanned a large index would keep them
+ * about 130 MB), and a backend that scanned a large index would keep them
  * for good.  So each list is read into a memory context of its own, and
  * once the lists of all cached segments take more than lance_ivf.cache_size
  * the least recently used lists of unpinned segments are freed

@@ -223,7 +223,16 @@ LanceBufReserve(LanceBuf *buf, size_t extra)
 	need = buf->len + extra;
 	if (need <= buf->cap)
 		return 0;
-	cap = buf->cap < 64 ? 64 : buf->cap;
+	/*
+	 * A first reservation is taken as the size wanted, exactly: readers
+	 * reserve a column's whole length up front and hand the buffer over as
+	 * the array's, so rounding it up to a power of two wasted up to half of
+	 * what a caller keeps.  Growth past it doubles.
+	 */
+	if (buf->cap == 0)
+		cap = need < 64 ? 64 : need;
+	else
+		cap = buf->cap;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	p = LanceRealloc(buf->allocator, buf->data, buf->cap, cap);

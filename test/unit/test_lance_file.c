@@ -979,6 +979,20 @@ test_chunk_map_cache(void)
 	tap_ok(second_calls < first_calls && later_calls == second_calls,
 		   "the chunk map is read once: %d read calls the first time, %d the second, at most %d later",
 		   first_calls, second_calls, later_calls);
+	{
+		/* what a caller keeps of a range (lance_ivf keeps lists) is its size */
+		LanceArray	a;
+		LanceError	e;
+		size_t		kept = 0;
+
+		LanceArrayInit(&a, NULL);
+		ok = LanceFileReaderReadRange(r, 0, 100, 245, &a, &e) == 0;
+		for (int i = 0; i < 4; i++)
+			kept += a.sizes[i];
+		tap_ok(ok && kept <= 245 * CODE_BYTES + 64,
+			   "a range of 245 codes keeps %zu bytes for %d of data", kept, 245 * CODE_BYTES);
+		LanceArrayReset(&a);
+	}
 	LanceFileReaderClose(r);
 
 	r = NULL;

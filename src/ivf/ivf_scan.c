@@ -458,6 +458,20 @@ ExactFrontList(IvfScanOpaque so)
 		int			l = so->lists.entries[0].item;
 		const float *centroid = so->segment->centroids + (size_t) l * so->dims;
 
+		/*
+		 * A list at the front is about to be probed, most likely: its rotated
+		 * centroid, which the probe's query preparation reads next, comes in
+		 * while the key is computed from the plain one.
+		 */
+		if (!so->null_query)
+		{
+			size_t		padded = RabitqPaddedDims(so->segment->rotation);
+			const char *rotated = (const char *) (so->segment->rotated_centroids + (size_t) l * padded);
+
+			for (size_t offset = 0; offset < sizeof(float) * padded; offset += 64)
+				__builtin_prefetch(rotated + offset);
+		}
+
 		so->lists.entries[0].key = UpperKey(so->metric == IVF_METRIC_INNER_PRODUCT ?
 											-vector_kernels->inner_product(so->query, centroid, so->dims) :
 											vector_kernels->l2_squared(so->query, centroid, so->dims));

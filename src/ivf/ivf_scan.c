@@ -489,8 +489,8 @@ static void
 ProbeLists(IvfScanOpaque so, int count, float max_key)
 {
 	IvfSegment *segment = so->segment;
-	float	   *estimate = NULL;
-	float	   *error = NULL;
+	float	   *lowers = NULL;	/* of each row's key, and its upper key */
+	float	   *uppers = NULL;
 	int64		scratch = 0;
 	int			from = so->candidates.count;
 
@@ -500,8 +500,6 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		IvfList    *list;
 		MinHeapEntry *near;
 		MinHeapEntry *far;
-		float		qc_norm2 = 0;
-		float		qc_dot = 0;
 		/*
 		 * Without re-ranking and without B-bit codes the key is the estimate
 		 * itself, the distance the row is returned with.
@@ -524,11 +522,11 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		so->considered += list->count;
 		if (list->count > scratch)
 		{
-			if (estimate != NULL)
-				pfree(estimate), pfree(error);
+			if (lowers != NULL)
+				pfree(lowers), pfree(uppers);
 			scratch = list->count;
-			estimate = palloc(sizeof(float) * scratch);
-			error = palloc(sizeof(float) * scratch);
+			lowers = palloc(sizeof(float) * scratch);
+			uppers = palloc(sizeof(float) * scratch);
 		}
 		if (list->count > INT_MAX - so->ncands)
 			ereport(ERROR,
@@ -542,7 +540,11 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		far = so->deferred.entries + so->deferred.count;
 
 		if (so->null_query)
-			memset(estimate, 0, sizeof(float) * list->count);
+		{
+			/* no distance is known: keys of 0, all alike */
+			memset(lowers, 0, sizeof(float) * list->count);
+			memset(uppers, 0, sizeof(float) * list->count);
+		}
 		else
 		{
 			/* B-bit estimates of this list's rows come later: keep its query */
@@ -554,9 +556,13 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 									  segment->rotated_centroids +
 									  (size_t) l * RabitqPaddedDims(segment->rotation),
 									  prepared);
-			RabitqEstimate(prepared, list->codes, list->factors, list->count, estimate, error);
-			qc_norm2 = RabitqQueryResidualNormSquared(prepared);
-			qc_dot = RabitqQueryCentroidDot(prepared);
+			/*
+			 * Keys of L2 and cosine scans are squared distances; of inner
+			 * product scans -<o, q>, so that the largest the inner product
+			 * can be gives the least key
+			 */
+			RabitqEstimateBounds(prepared, list->codes, list->factors, list->count, bound,
+								 so->metric == IVF_METRIC_INNER_PRODUCT, lowers, uppers);
 		}
 		/*
 		 * The cuts live in locals: every row compares with them, few change
@@ -581,24 +587,8 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 							CompareTids) != NULL)
 					continue;
 			}
-			if (so->null_query)
-				key = upper = 0;
-			else if (so->metric == IVF_METRIC_INNER_PRODUCT)
-			{
-				/* the largest the inner product can be gives the smallest -<o, q> */
-				float		base = list->factors[r].centroid_dot + qc_dot + estimate[r];
-
-				key = LowerKey(-(base + bound * error[r]), bound);
-				upper = UpperKey(-(base - bound * error[r]));
-			}
-			else
-			{
-				float		rn = list->factors[r].residual_norm;
-				float		base = rn * rn + qc_norm2 - 2 * estimate[r];
-
-				key = LowerKey(base - 2 * bound * error[r], bound);
-				upper = UpperKey(base + 2 * bound * error[r]);
-			}
+			key = LowerKey(lowers[r], bound);
+			upper = UpperKey(uppers[r]);
 			if (upper < upper_cut)
 			{
 				LeastNote(&so->nearest_upper, upper);
@@ -629,8 +619,8 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 		CHECK_FOR_INTERRUPTS();
 	}
 	MinHeapBuild(&so->candidates, from);
-	if (estimate != NULL)
-		pfree(estimate), pfree(error);
+	if (lowers != NULL)
+		pfree(lowers), pfree(uppers);
 }
 
 /*

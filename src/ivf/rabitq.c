@@ -1114,13 +1114,50 @@ CountAvx512(const RabitqQuery *q, const uint8_t *codes, size_t n, int32_t *pc, i
 #endif							/* __x86_64__ */
 
 /*
+ * What the finish makes of each estimate and its error: those two, or with
+ * 'keys' (RabitqEstimateBounds) the bounds of the distance they give.
+ */
+typedef struct FinishKeys
+{
+	bool		keys;
+	bool		inner_product;
+	float		multiple;
+	float		qc_norm2;		/* ||q - c||^2 */
+	float		qc_dot;			/* <q, c> */
+} FinishKeys;
+
+/* The bounds of RabitqEstimateBounds, from one estimate and its error */
+static inline void
+KeysPlain(const FinishKeys *k, const RabitqFactors *f, float estimate, float error,
+		  float *lower, float *upper)
+{
+	if (k->inner_product)
+	{
+		float		base = f->centroid_dot + k->qc_dot + estimate;
+
+		*lower = -(base + k->multiple * error);
+		*upper = -(base - k->multiple * error);
+	}
+	else
+	{
+		float		rn = f->residual_norm;
+		float		base = rn * rn + k->qc_norm2 - 2 * estimate;
+
+		*lower = base - 2 * k->multiple * error;
+		*upper = base + 2 * k->multiple * error;
+	}
+}
+
+/*
  * From the counts to the estimates and their bounds:
  * sqrt(D) <x_bar, q_hat> = low (2 pc - D) + delta (2 ip - sum u), both
- * brackets exact integers, so nothing large cancels in floats.
+ * brackets exact integers, so nothing large cancels in floats.  Into
+ * out_a and out_b: estimates and errors, or with keys->keys lower and upper
+ * bounds of the distance.
  */
 static void
 FinishPlain(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc,
-			const int32_t *ip, size_t n, float *estimate, float *error)
+			const int32_t *ip, size_t n, const FinishKeys *keys, float *out_a, float *out_b)
 {
 	for (size_t i = 0; i < n; i++)
 	{
@@ -1129,11 +1166,20 @@ FinishPlain(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *p
 										  q->delta * (float) (2 * ip[i] - q->sum_u));
 		float		cd = f->code_dot;
 		float		rest = 1.0f - cd * cd;
+		float		estimate;
+		float		error;
 
 		if (rest < 0.0f)
 			rest = 0.0f;
-		estimate[i] = f->residual_norm * x_dot_q / cd;
-		error[i] = f->residual_norm * sqrtf(q->error_rotation * rest + q->error_rounding) / cd;
+		estimate = f->residual_norm * x_dot_q / cd;
+		error = f->residual_norm * sqrtf(q->error_rotation * rest + q->error_rounding) / cd;
+		if (keys->keys)
+			KeysPlain(keys, f, estimate, error, &out_a[i], &out_b[i]);
+		else
+		{
+			out_a[i] = estimate;
+			out_b[i] = error;
+		}
 	}
 }
 
@@ -1147,7 +1193,7 @@ FinishPlain(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *p
 __attribute__((target("avx2")))
 static void
 FinishAvx2(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc,
-		   const int32_t *ip, size_t n, float *estimate, float *error)
+		   const int32_t *ip, size_t n, const FinishKeys *keys, float *out_a, float *out_b)
 {
 	const __m256 scale = _mm256_set1_ps(q->scale);
 	const __m256 low = _mm256_set1_ps(q->low);
@@ -1160,6 +1206,11 @@ FinishAvx2(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc
 	const int	stride = (int) (sizeof(RabitqFactors) / sizeof(float));
 	const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
 											 _mm256_set1_epi32(stride));
+	/* as KeysPlain's products: 2 * multiple is exact, so (2 m) e rounds as 2 * m * e */
+	const __m256 multiple = _mm256_set1_ps(keys->inner_product ? keys->multiple : 2 * keys->multiple);
+	const __m256 two = _mm256_set1_ps(2.0f);
+	const __m256 qc = _mm256_set1_ps(keys->inner_product ? keys->qc_dot : keys->qc_norm2);
+	const __m256 sign = _mm256_set1_ps(-0.0f);
 	size_t		i = 0;
 
 	for (; i + 8 <= n; i += 8)
@@ -1180,19 +1231,45 @@ FinishAvx2(const RabitqQuery *q, const RabitqFactors *factors, const int32_t *pc
 										 _mm256_setzero_ps());
 		__m256		bound = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(error_rotation, rest),
 														 error_rounding));
+		__m256		estimate = _mm256_div_ps(_mm256_mul_ps(norm, x_dot_q), cd);
+		__m256		error = _mm256_div_ps(_mm256_mul_ps(norm, bound), cd);
 
-		_mm256_storeu_ps(estimate + i, _mm256_div_ps(_mm256_mul_ps(norm, x_dot_q), cd));
-		_mm256_storeu_ps(error + i, _mm256_div_ps(_mm256_mul_ps(norm, bound), cd));
+		if (keys->keys)
+		{
+			__m256		spread = _mm256_mul_ps(multiple, error);
+			__m256		center;
+
+			if (keys->inner_product)
+			{
+				center = _mm256_add_ps(_mm256_add_ps(
+							_mm256_i32gather_ps(base + offsetof(RabitqFactors, centroid_dot) /
+												sizeof(float), index, 4), qc), estimate);
+				_mm256_storeu_ps(out_a + i, _mm256_xor_ps(_mm256_add_ps(center, spread), sign));
+				_mm256_storeu_ps(out_b + i, _mm256_xor_ps(_mm256_sub_ps(center, spread), sign));
+			}
+			else
+			{
+				center = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(norm, norm), qc),
+									   _mm256_mul_ps(two, estimate));
+				_mm256_storeu_ps(out_a + i, _mm256_sub_ps(center, spread));
+				_mm256_storeu_ps(out_b + i, _mm256_add_ps(center, spread));
+			}
+		}
+		else
+		{
+			_mm256_storeu_ps(out_a + i, estimate);
+			_mm256_storeu_ps(out_b + i, error);
+		}
 	}
-	FinishPlain(q, factors + i, pc + i, ip + i, n - i, estimate + i, error + i);
+	FinishPlain(q, factors + i, pc + i, ip + i, n - i, keys, out_a + i, out_b + i);
 }
 
 #endif							/* __x86_64__ */
 
-void
-RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
-			   const RabitqFactors *factors, size_t n,
-			   float *estimate, float *error)
+/* RabitqEstimate and RabitqEstimateBounds: the counts, then the finish */
+static void
+Estimate(const RabitqQuery *prepared, const uint8_t *codes, const RabitqFactors *factors,
+		 size_t n, const FinishKeys *keys, float *out_a, float *out_b)
 {
 	const RabitqQuery *q = prepared;
 	size_t		code_bytes = (size_t) q->words * 8;
@@ -1220,19 +1297,44 @@ RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
 					CountAvx512Short(q, chunk, count, pc, ip);
 				else
 					CountAvx512(q, chunk, count, pc, ip);
-				FinishAvx2(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
+				FinishAvx2(q, factors + begin, pc, ip, count, keys, out_a + begin, out_b + begin);
 				break;
 			case RABITQ_KERNEL_POPCNT:
 				CountPopcnt(q, chunk, count, pc, ip);
-				FinishPlain(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
+				FinishPlain(q, factors + begin, pc, ip, count, keys, out_a + begin, out_b + begin);
 				break;
 #endif
 			default:
 				CountGeneric(q, chunk, count, pc, ip);
-				FinishPlain(q, factors + begin, pc, ip, count, estimate + begin, error + begin);
+				FinishPlain(q, factors + begin, pc, ip, count, keys, out_a + begin, out_b + begin);
 				break;
 		}
 	}
+}
+
+void
+RabitqEstimate(const RabitqQuery *prepared, const uint8_t *codes,
+			   const RabitqFactors *factors, size_t n,
+			   float *estimate, float *error)
+{
+	FinishKeys	keys = {0};
+
+	Estimate(prepared, codes, factors, n, &keys, estimate, error);
+}
+
+void
+RabitqEstimateBounds(const RabitqQuery *prepared, const uint8_t *codes,
+					 const RabitqFactors *factors, size_t n, float multiple,
+					 bool inner_product, float *lower, float *upper)
+{
+	FinishKeys	keys;
+
+	keys.keys = true;
+	keys.inner_product = inner_product;
+	keys.multiple = multiple;
+	keys.qc_norm2 = prepared->residual_norm_sq;
+	keys.qc_dot = prepared->centroid_dot;
+	Estimate(prepared, codes, factors, n, &keys, lower, upper);
 }
 
 /* ---------------------------------------------------------------------------

@@ -802,6 +802,52 @@ CheckEstimator(const char *what, const double rotation_mean[ROTATIONS], double s
 		   100.0 * within99 / pairs);
 }
 
+/*
+ * Whether RabitqEstimateBounds on 'prepared' (its kernel as set) gives, bit
+ * for bit, its documented formula applied to the estimates and errors of
+ * RabitqEstimate; lower and upper are scratch of n floats.
+ */
+static bool
+BoundsAsFormula(const RabitqQuery *prepared, const Encoded *e, size_t n, const float *estimate,
+				const float *error, float *lower, float *upper)
+{
+	const float multiple = 1.7368421f;
+	float		qc_norm2 = RabitqQueryResidualNormSquared(prepared);
+	float		qc_dot = RabitqQueryCentroidDot(prepared);
+	bool		ok = true;
+
+	for (int inner_product = 0; inner_product <= 1; inner_product++)
+	{
+		RabitqEstimateBounds(prepared, e->codes, e->factors, n, multiple, inner_product,
+							 lower, upper);
+		for (size_t i = 0; i < n; i++)
+		{
+			const RabitqFactors *f = &e->factors[i];
+			float		want_lower;
+			float		want_upper;
+
+			if (inner_product)
+			{
+				float		base = f->centroid_dot + qc_dot + estimate[i];
+
+				want_lower = -(base + multiple * error[i]);
+				want_upper = -(base - multiple * error[i]);
+			}
+			else
+			{
+				float		rn = f->residual_norm;
+				float		base = rn * rn + qc_norm2 - 2 * estimate[i];
+
+				want_lower = base - 2 * multiple * error[i];
+				want_upper = base + 2 * multiple * error[i];
+			}
+			ok &= memcmp(&lower[i], &want_lower, sizeof(float)) == 0 &&
+				memcmp(&upper[i], &want_upper, sizeof(float)) == 0;
+		}
+	}
+	return ok;
+}
+
 static void
 TestEstimates(int dims, size_t n, int nq)
 {
@@ -819,6 +865,7 @@ TestEstimates(int dims, size_t n, int nq)
 				within99 = 0;
 	bool		factors_ok = true;
 	bool		kernels_agree = true;
+	bool		bounds_agree = true;
 	bool		accessors = true;
 	bool		rotated_agree = true;
 	bool		prepared_agree = true;
@@ -907,6 +954,8 @@ TestEstimates(int dims, size_t n, int nq)
 				RabitqEstimate(prepared, e.codes, e.factors, n, other_estimate, other_error);
 				kernels_agree &= memcmp(estimate, other_estimate, sizeof(float) * n) == 0 &&
 					memcmp(error, other_error, sizeof(float) * n) == 0;
+				bounds_agree &= BoundsAsFormula(prepared, &e, n, estimate, error,
+												other_estimate, other_error);
 			}
 
 			for (size_t i = 0; i < n; i++)
@@ -944,6 +993,8 @@ TestEstimates(int dims, size_t n, int nq)
 		CheckEstimator(what, rotation_mean, sum_sq, pairs, within, within99);
 		tap_ok(kernels_agree, "rabitq dims %d: every available kernel gives identical results",
 			   dims);
+		tap_ok(bounds_agree, "rabitq dims %d: RabitqEstimateBounds gives its formula's floats "
+			   "on every kernel, for L2 and inner products", dims);
 		tap_ok(rotated_agree, "rabitq dims %d: RabitqQueryPrepareRotated estimates as "
 			   "RabitqQueryPrepare (within 2%% of the bound)", dims);
 		if (prepared_compared)

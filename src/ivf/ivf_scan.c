@@ -129,13 +129,24 @@ MinHeapSiftDown(MinHeap *heap, int i)
 		int			first = HEAP_ARITY * i + 1;
 		int			last = Min(first + HEAP_ARITY, heap->count);
 		int			child = first;
+		float		least;
 
 		if (first >= heap->count)
 			break;
+		/*
+		 * The least child, kept in a register and chosen by conditional
+		 * moves: which one it is follows no pattern, and a branch per
+		 * comparison was mispredicted half the time.
+		 */
+		least = e[first].key;
 		for (int c = first + 1; c < last; c++)
-			if (e[c].key < e[child].key)
-				child = c;
-		if (!(e[child].key < moving.key))
+		{
+			bool		less = e[c].key < least;
+
+			child = less ? c : child;
+			least = less ? e[c].key : least;
+		}
+		if (!(least < moving.key))
 			break;
 		e[i] = e[child];
 		i = child;

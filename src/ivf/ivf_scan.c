@@ -477,7 +477,8 @@ ExactFrontList(IvfScanOpaque so)
 		if (!so->null_query)
 		{
 			size_t		padded = RabitqPaddedDims(so->segment->rotation);
-			const char *rotated = (const char *) (so->segment->rotated_centroids + (size_t) l * padded);
+			const char *rotated = (const char *) (so->segment->rotated_centroids +
+												  (size_t) l * padded);
 
 			for (size_t offset = 0; offset < sizeof(float) * padded; offset += 64)
 				__builtin_prefetch(rotated + offset);
@@ -570,7 +571,7 @@ ProbeLists(IvfScanOpaque so, int count, float max_key)
 			/*
 			 * Keys of L2 and cosine scans are squared distances; of inner
 			 * product scans -<o, q>, so that the largest the inner product
-			 * can be gives the least key
+			 * can be gives the least key.
 			 */
 			RabitqEstimateBounds(prepared, list->codes, list->factors, list->count, bound,
 								 so->metric == IVF_METRIC_INNER_PRODUCT, lowers, uppers);

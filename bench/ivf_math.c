@@ -357,15 +357,13 @@ main(int argc, char **argv)
 		RabitqExFactors *ex_factors = malloc(sizeof(RabitqExFactors) * N);
 		uint8_t    *bit_codes = malloc(cb * N);
 		RabitqFactors *bit_factors = malloc(sizeof(RabitqFactors) * N);
-		int			d = RabitqPaddedDims(rotation);
-		float	   *rq = malloc(sizeof(float) * d);
-		float	   *rc = malloc(sizeof(float) * d);
+		RabitqQuery *prepared = malloc(RabitqQuerySize(rotation));
 		double		ex_encode,
 					ex_estimate;
 		float		sink = 0.0f;
 
 		if (ex_codes == NULL || ex_factors == NULL || bit_codes == NULL || bit_factors == NULL ||
-			rq == NULL || rc == NULL)
+			prepared == NULL)
 			abort();
 		t0 = BenchNow();
 		for (int i = 0; i < N; i++)
@@ -373,17 +371,14 @@ main(int argc, char **argv)
 							 centroids + (size_t) assignment[i] * DIMS, bit_codes + (size_t) i * cb,
 							 &bit_factors[i], ex_codes + (size_t) i * xb, &ex_factors[i]);
 		ex_encode = BenchNow() - t0;
-		RabitqRotate(rotation, data, rq);
-		RabitqRotate(rotation, centroids, rc);
-		for (int k = 0; k < d; k++)
-			rq[k] -= rc[k];
+		RabitqQueryPrepare(rotation, data, centroids, prepared);
 		t0 = BenchNow();
 		for (int i = 0; i < N; i++)
 		{
 			float		error;
 
-			sink += RabitqExEstimate(rotation, bits, rq, 1.0f, ex_codes + (size_t) i * xb,
-									 &ex_factors[i], &error);
+			sink += RabitqExEstimate(prepared, bits, ex_codes + (size_t) i * xb, &ex_factors[i],
+									 &error);
 		}
 		ex_estimate = BenchNow() - t0;
 		printf("RabitqEncodeBits, %d bits, of %d: %.3f s (%.2f x RabitqEncode); "
@@ -393,8 +388,7 @@ main(int argc, char **argv)
 		free(ex_factors);
 		free(bit_codes);
 		free(bit_factors);
-		free(rq);
-		free(rc);
+		free(prepared);
 	}
 
 	/* ---- scan throughput: all lists, one query ---- */

@@ -152,8 +152,9 @@ extern void RabitqQueryPrepareRotated(const RabitqRotation *rotation,
 extern float RabitqQueryResidualNormSquared(const RabitqQuery *prepared);
 extern float RabitqQueryCentroidDot(const RabitqQuery *prepared);
 
-/* P(q - c) of a prepared query, RabitqPaddedDims floats: for RabitqExEstimate */
+/* P(q - c) of a prepared query, RabitqPaddedDims floats, and their sum */
 extern const float *RabitqQueryRotatedResidual(const RabitqQuery *prepared);
+extern float RabitqQueryRotatedResidualSum(const RabitqQuery *prepared);
 
 /*
  * The multiple of the estimator's standard deviation that RabitqEstimate
@@ -234,15 +235,13 @@ extern void RabitqEncodeBits(const RabitqRotation *rotation, int bits, const flo
  * The estimate of <o - c, q - c> from o's B-bit code, and in *error a bound
  * on |estimate - truth| of the same coverage as RabitqEstimate's
  * (epsilon_0 = 1.9 standard deviations; the query is not quantized, so
- * there is no rounding term).  rotated_residual is P(q - c), padded floats
- * (RabitqQueryRotatedResidual of a query prepared for the list);
- * query_residual_sq is |q - c|^2.  Unbiased over rotations, like
+ * there is no rounding term).  prepared is the query prepared for o's list
+ * (RabitqQueryPrepare or RabitqQueryPrepareRotated): the estimate reads its
+ * P(q - c) in floats, not its bit planes.  Unbiased over rotations, like
  * RabitqEstimate.  No allocation.
  */
-extern float RabitqExEstimate(const RabitqRotation *rotation, int bits,
-							  const float *rotated_residual, float query_residual_sq,
-							  const uint8_t *ex_code, const RabitqExFactors *factors,
-							  float *error);
+extern float RabitqExEstimate(const RabitqQuery *prepared, int bits, const uint8_t *ex_code,
+							  const RabitqExFactors *factors, float *error);
 
 /* ---------------------------------------------------------------------------
  * Both at once (assign.c): what a build does to every row it indexes

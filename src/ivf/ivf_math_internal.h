@@ -108,6 +108,9 @@ typedef int32_t Int8x32 __attribute__((vector_size(32)));
 extern void RabitqExQuantize(const float *y, int padded, int bits, uint8_t *ex_code,
 							 RabitqExFactors *factors);
 
+/* RabitqPaddedDims of the rotation a query was prepared with */
+extern int	RabitqQueryPaddedDims(const RabitqQuery *prepared);
+
 /*
  * Whether RabitqExEstimate may use its AVX2 code (the default when the CPU
  * has it); false forces the portable code, which must give bit-identical

@@ -682,9 +682,8 @@ ExKey(IvfScanOpaque so, int l, int64 r, float bound)
 	float		error;
 	float		estimate;
 
-	estimate = RabitqExEstimate(segment->rotation, segment->header.bits,
-								RabitqQueryRotatedResidual(query), qc_norm2, ex_code,
-								&list->ex_factors[r], &error);
+	estimate = RabitqExEstimate(query, segment->header.bits, ex_code, &list->ex_factors[r],
+								&error);
 	if (so->metric == IVF_METRIC_INNER_PRODUCT)
 		return LowerKey(-(estimate + bound * error + list->factors[r].centroid_dot +
 						  RabitqQueryCentroidDot(query)), bound);

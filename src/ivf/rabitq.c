@@ -121,6 +121,7 @@ struct RabitqQuery
 	int32_t		kernel;			/* a RabitqKernel */
 	int32_t		sum_u;			/* sum of u_i */
 	float		residual_norm_sq;	/* |q - c|^2 */
+	float		residual_sum;	/* sum of q'_i (RangePlain) */
 	float		centroid_dot;	/* <q, c> */
 	float		low;			/* q'_i ~ low + delta * u_i */
 	float		delta;
@@ -630,22 +631,31 @@ QuantizePlain(const float *y, const float *dither, int words, float low, float i
 }
 
 /*
- * Least and greatest of y[0..d), d a multiple of 8.  A zero comes out as
- * +0 whatever its sign, so that both versions agree where -0 and +0 tie.
+ * Least and greatest of y[0..d), d a multiple of 8, and its sum in 8 partial
+ * sums (lane j taking dimensions j, j + 8, ...) added up in lane order, so
+ * that both versions compute the very same float.  A zero comes out as +0
+ * whatever its sign, so that both versions agree where -0 and +0 tie.
  */
 static void
-RangePlain(const float *y, int d, float *low, float *high)
+RangePlain(const float *y, int d, float *low, float *high, float *sum)
 {
 	float		lo = y[0];
 	float		hi = y[0];
+	float		lanes[8] = {0};
 
 	for (int i = 1; i < d; i++)
 	{
 		lo = y[i] < lo ? y[i] : lo;
 		hi = y[i] > hi ? y[i] : hi;
 	}
+	for (int i = 0; i < d; i += 8)
+		for (int j = 0; j < 8; j++)
+			lanes[j] += y[i + j];
 	*low = lo + 0.0f;
 	*high = hi + 0.0f;
+	*sum = 0.0f;
+	for (int j = 0; j < 8; j++)
+		*sum += lanes[j];
 }
 
 /*
@@ -734,12 +744,14 @@ QuantizeAvx2(const float *y, const float *dither, int words, float low, float in
 
 __attribute__((target("avx2")))
 static void
-RangeAvx2(const float *y, int d, float *low, float *high)
+RangeAvx2(const float *y, int d, float *low, float *high, float *sum)
 {
 	__m256		lo = _mm256_loadu_ps(y);
 	__m256		hi = lo;
+	__m256		total = _mm256_add_ps(_mm256_setzero_ps(), lo);	/* as RangePlain's 0 + y */
 	float		lows[8];
 	float		highs[8];
+	float		sums[8];
 	float		l;
 	float		h;
 
@@ -749,9 +761,11 @@ RangeAvx2(const float *y, int d, float *low, float *high)
 
 		lo = _mm256_min_ps(lo, v);
 		hi = _mm256_max_ps(hi, v);
+		total = _mm256_add_ps(total, v);
 	}
 	_mm256_storeu_ps(lows, lo);
 	_mm256_storeu_ps(highs, hi);
+	_mm256_storeu_ps(sums, total);
 	l = lows[0];
 	h = highs[0];
 	for (int j = 1; j < 8; j++)
@@ -761,6 +775,9 @@ RangeAvx2(const float *y, int d, float *low, float *high)
 	}
 	*low = l + 0.0f;
 	*high = h + 0.0f;
+	*sum = 0.0f;
+	for (int j = 0; j < 8; j++)
+		*sum += sums[j];
 }
 
 /* ResidualPlain's lanes 0-3 and 4-7 in two vectors of doubles */
@@ -834,15 +851,16 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 	float		high;
 	float		delta;
 	float		inverse;
+	float		sum;
 	QueryLevels levels;
 
 	prepared->kernel = RabitqKernelBest();
 #if defined(__x86_64__)
 	if (rotation->avx2)
-		RangeAvx2(y, d, &low, &high);
+		RangeAvx2(y, d, &low, &high, &sum);
 	else
 #endif
-		RangePlain(y, d, &low, &high);
+		RangePlain(y, d, &low, &high, &sum);
 	delta = (high - low) / QUERY_LEVELS;
 	inverse = delta > 0.0f ? 1.0f / delta : 0.0f;
 #if defined(__x86_64__)
@@ -854,6 +872,7 @@ Quantize(const RabitqRotation *rotation, RabitqQuery *prepared, double norm_sq,
 
 	prepared->sum_u = levels.sum_u;
 	prepared->residual_norm_sq = (float) norm_sq;
+	prepared->residual_sum = sum;
 	prepared->centroid_dot = (float) centroid_dot;
 	prepared->low = low;
 	prepared->delta = delta;
@@ -923,6 +942,18 @@ const float *
 RabitqQueryRotatedResidual(const RabitqQuery *prepared)
 {
 	return (const float *) (prepared->planes + (size_t) QUERY_BITS * prepared->words);
+}
+
+float
+RabitqQueryRotatedResidualSum(const RabitqQuery *prepared)
+{
+	return prepared->residual_sum;
+}
+
+int
+RabitqQueryPaddedDims(const RabitqQuery *prepared)
+{
+	return prepared->padded;
 }
 
 /* ---------------------------------------------------------------------------

@@ -244,11 +244,16 @@ RabitqExQuantize(const float *y, int padded, int bits, uint8_t *ex_code,
  * ------------------------------------------------------------------------- */
 
 /*
- * sum_i level_i v_i and sum_i v_i, for v = P(q - c) (the padded dimension is
- * a multiple of 64).  Both versions keep eight partial sums, lane j taking
- * dimensions j, j + 8, ..., with a multiplication then an addition (no FMA),
+ * sum_i level_i v_i, for v = P(q - c) (the padded dimension is a multiple of
+ * 64).  Both versions keep DOT_LANES partial sums, lane j taking dimensions
+ * j, j + DOT_LANES, ..., with a multiplication then an addition (no FMA),
  * and add the lanes up in the same order, so they give bit-identical sums.
+ * (sum_i v_i, the other half of <x, q'>, is the query's: computed once as
+ * it is prepared.)  Four vectors of eight lanes: with one, every step waited
+ * on the one before, and a row of 832 dimensions took 85-105 ns with its
+ * code in L1; now 45-80.
  */
+#define DOT_LANES 32			/* DotAvx2Body: four vectors of eight */
 
 /* Level of dimension i: bits (i * B) % 8 .. of byte i * B / 8 */
 static inline int
@@ -257,102 +262,118 @@ Level(const uint8_t *code, int bits, int i)
 	return (code[(i * bits) / 8] >> ((i * bits) % 8)) & ((1 << bits) - 1);
 }
 
-static void
-DotPlain(const uint8_t *code, int bits, const float *v, int d, float *dot, float *sum)
+/*
+ * The lanes added up in halves: lane j and lane j + 16, then j + 8, ... (a
+ * chain of five additions, where one by one it was 32 long); the vector
+ * versions add their registers' halves in this order.
+ */
+static inline float
+AddLanes(float *lanes)
 {
-	float		acc_dot[8] = {0};
-	float		acc_sum[8] = {0};
-	float		total_dot = 0.0f;
-	float		total_sum = 0.0f;
+	for (int width = DOT_LANES / 2; width >= 1; width /= 2)
+		for (int j = 0; j < width; j++)
+			lanes[j] += lanes[j + width];
+	return lanes[0];
+}
 
-	for (int i = 0; i < d; i += 8)
-	{
-		for (int j = 0; j < 8; j++)
-		{
-			float		product = (float) Level(code, bits, i + j) * v[i + j];
+static float
+DotPlain(const uint8_t *code, int bits, const float *v, int d)
+{
+	float		acc[DOT_LANES] = {0};
 
-			acc_dot[j] += product;
-			acc_sum[j] += v[i + j];
-		}
-	}
-	for (int j = 0; j < 8; j++)
-	{
-		total_dot += acc_dot[j];
-		total_sum += acc_sum[j];
-	}
-	*dot = total_dot;
-	*sum = total_sum;
+	for (int i = 0; i < d; i += DOT_LANES)
+		for (int j = 0; j < DOT_LANES; j++)
+			acc[j] += (float) Level(code, bits, i + j) * v[i + j];
+	return AddLanes(acc);
 }
 
 #if defined(__x86_64__)
 /*
- * Eight levels a step into eight 32-bit lanes: at 8 bits a zero-extension;
- * below, the bytes that hold them broadcast and shifted right by B * lane.
+ * The levels of dimensions i .. i + 7 in eight 32-bit lanes: at 8 bits a
+ * zero-extension; below, the bytes that hold them broadcast and shifted
+ * right by B * lane.
  */
-__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
-DotAvx2Body(const uint8_t *code, const int bits, const float *v, int d, float *dot, float *sum)
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) __m256
+Levels8(const uint8_t *code, const int bits, int i, __m256i shifts, __m256i mask)
+{
+	const uint8_t *p = code + (size_t) i * bits / 8;
+	__m256i		level;
+
+	if (bits == 8)
+	{
+		int64_t		eight;
+
+		memcpy(&eight, p, 8);
+		level = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(eight));
+	}
+	else
+	{
+		uint32_t	word;
+
+		if (bits == 4)
+			memcpy(&word, p, 4);
+		else
+		{
+			/* not two bytes into four: that load would wait for the store */
+			uint16_t	half;
+
+			memcpy(&half, p, 2);
+			word = half;
+		}
+		level = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int) word), shifts), mask);
+	}
+	return _mm256_cvtepi32_ps(level);
+}
+
+/* AddLanes' last three steps, on lanes 0 .. 7 */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) float
+AddLanes8(__m256 eight)
+{
+	__m128		four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+	__m128		two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+
+	return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) float
+DotAvx2Body(const uint8_t *code, const int bits, const float *v, int d)
 {
 	const __m256i shifts = _mm256_setr_epi32(0, bits, 2 * bits, 3 * bits, 4 * bits, 5 * bits,
 											 6 * bits, 7 * bits);
 	const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
-	__m256		acc_dot = _mm256_setzero_ps();
-	__m256		acc_sum = _mm256_setzero_ps();
-	float		lanes_dot[8];
-	float		lanes_sum[8];
-	float		total_dot = 0.0f;
-	float		total_sum = 0.0f;
+	__m256		acc0 = _mm256_setzero_ps();
+	__m256		acc1 = _mm256_setzero_ps();
+	__m256		acc2 = _mm256_setzero_ps();
+	__m256		acc3 = _mm256_setzero_ps();
 
-	for (int i = 0; i < d; i += 8)
+	for (int i = 0; i < d; i += DOT_LANES)
 	{
-		const uint8_t *p = code + (size_t) i * bits / 8;
-		__m256i		level;
-		__m256		x = _mm256_loadu_ps(v + i);
-
-		if (bits == 8)
-		{
-			int64_t		eight;
-
-			memcpy(&eight, p, 8);
-			level = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(eight));
-		}
-		else
-		{
-			uint32_t	word = 0;
-
-			memcpy(&word, p, bits == 4 ? 4 : 2);
-			level = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int) word), shifts),
-									 mask);
-		}
-		acc_dot = _mm256_add_ps(acc_dot, _mm256_mul_ps(_mm256_cvtepi32_ps(level), x));
-		acc_sum = _mm256_add_ps(acc_sum, x);
+		acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(Levels8(code, bits, i, shifts, mask),
+												 _mm256_loadu_ps(v + i)));
+		acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(Levels8(code, bits, i + 8, shifts, mask),
+												 _mm256_loadu_ps(v + i + 8)));
+		acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(Levels8(code, bits, i + 16, shifts, mask),
+												 _mm256_loadu_ps(v + i + 16)));
+		acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(Levels8(code, bits, i + 24, shifts, mask),
+												 _mm256_loadu_ps(v + i + 24)));
 	}
-	_mm256_storeu_ps(lanes_dot, acc_dot);
-	_mm256_storeu_ps(lanes_sum, acc_sum);
-	for (int j = 0; j < 8; j++)
-	{
-		total_dot += lanes_dot[j];
-		total_sum += lanes_sum[j];
-	}
-	*dot = total_dot;
-	*sum = total_sum;
+	/* lanes j + 16, then j + 8 */
+	return AddLanes8(_mm256_add_ps(_mm256_add_ps(acc0, acc2), _mm256_add_ps(acc1, acc3)));
 }
 
 /* One copy per width, so that every load has a constant size */
 __attribute__((target("avx2")))
-static void
-DotAvx2(const uint8_t *code, int bits, const float *v, int d, float *dot, float *sum)
+static float
+DotAvx2(const uint8_t *code, int bits, const float *v, int d)
 {
 	switch (bits)
 	{
 		case 2:
-			DotAvx2Body(code, 2, v, d, dot, sum);
-			break;
+			return DotAvx2Body(code, 2, v, d);
 		case 4:
-			DotAvx2Body(code, 4, v, d, dot, sum);
-			break;
+			return DotAvx2Body(code, 4, v, d);
 		default:
-			DotAvx2Body(code, 8, v, d, dot, sum);
-			break;
+			return DotAvx2Body(code, 8, v, d);
 	}
 }
 #endif
@@ -383,23 +404,23 @@ RabitqExSetAvx2(bool use)
 }
 
 float
-RabitqExEstimate(const RabitqRotation *rotation, int bits, const float *rotated_residual,
-				 float query_residual_sq, const uint8_t *ex_code,
+RabitqExEstimate(const RabitqQuery *prepared, int bits, const uint8_t *ex_code,
 				 const RabitqExFactors *factors, float *error)
 {
-	int			d = RabitqPaddedDims(rotation);
+	int			d = RabitqQueryPaddedDims(prepared);
+	const float *v = RabitqQueryRotatedResidual(prepared);
 	float		dot;
-	float		sum;
 
 #if defined(__x86_64__)
 	if (UseAvx2())
-		DotAvx2(ex_code, bits, rotated_residual, d, &dot, &sum);
+		dot = DotAvx2(ex_code, bits, v, d);
 	else
 #endif
-		DotPlain(ex_code, bits, rotated_residual, d, &dot, &sum);
+		dot = DotPlain(ex_code, bits, v, d);
 
 	/* <x, q'> with x_i = level_i - (2^B - 1) / 2 */
 	*error = (float) (RABITQ_EPSILON0 * factors->error *
-					  sqrt((double) query_residual_sq / (double) (d - 1)));
-	return factors->scale * (dot - 0.5f * (float) ((1 << bits) - 1) * sum);
+					  sqrt((double) RabitqQueryResidualNormSquared(prepared) / (double) (d - 1)));
+	return factors->scale *
+		(dot - 0.5f * (float) ((1 << bits) - 1) * RabitqQueryRotatedResidualSum(prepared));
 }

@@ -1295,8 +1295,6 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 	float	   *centroid = Floats(dims);
 	float	   *data = Floats(n * dims);
 	float	   *query = Floats(dims);
-	float	   *rq = Floats(RABITQ_MAX_PADDED);
-	float	   *rc = Floats(RABITQ_MAX_PADDED);
 	float	   *estimate1 = Floats(n);
 	float	   *error1 = Floats(n);
 	double		rotation_mean[ROTATIONS];
@@ -1338,7 +1336,6 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 			one_bit_same &= memcmp(code1, codes + i * cb, cb) == 0 &&
 				memcmp(&f1, &factors[i], sizeof(f1)) == 0;
 		}
-		RabitqRotate(r, centroid, rc);
 		for (int j = 0; j < nq; j++)
 		{
 			const float *near = data + (size_t) (j % n) * dims;
@@ -1346,9 +1343,6 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 			for (int d = 0; d < dims; d++)
 				query[d] = (j % 2 == 0) ? near[d] + (float) (0.2 * Gaussian())
 					: centroid[d] + (float) (0.5 * Gaussian());
-			RabitqRotate(r, query, rq);
-			for (int k = 0; k < RabitqPaddedDims(r); k++)
-				rq[k] -= rc[k];	/* P(q - c) */
 			RabitqQueryPrepare(r, query, centroid, prepared);
 			RabitqEstimate(prepared, codes, factors, n, estimate1, error1);
 			for (size_t i = 0; i < n; i++)
@@ -1356,19 +1350,16 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 				const float *o = data + i * dims;
 				float		error,
 							other_error;
-				float		estimate = RabitqExEstimate(r, bits, rq,
-														RabitqQueryResidualNormSquared(prepared),
-														ex_codes + i * xb, &ex_factors[i], &error);
+				float		estimate = RabitqExEstimate(prepared, bits, ex_codes + i * xb,
+														&ex_factors[i], &error);
 				double		truth = 0.0;
 				double		scale = sqrt(L2Sq(o, centroid, dims) * L2Sq(query, centroid, dims));
 				double		miss;
 
 				if (RabitqExSetAvx2(false))
 				{
-					float		other = RabitqExEstimate(r, bits, rq,
-														 RabitqQueryResidualNormSquared(prepared),
-														 ex_codes + i * xb, &ex_factors[i],
-														 &other_error);
+					float		other = RabitqExEstimate(prepared, bits, ex_codes + i * xb,
+														 &ex_factors[i], &other_error);
 
 					plain_agrees &= memcmp(&other, &estimate, sizeof(float)) == 0 &&
 						memcmp(&other_error, &error, sizeof(float)) == 0;
@@ -1413,8 +1404,6 @@ TestExEstimates(int dims, int bits, size_t n, int nq)
 	free(centroid);
 	free(data);
 	free(query);
-	free(rq);
-	free(rc);
 	free(estimate1);
 	free(error1);
 }
@@ -1431,9 +1420,8 @@ TestExDegenerate(void)
 	uint8_t		ex_code[128];
 	RabitqFactors f;
 	RabitqExFactors ef;
-	float		rq[128],
-				rc[128],
-				error;
+	RabitqQuery *prepared = Alloc(RabitqQuerySize(r));
+	float		error;
 	float		estimate;
 
 	rng = 33;
@@ -1443,17 +1431,15 @@ TestExDegenerate(void)
 		q[d] = (float) Gaussian();
 	}
 	RabitqEncodeBits(r, 8, c, c, code, &f, ex_code, &ef);
-	RabitqRotate(r, q, rq);
-	RabitqRotate(r, c, rc);
-	for (int k = 0; k < 128; k++)
-		rq[k] -= rc[k];
-	estimate = RabitqExEstimate(r, 8, rq, (float) L2Sq(q, c, dims), ex_code, &ef, &error);
+	RabitqQueryPrepare(r, q, c, prepared);
+	estimate = RabitqExEstimate(prepared, 8, ex_code, &ef, &error);
 	tap_ok(estimate == 0.0f && error == 0.0f, "rabitq_ex degenerate: o == c estimates 0 "
 		   "with bound 0");
 	tap_ok(RabitqBitsSupported(1) && RabitqBitsSupported(2) && RabitqBitsSupported(4) &&
 		   RabitqBitsSupported(8) && !RabitqBitsSupported(0) && !RabitqBitsSupported(3) &&
 		   !RabitqBitsSupported(16) && RabitqExCodeBytes(r, 1) == 0 &&
 		   RabitqExCodeBytes(r, 4) == 64, "rabitq_ex: supported bits and code sizes");
+	free(prepared);
 	RabitqRotationFree(r);
 }
 
@@ -1531,8 +1517,7 @@ ExRecall(int dims, int bits, bool *residual_kept)
 			if (bits == 1)
 				RabitqEstimate(pq, codes + i * cb, &factors[i], 1, &estimate, &error);
 			else
-				estimate = RabitqExEstimate(r, bits, RabitqQueryRotatedResidual(pq), qc,
-											ex_codes + i * xb, &ex_factors[i], &error);
+				estimate = RabitqExEstimate(pq, bits, ex_codes + i * xb, &ex_factors[i], &error);
 			approx[i] = factors[i].residual_norm * factors[i].residual_norm + qc - 2.0f * estimate;
 			exact[i] = kernels->l2_squared(query, data + (size_t) i * dims, dims);
 		}
